@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# Both create .venv and install the project on first use; the install is
+# skipped while pyproject.toml is unchanged.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export HF_HUB_OFFLINE := 1
+
+.PHONY: demo test test-fast lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## demo: run the pipeline on the bundled samples (12 synthetic interviews, 1,000 real comments)
+demo: $(STAMP)
+	$(BIN)/themes run --config config/demo.yaml --out runs/demo
+	$(BIN)/themes run --config config/nhs_feedback.yaml --out runs/demo_feedback
+
+## test: the whole test suite, slow tests included
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## test-fast: the tests not marked slow
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+## lint: ruff
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline flows tests benchmarks
+	$(BIN)/ruff format --check pipeline flows tests benchmarks
+
+## bench: every benchmark script; writes benchmarks/results.md
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf runs .pytest_cache

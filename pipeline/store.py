@@ -1,0 +1,399 @@
+"""The results store: one DuckDB database for all runs, one folder per run.
+
+- The database (default ``runs/themes.duckdb``) keeps documents, segments and
+  runs across runs. Rows are keyed by content (a document by its id and the
+  hash of its text; a segment also by the hash of the segmentation settings),
+  so rerunning the same input adds no duplicate rows. Every write is one
+  transaction.
+- The run folder (``runs/<run_id>/`` or ``--out DIR``) holds the files a
+  researcher opens: ``documents.parquet``, ``segments.parquet``,
+  ``manifest.json`` and the later stages' outputs. Files are written under a
+  temporary name and renamed, so a crash never leaves half a file.
+- A lock file beside the database lets one run write at a time; a second run
+  waits up to ``store.lock_timeout_seconds``, then stops with a clear message.
+
+The layout of every file is documented in ``docs/formats.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.errors import RunNotFoundError, StoreBusyError, StoreError
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS documents (
+    document_id VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    format VARCHAR NOT NULL,
+    text VARCHAR NOT NULL,
+    encoding VARCHAR,
+    metadata JSON,
+    first_run VARCHAR,
+    PRIMARY KEY (document_id, content_hash)
+);
+CREATE TABLE IF NOT EXISTS segments (
+    content_hash VARCHAR NOT NULL,
+    settings_hash VARCHAR NOT NULL,
+    segment_id VARCHAR NOT NULL,
+    document_id VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL,
+    speaker VARCHAR,
+    role VARCHAR NOT NULL,
+    start BIGINT NOT NULL,
+    "end" BIGINT NOT NULL,
+    text VARCHAR NOT NULL,
+    question VARCHAR,
+    turn_index INTEGER NOT NULL,
+    PRIMARY KEY (content_hash, settings_hash, segment_id)
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    model_id VARCHAR NOT NULL,
+    text_hash VARCHAR NOT NULL,
+    vector FLOAT[] NOT NULL,
+    PRIMARY KEY (model_id, text_hash)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    status VARCHAR,
+    corpus VARCHAR,
+    out_dir VARCHAR,
+    config_hash VARCHAR,
+    n_documents INTEGER,
+    n_segments INTEGER,
+    n_quarantined INTEGER,
+    summary JSON
+);
+CREATE TABLE IF NOT EXISTS run_documents (
+    run_id VARCHAR NOT NULL,
+    document_id VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    PRIMARY KEY (run_id, document_id)
+);
+"""
+
+
+def new_run_id() -> str:
+    """Return a new run id: UTC date and time plus a random suffix."""
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+class ResultsStore:
+    """The DuckDB database shared by all runs.
+
+    Args:
+        path: The database file; its folder is created when missing.
+        lock_timeout: Seconds to wait for another run's lock.
+
+    """
+
+    def __init__(self, path: str | Path, *, lock_timeout: float = 600.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+
+    @contextlib.contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[Any]:
+        """Open the database (creating its tables) for the length of a ``with``."""
+        import duckdb
+
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.exists():
+            raise StoreError(f"no results store at {self.path}: run `themes run` first")
+        try:
+            connection = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as error:
+            raise StoreBusyError(
+                f"{self.path}: the results store is in use by another process "
+                f"({error}); "
+                "wait for the other run to finish"
+            ) from error
+        try:
+            if not read_only:
+                connection.execute(SCHEMA_SQL)
+            yield connection
+        finally:
+            connection.close()
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store's write lock; wait up to ``lock_timeout`` seconds for it.
+
+        Raises:
+            StoreBusyError: Another run kept the lock for longer than the timeout.
+
+        """
+        import filelock
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self.path) + ".lock")
+        try:
+            lock.acquire(timeout=self.lock_timeout)
+        except filelock.Timeout as error:
+            raise StoreBusyError(
+                f"another run is using the results store {self.path} and did not "
+                f"finish "
+                f"within {self.lock_timeout:g} s; try again when it is done (or raise "
+                "store.lock_timeout_seconds)"
+            ) from error
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def save_documents(self, documents: pa.Table, *, run_id: str) -> int:
+        """Add documents not stored yet and record which ones this run used.
+
+        Args:
+            documents: A documents table (``DOCUMENT_SCHEMA`` plus metadata columns).
+            run_id: The run that read them.
+
+        Returns:
+            The number of new document rows.
+
+        """
+        from pipeline.records import DOCUMENT_SCHEMA
+
+        metadata_columns = [
+            c for c in documents.column_names if c not in DOCUMENT_SCHEMA.names
+        ]
+        metadata_rows = documents.select(metadata_columns).to_pylist()
+        incoming = documents.select(
+            ["document_id", "content_hash", "source", "format", "text", "encoding"]
+        ).append_column(
+            "metadata",
+            pa.array(
+                [json.dumps(m, sort_keys=True) for m in metadata_rows], pa.string()
+            ),
+        )
+        with self.connect() as connection:
+            before = connection.execute("SELECT count(*) FROM documents").fetchone()[0]
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                connection.register("incoming_documents", incoming)
+                connection.execute(
+                    "INSERT OR IGNORE INTO documents SELECT document_id, content_hash, "
+                    "source, format, text, encoding, metadata::JSON, ? "
+                    "FROM incoming_documents",
+                    [run_id],
+                )
+                connection.execute(
+                    "INSERT OR REPLACE INTO run_documents SELECT ?, document_id, "
+                    "content_hash FROM incoming_documents",
+                    [run_id],
+                )
+                connection.execute("COMMIT")
+            except Exception:
+                connection.execute("ROLLBACK")
+                raise
+            after = connection.execute("SELECT count(*) FROM documents").fetchone()[0]
+        return after - before
+
+    def save_segments(
+        self, segments: pa.Table, *, content_hashes: dict[str, str], settings_hash: str
+    ) -> int:
+        """Add segments not stored yet.
+
+        Args:
+            segments: A segment table (``SEGMENT_SCHEMA``).
+            content_hashes: Document id to the hash of the text segmented.
+            settings_hash: Hash of the ``segment`` config section.
+
+        Returns:
+            The number of new segment rows.
+
+        """
+        hashes = [content_hashes[d] for d in segments.column("document_id").to_pylist()]
+        incoming = segments.append_column("content_hash", pa.array(hashes, pa.string()))
+        with self.connect() as connection:
+            before = connection.execute("SELECT count(*) FROM segments").fetchone()[0]
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                connection.register("incoming_segments", incoming)
+                connection.execute(
+                    "INSERT OR IGNORE INTO segments SELECT content_hash, ?, "
+                    'segment_id, document_id, unit, speaker, role, start, "end", '
+                    "text, question, turn_index "
+                    "FROM incoming_segments",
+                    [settings_hash],
+                )
+                connection.execute("COMMIT")
+            except Exception:
+                connection.execute("ROLLBACK")
+                raise
+            after = connection.execute("SELECT count(*) FROM segments").fetchone()[0]
+        return after - before
+
+    def get_embeddings(
+        self, model_id: str, text_hashes: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """Return the cached vectors of a model among ``text_hashes``."""
+        if not text_hashes or not self.path.exists():
+            return {}
+        wanted = pa.table({"text_hash": pa.array(list(text_hashes), pa.string())})
+        with self.connect() as connection:
+            connection.register("wanted_hashes", wanted)
+            found = connection.sql(
+                "SELECT e.text_hash, e.vector FROM embeddings e "
+                "JOIN wanted_hashes w ON e.text_hash = w.text_hash WHERE e.model_id = ?",
+                params=[model_id],
+            ).to_arrow_table()
+        if found.num_rows == 0:
+            return {}
+        vectors = found.column("vector").combine_chunks()
+        dimension = len(vectors[0])
+        matrix = vectors.flatten().to_numpy().astype(np.float32).reshape(-1, dimension)
+        return dict(zip(found.column("text_hash").to_pylist(), matrix, strict=True))
+
+    def put_embeddings(
+        self, model_id: str, text_hashes: Sequence[str], vectors: np.ndarray
+    ) -> None:
+        """Store vectors of a model by text hash (existing ones are kept)."""
+        if not len(text_hashes):
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        incoming = pa.table(
+            {
+                "model_id": pa.array([model_id] * len(text_hashes), pa.string()),
+                "text_hash": pa.array(list(text_hashes), pa.string()),
+                "vector": pa.ListArray.from_arrays(
+                    pa.array(np.arange(0, vectors.size + 1, vectors.shape[1], dtype=np.int32)),
+                    pa.array(vectors.reshape(-1)),
+                ),
+            }
+        )
+        with self.connect() as connection:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                connection.register("incoming_embeddings", incoming)
+                connection.execute(
+                    "INSERT OR IGNORE INTO embeddings SELECT model_id, text_hash, vector "
+                    "FROM incoming_embeddings"
+                )
+                connection.execute("COMMIT")
+            except Exception:
+                connection.execute("ROLLBACK")
+                raise
+
+    def record_run(self, run: dict[str, Any]) -> None:
+        """Insert or update a run's row (``run_id`` plus any of the run columns)."""
+        columns = list(run)
+        values = [
+            json.dumps(v) if isinstance(v, dict | list) else v for v in run.values()
+        ]
+        placeholders = ", ".join("?" for _ in columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "run_id")
+        with self.connect() as connection:
+            connection.execute(
+                f"INSERT INTO runs ({', '.join(columns)}) VALUES ({placeholders}) "
+                f"ON CONFLICT (run_id) DO UPDATE SET {updates}",
+                values,
+            )
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        """Return every run, newest first."""
+        with self.connect(read_only=True) as connection:
+            cursor = connection.execute("SELECT * FROM runs ORDER BY started_at DESC")
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def count(self, table: str) -> int:
+        """Return the number of rows of a table."""
+        if table not in ("documents", "segments", "embeddings", "runs", "run_documents"):
+            raise StoreError(f"no table {table!r} in the results store")
+        with self.connect(read_only=True) as connection:
+            return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+class RunFolder:
+    """The folder of one run's output files.
+
+    Args:
+        path: The folder; created when missing.
+
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def existing(cls, path: str | Path) -> RunFolder:
+        """Open a run folder that must already hold a manifest.
+
+        Raises:
+            RunNotFoundError: There is no run there.
+
+        """
+        folder = Path(path)
+        if not (folder / "manifest.json").is_file():
+            raise RunNotFoundError(f"no run at {folder} (no manifest.json there)")
+        return cls(folder)
+
+    def file(self, name: str) -> Path:
+        """Return the path of a file of the run."""
+        return self.path / name
+
+    def write_parquet(self, name: str, table: pa.Table) -> Path:
+        """Write a table as Parquet, atomically."""
+        return self._atomic(name, lambda tmp: pq.write_table(table, tmp))
+
+    def read_parquet(self, name: str) -> pa.Table:
+        """Read a Parquet file of the run."""
+        path = self.file(name)
+        if not path.is_file():
+            raise RunNotFoundError(f"{path} not found: the run did not produce it")
+        return pq.read_table(path)
+
+    def write_json(self, name: str, value: Any) -> Path:
+        """Write a JSON file (indented, UTF-8), atomically."""
+        text = json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n"
+        return self.write_text(name, text)
+
+    def read_json(self, name: str) -> Any:
+        """Read a JSON file of the run."""
+        return json.loads(self.file(name).read_text(encoding="utf-8"))
+
+    def write_text(self, name: str, text: str) -> Path:
+        """Write a text file (UTF-8), atomically."""
+        return self._atomic(
+            name, lambda tmp: Path(tmp).write_text(text, encoding="utf-8")
+        )
+
+    def write_csv(self, name: str, frame) -> Path:
+        """Write a pandas DataFrame as UTF-8 CSV, atomically."""
+        return self._atomic(name, lambda tmp: frame.to_csv(tmp, index=False))
+
+    def _atomic(self, name: str, write) -> Path:
+        target = self.file(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+        os.close(handle)
+        try:
+            write(tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return target
