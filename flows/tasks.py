@@ -10,14 +10,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pyarrow as pa
 from prefect import task
 
+from pipeline.charts import figures_to_html
 from pipeline.config import PipelineConfig
-from pipeline.ingest import ingest_corpus
+from pipeline.embed import embed_texts, make_embedder
+from pipeline.ingest import corpus_name, ingest_corpus
 from pipeline.manifest import ingest_manifest
-from pipeline.records import transcripts_from_table, transcripts_to_table
+from pipeline.records import (
+    segment_metadata,
+    transcripts_from_table,
+    transcripts_to_table,
+)
 from pipeline.segment import segment_transcripts
 from pipeline.store import ResultsStore, RunFolder
+from pipeline.topics import model_topics, save_topic_model, topic_model_card
 
 IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 4])
 
@@ -84,5 +92,78 @@ def store_task(config: PipelineConfig, run_id: str, run_dir: str) -> dict[str, A
     return {
         "new_documents": new_documents,
         "new_segments": new_segments,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+@task(name="embed", **IO_RETRIES)
+def embed_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
+    """Embed the run's segments (cached by text); write ``embeddings.npy``."""
+    started = time.perf_counter()
+    folder = RunFolder(run_dir)
+    segments = folder.read_parquet("segments.parquet")
+    embedder = make_embedder(config.embed)
+    store = ResultsStore(
+        config.store.database, lock_timeout=config.store.lock_timeout_seconds
+    )
+    result = embed_texts(segments.column("text").to_pylist(), embedder, cache=store)
+    folder.write_npy("embeddings.npy", result.vectors)
+    summary = {
+        "model_id": result.model_id,
+        "n_texts": result.n_texts,
+        "n_unique": result.n_unique,
+        "n_cached": result.n_cached,
+        "n_embedded": result.n_embedded,
+    }
+    folder.write_json("embeddings.json", summary)
+    return {**summary, "seconds": time.perf_counter() - started}
+
+
+@task(name="topics")
+def topics_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
+    """Fit topics; write segment_topics, topics, topics_by_group, topics.html and the model."""
+    started = time.perf_counter()
+    folder = RunFolder(run_dir)
+    segments = folder.read_parquet("segments.parquet")
+    embeddings = folder.read_embeddings(n_rows=segments.num_rows)
+    metadata = segment_metadata(segments, folder.read_parquet("documents.parquet"))
+    embedder = make_embedder(config.embed) if config.topics.rerank_words else None
+    outputs = model_topics(
+        segments.column("segment_id").to_pylist(),
+        segments.column("text").to_pylist(),
+        embeddings,
+        metadata,
+        config.topics,
+        random_state=config.random_state,
+        embedder=embedder,
+    )
+    folder.write_parquet(
+        "segment_topics.parquet",
+        pa.Table.from_pandas(outputs.assignments, preserve_index=False),
+    )
+    folder.write_csv("topics.csv", outputs.topics)
+    folder.write_csv("topics_by_group.csv", outputs.by_group)
+    folder.write_text(
+        "topics.html",
+        figures_to_html(
+            "Topics", outputs.figures, intro=outputs.modeler.message_ or ""
+        ),
+    )
+    model_dir = None
+    if outputs.modeler.model_ is not None:
+        name = config.topics.name or corpus_name(config.ingest.corpus)
+        model_dir = str(config.topics.model_dir / name)
+        save_topic_model(
+            outputs.modeler,
+            model_dir,
+            card=topic_model_card(config, outputs, segments.column("text").to_pylist()),
+        )
+    n_topics = int((outputs.topics["topic"] >= 0).sum())
+    return {
+        "n_topics": n_topics,
+        "method": outputs.modeler.method_,
+        "message": outputs.modeler.message_,
+        "n_outliers": outputs.modeler.n_outliers_,
+        "model_dir": model_dir,
         "seconds": time.perf_counter() - started,
     }

@@ -8,7 +8,7 @@ from typing import Any
 
 from prefect import flow
 
-from flows.tasks import ingest_task, segment_task, store_task
+from flows.tasks import embed_task, ingest_task, segment_task, store_task, topics_task
 from pipeline.config import RunOverrides, load_config
 from pipeline.manifest import build_manifest, utc_now
 from pipeline.store import ResultsStore, RunFolder, new_run_id
@@ -60,6 +60,7 @@ def theme_pipeline(
             "segments": 0,
         }
         status = "nothing ingested"
+        extra: dict[str, Any] = {}
         if ingested["n_documents"]:
             segmented = segment_task(config, str(out_dir))
             stored = store_task(config, run_id, str(out_dir))
@@ -69,6 +70,19 @@ def theme_pipeline(
                 new_documents=stored["new_documents"],
                 new_segments=stored["new_segments"],
             )
+            if segmented["n_segments"]:
+                embedded = embed_task(config, str(out_dir))
+                timings["embed"] = embedded.pop("seconds")
+                counts.update(
+                    embedded=embedded["n_embedded"],
+                    embeddings_cached=embedded["n_cached"],
+                )
+                extra["embeddings"] = embedded
+                if config.topics.enabled:
+                    topics = topics_task(config, str(out_dir))
+                    timings["topics"] = topics.pop("seconds")
+                    counts["topics"] = topics["n_topics"]
+                    extra["topics"] = topics
             status = "completed"
         timings["total"] = time.perf_counter() - started
         ingest_report = folder.read_json("ingest.json")
@@ -80,7 +94,7 @@ def theme_pipeline(
             ingest=ingest_report,
             counts=counts,
             timings=timings,
-            extra={"status": status},
+            extra={"status": status, **extra},
         )
         folder.write_json("manifest.json", manifest)
         store.record_run(
@@ -103,4 +117,5 @@ def theme_pipeline(
         "timings": manifest["timings"],
         "quarantined": ingest_report["quarantined"],
         "notes": ingest_report["notes"],
+        "topics": extra.get("topics"),
     }

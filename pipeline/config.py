@@ -221,6 +221,8 @@ class TopicsConfig(StrictModel):
     Attributes:
         enabled: Run topic modelling at all.
         min_segments: Below this, no topics are made (and the run says why).
+        min_words: Segments with fewer words ("Yeah.", "Right, OK.") are left
+            without a topic and do not shape the topics.
         small_corpus: Below this, segments are grouped with k-means on the
             embeddings instead of UMAP + HDBSCAN.
         max_small_topics: Largest k tried for a small corpus.
@@ -243,16 +245,20 @@ class TopicsConfig(StrictModel):
         update: On a rerun, ``transform`` assigns new segments with the saved
             model; ``refit`` fits the model again on all segments.
         model_dir: Where fitted topic models are saved (safetensors and a card).
+        name: The saved model's folder name; default: the corpus's name.
     """
 
     enabled: bool = True
     min_segments: int = Field(default=10, ge=2)
+    min_words: int = Field(default=4, ge=1)
     small_corpus: int = Field(default=50, ge=2)
     max_small_topics: int = Field(default=8, ge=2)
     n_neighbors: int = Field(default=15, ge=2)
     n_components: int = Field(default=5, ge=2)
     min_cluster_size: int | None = Field(default=None, ge=2)
-    reduce_outliers: Literal["embeddings", "c-tf-idf", "distributions", "none"] = "embeddings"
+    reduce_outliers: Literal["embeddings", "c-tf-idf", "distributions", "none"] = (
+        "embeddings"
+    )
     outlier_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
     top_n_words: int = Field(default=10, ge=3)
     extra_stop_words: tuple[str, ...] = ()
@@ -264,6 +270,7 @@ class TopicsConfig(StrictModel):
     hierarchy: bool = True
     update: Literal["transform", "refit"] = "transform"
     model_dir: Path = Path("models/topics")
+    name: str | None = None
 
 
 class StoreConfig(StrictModel):
@@ -295,7 +302,11 @@ class PipelineConfig(StrictModel):
     def section_hash(self, name: str) -> str:
         """Return a short, stable hash of one section, for cache keys."""
         section = getattr(self, name)
-        value = section.model_dump(mode="json") if isinstance(section, BaseModel) else section
+        value = (
+            section.model_dump(mode="json")
+            if isinstance(section, BaseModel)
+            else section
+        )
         return hash_json(value)
 
     def config_hash(self) -> str:

@@ -262,7 +262,9 @@ EMBEDDERS = {
 class EmbeddingCache(Protocol):
     """Where embeddings are kept between runs, by model and text hash."""
 
-    def get_embeddings(self, model_id: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    def get_embeddings(
+        self, model_id: str, text_hashes: Sequence[str]
+    ) -> dict[str, np.ndarray]:
         """Return the stored vectors among ``text_hashes`` (missing ones left out)."""
 
     def put_embeddings(
@@ -280,7 +282,11 @@ class MemoryCache:
     def get_embeddings(  # noqa: D102
         self, model_id: str, text_hashes: Sequence[str]
     ) -> dict[str, np.ndarray]:
-        return {h: self.vectors[model_id, h] for h in text_hashes if (model_id, h) in self.vectors}
+        return {
+            h: self.vectors[model_id, h]
+            for h in text_hashes
+            if (model_id, h) in self.vectors
+        }
 
     def put_embeddings(  # noqa: D102
         self, model_id: str, text_hashes: Sequence[str], vectors: np.ndarray

@@ -167,6 +167,14 @@ def ingest_corpus(
     )
 
 
+def corpus_name(corpus: str | Path | None) -> str:
+    """A short name for a corpus: the folder's name or the table's stem."""
+    if corpus is None:
+        return "corpus"
+    path = Path(corpus)
+    return (path.stem if path.suffix else path.name) or "corpus"
+
+
 def _corpus_files(root: Path, config: IngestConfig):
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)

@@ -247,3 +247,20 @@ def transcripts_from_table(table: pa.Table) -> list[Transcript]:
             )
         )
     return transcripts
+
+
+def segment_metadata(segments: pa.Table, documents: pa.Table):
+    """Metadata columns of each segment's document, aligned with ``segments``.
+
+    Returns:
+        A pandas DataFrame with one row per segment and one column per
+        metadata field (empty columns when documents have no metadata).
+    """
+    import pandas as pd
+
+    columns = [c for c in documents.column_names if c not in DOCUMENT_SCHEMA.names]
+    by_document = (
+        documents.select(["document_id", *columns]).to_pandas().set_index("document_id")
+    )
+    ids = pd.Index(segments.column("document_id").to_pylist())
+    return by_document.reindex(ids)[columns].reset_index(drop=True)

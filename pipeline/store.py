@@ -275,7 +275,9 @@ class ResultsStore:
                 "model_id": pa.array([model_id] * len(text_hashes), pa.string()),
                 "text_hash": pa.array(list(text_hashes), pa.string()),
                 "vector": pa.ListArray.from_arrays(
-                    pa.array(np.arange(0, vectors.size + 1, vectors.shape[1], dtype=np.int32)),
+                    pa.array(
+                        np.arange(0, vectors.size + 1, vectors.shape[1], dtype=np.int32)
+                    ),
                     pa.array(vectors.reshape(-1)),
                 ),
             }
@@ -317,7 +319,13 @@ class ResultsStore:
 
     def count(self, table: str) -> int:
         """Return the number of rows of a table."""
-        if table not in ("documents", "segments", "embeddings", "runs", "run_documents"):
+        if table not in (
+            "documents",
+            "segments",
+            "embeddings",
+            "runs",
+            "run_documents",
+        ):
             raise StoreError(f"no table {table!r} in the results store")
         with self.connect(read_only=True) as connection:
             return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -362,6 +370,35 @@ class RunFolder:
         if not path.is_file():
             raise RunNotFoundError(f"{path} not found: the run did not produce it")
         return pq.read_table(path)
+
+    def write_npy(self, name: str, array: np.ndarray) -> Path:
+        """Write a NumPy array (``.npy``), atomically."""
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as handle:  # a path would get ".npy" appended
+                np.save(handle, array, allow_pickle=False)
+
+        return self._atomic(name, write)
+
+    def read_embeddings(
+        self, *, n_rows: int, name: str = "embeddings.npy"
+    ) -> np.ndarray:
+        """Read the run's embeddings and check they align with its segments.
+
+        Raises:
+            RunNotFoundError: The file is missing.
+            StoreError: Its rows do not match the number of segments.
+        """
+        path = self.file(name)
+        if not path.is_file():
+            raise RunNotFoundError(f"{path} not found: the run has no embeddings")
+        array = np.load(path, allow_pickle=False)
+        if array.ndim != 2 or array.shape[0] != n_rows:
+            raise StoreError(
+                f"{path}: {array.shape[0]} embeddings for {n_rows} segments; rerun the "
+                "embed step"
+            )
+        return array
 
     def write_json(self, name: str, value: Any) -> Path:
         """Write a JSON file (indented, UTF-8), atomically."""

@@ -102,12 +102,15 @@ class SegmentAnalyzer:
         low, high = self.ngram_range
         grams: list[str] = []
         for part in text.split(SEGMENT_END.strip()):
-            words = [
-                w for w in _WORD_RE.findall(part.lower()) if w not in self.stop_words
-            ]
+            words = _WORD_RE.findall(part.lower())
+            keep = [w not in self.stop_words for w in words]
             for n in range(low, high + 1):
+                # n-grams of words that stand together in the text, never one
+                # made by dropping the stop words between them
                 grams.extend(
-                    " ".join(words[i : i + n]) for i in range(len(words) - n + 1)
+                    " ".join(words[i : i + n])
+                    for i in range(len(words) - n + 1)
+                    if all(keep[i : i + n])
                 )
         return grams
 
@@ -180,6 +183,12 @@ def choose_parameters(n_segments: int, config: TopicsConfig) -> TopicParameters:
 class TopicModeler:
     """BERTopic on precomputed embeddings, adapted to the corpus size.
 
+    Clustering is done here (UMAP, then HDBSCAN, or k-means for small corpora)
+    and handed to BERTopic as given topics (its documented "manual topic
+    modelling" path), so the choice of clusters can be checked and corrected:
+    when HDBSCAN's default selection puts more than half of the segments in
+    one cluster, the finer ``leaf`` selection is used instead.
+
     Args:
         config: The ``topics`` section.
         random_state: Seed of UMAP and k-means.
@@ -187,11 +196,12 @@ class TopicModeler:
     Attributes:
         model_: The fitted BERTopic model (None when no topics could be made).
         method_: ``bertopic``, ``kmeans`` or ``none``.
-        message_: Why there are no topics, or how they were made, for the user.
-        topics_: Per segment, its topic (-1 for an outlier).
+        message_: How the topics were made, or why there are none.
+        topics_: Per segment, its topic (-1: no topic).
         probabilities_: Per segment, cosine similarity to its topic's centroid.
         centroids_: Topic ids to unit-length centroid embeddings.
-        n_outliers_: Outliers before reduction.
+        n_outliers_: Segments HDBSCAN left as outliers before reduction.
+        n_short_: Segments too short for a topic (under ``min_words`` words).
     """
 
     def __init__(self, config: TopicsConfig, *, random_state: int = 42) -> None:
@@ -210,12 +220,15 @@ class TopicModeler:
         """Find topics.
 
         Args:
-            texts: Segment texts (for representative quotes).
-            embeddings: ``(n, d)`` segment embeddings, aligned with ``texts``.
+            texts: Segment texts.
+            embeddings: ``(n, d)`` unit-length segment embeddings, aligned with ``texts``.
             lemmas: Lemmatized texts for topic words (default: ``texts``).
-            seed_topic_list: Keyword lists that guide topics (from a codebook).
-            embedder: A :class:`~pipeline.embed.BaseEmbedder` used to re-rank
-                topic words (KeyBERT-style); None keeps c-TF-IDF words.
+            seed_topic_list: Keyword lists that guide topics (from a codebook):
+                segments containing a list's words are drawn towards it before
+                clustering, as in BERTopic's guided topic modelling.
+            embedder: A :class:`~pipeline.embed.BaseEmbedder`, needed for guided
+                topics and to re-rank topic words (KeyBERT-style); None keeps
+                c-TF-IDF words.
 
         Returns:
             self
@@ -228,53 +241,40 @@ class TopicModeler:
             raise ModelError(
                 f"topics: {embeddings.shape[0]} embeddings for {n} segments; they must align"
             )
+        words = np.array([len(text.split()) for text in texts])
+        usable = np.flatnonzero(words >= self.config.min_words)
+        self.n_short_ = n - len(usable)
+        self.usable_ = usable
+        self.n_outliers_ = 0
+        self.model_ = None
+        self.topics_ = np.full(n, OUTLIER)
+        self.probabilities_ = np.zeros(n)
+        self.centroids_: dict[int, np.ndarray] = {}
+        if len(usable) < self.config.min_segments:
+            self.method_ = "none"
+            self.message_ = (
+                f"no topics: {len(usable)} segments of at least {self.config.min_words} "
+                f"words, fewer than topics.min_segments ({self.config.min_segments}); "
+                "topic modelling needs more text"
+            )
+            logger.info("topics: %s", self.message_)
+            return self
         documents = [
             text + SEGMENT_END for text in (lemmas if lemmas is not None else texts)
         ]
-        self.n_outliers_ = 0
-        self.model_ = None
-        if n < self.config.min_segments:
-            self.method_ = "none"
-            self.message_ = (
-                f"no topics: {n} segments, fewer than topics.min_segments "
-                f"({self.config.min_segments}); topic modelling needs more text"
+        fit_documents = [documents[i] for i in usable]
+        fit_embeddings = embeddings[usable]
+        clustering = fit_embeddings
+        if seed_topic_list and embedder is not None:
+            clustering = _guide(
+                fit_embeddings, [texts[i] for i in usable], seed_topic_list, embedder
             )
-            self.topics_ = np.full(n, OUTLIER)
-            self.probabilities_ = np.zeros(n)
-            self.centroids_ = {}
-            logger.info("topics: %s", self.message_)
-            return self
-        parameters = choose_parameters(n, self.config)
-        message = None
-        if parameters.method == "bertopic":
-            model, topics = self._fit_bertopic(
-                documents, embeddings, parameters, seed_topic_list
-            )
-            if len({t for t in topics if t != OUTLIER}) < 2:
-                message = (
-                    f"HDBSCAN found fewer than two clusters in {n} segments; "
-                    "grouped with k-means instead"
-                )
-                parameters = TopicParameters(method="kmeans")
-        if parameters.method == "kmeans":
-            k = self._choose_k(embeddings)
-            model, topics = self._fit_kmeans(documents, embeddings, k)
-            message = (message + "; " if message else "") + (
-                f"{n} segments: small corpus, grouped with k-means (k={k}, chosen by "
-                "silhouette)"
-            )
-        else:
-            message = (
-                f"BERTopic: UMAP n_neighbors={parameters.n_neighbors}, HDBSCAN "
-                f"min_cluster_size={parameters.min_cluster_size}; "
-                f"{self.n_outliers_} of {n} segments were outliers before reduction"
-            )
-        if embedder is not None and self.config.rerank_words:
-            self._rerank_words(model, documents, topics, embedder)
-        self.model_ = model
-        self.method_ = parameters.method
-        self.message_ = message
-        self.topics_ = np.asarray(topics)
+        labels, method, how = self._cluster(clustering)
+        model = self._fit_representation(
+            fit_documents, fit_embeddings, labels, embedder
+        )
+        topics = np.asarray(model.topics_)
+        self.topics_[usable] = topics
         self.centroids_ = _centroids(embeddings, self.topics_)
         self.probabilities_ = _similarity_to_own_centroid(
             embeddings, self.topics_, self.centroids_
@@ -282,112 +282,142 @@ class TopicModeler:
         model.topic_embeddings_ = _centroid_matrix(
             model, self.centroids_, embeddings.shape[1]
         )
-        logger.info("topics: %s", message)
+        self.model_ = model
+        self.method_ = method
+        short = (
+            f"; {self.n_short_} segments under {self.config.min_words} words have no topic"
+            if self.n_short_
+            else ""
+        )
+        self.message_ = how + short
+        logger.info("topics: %s", self.message_)
         return self
 
-    def _fit_bertopic(self, documents, embeddings, parameters, seed_topic_list):
-        from bertopic import BERTopic
-        from hdbscan import HDBSCAN
-        from umap import UMAP
+    def _cluster(self, embeddings: np.ndarray) -> tuple[np.ndarray, str, str]:
+        """Cluster embeddings: UMAP + HDBSCAN, or k-means for small corpora."""
+        n = embeddings.shape[0]
+        parameters = choose_parameters(n, self.config)
+        if parameters.method == "bertopic":
+            from hdbscan import HDBSCAN
+            from umap import UMAP
 
-        umap_model = UMAP(
-            n_neighbors=parameters.n_neighbors,
-            n_components=parameters.n_components,
-            min_dist=0.0,
-            metric="cosine",
-            random_state=self.random_state,
-            low_memory=True,
-        )
-        hdbscan_model = HDBSCAN(
-            min_cluster_size=parameters.min_cluster_size,
-            min_samples=parameters.min_samples,
-            metric="euclidean",
-            cluster_selection_method="eom",
-            prediction_data=False,
-        )
+            reduced = UMAP(
+                n_neighbors=parameters.n_neighbors,
+                n_components=parameters.n_components,
+                min_dist=0.0,
+                metric="cosine",
+                random_state=self.random_state,
+                n_jobs=1,
+                low_memory=True,
+            ).fit_transform(embeddings)
+            selection = "eom"
+            labels = HDBSCAN(
+                min_cluster_size=parameters.min_cluster_size,
+                min_samples=parameters.min_samples,
+                cluster_selection_method=selection,
+            ).fit_predict(reduced)
+            if _has_giant_cluster(labels):
+                selection = "leaf"
+                labels = HDBSCAN(
+                    min_cluster_size=parameters.min_cluster_size,
+                    min_samples=parameters.min_samples,
+                    cluster_selection_method=selection,
+                ).fit_predict(reduced)
+            n_clusters = len(set(labels.tolist()) - {OUTLIER})
+            if n_clusters >= 2:
+                self.n_outliers_ = int((labels == OUTLIER).sum())
+                how = (
+                    f"BERTopic on {n} segments: UMAP (n_neighbors={parameters.n_neighbors}), "
+                    f"HDBSCAN (min_cluster_size={parameters.min_cluster_size}, "
+                    f"{selection} selection) found {n_clusters} topics; "
+                    f"{self.n_outliers_} outliers reassigned "
+                    f"({self.config.reduce_outliers} strategy)"
+                )
+                return labels, "bertopic", how
+            fallback = (
+                f"HDBSCAN found {n_clusters} cluster(s) in {n} segments, so they were "
+                "grouped with k-means instead: "
+            )
+        else:
+            fallback = f"small corpus ({n} segments), grouped with k-means: "
+        k = self._choose_k(embeddings)
+        from sklearn.cluster import KMeans
+
+        labels = KMeans(
+            n_clusters=k, n_init=10, random_state=self.random_state
+        ).fit_predict(embeddings)
+        return labels, "kmeans", fallback + f"k={k} topics, chosen by silhouette"
+
+    def _fit_representation(self, documents, embeddings, labels, embedder):
+        """Topic words with BERTopic for given clusters; outliers reassigned."""
+        from bertopic import BERTopic
+        from bertopic.cluster import BaseCluster
+        from bertopic.dimensionality import BaseDimensionalityReduction
+
         model = BERTopic(
-            umap_model=umap_model,
-            hdbscan_model=hdbscan_model,
+            umap_model=BaseDimensionalityReduction(),
+            hdbscan_model=BaseCluster(),
             vectorizer_model=self._vectorizer(),
             top_n_words=self.config.top_n_words,
-            seed_topic_list=seed_topic_list or None,
             calculate_probabilities=False,
             verbose=False,
         )
-        topics, _ = model.fit_transform(documents, embeddings=embeddings)
-        self.n_outliers_ = int(sum(1 for t in topics if t == OUTLIER))
-        if (
-            self.n_outliers_
-            and self.config.reduce_outliers != "none"
-            and len(set(topics)) > 1
-        ):
-            topics = model.reduce_outliers(
-                documents,
-                topics,
-                strategy=self.config.reduce_outliers,
-                embeddings=embeddings,
-                threshold=self.config.outlier_threshold,
+        with _quiet_bertopic():
+            topics, _ = model.fit_transform(
+                documents, embeddings=embeddings, y=np.asarray(labels)
             )
-            model.update_topics(
-                documents, topics=topics, vectorizer_model=self._vectorizer()
-            )
-        return model, list(topics)
+            has_outliers = OUTLIER in set(topics)
+            if has_outliers and self.config.reduce_outliers != "none":
+                topics = model.reduce_outliers(
+                    documents,
+                    topics,
+                    strategy=self.config.reduce_outliers,
+                    embeddings=embeddings,
+                    threshold=self.config.outlier_threshold,
+                )
+            representation = None
+            if embedder is not None and self.config.rerank_words:
+                from bertopic.representation import KeyBERTInspired
+
+                model.embedding_model = _bertopic_embedder(embedder)
+                representation = KeyBERTInspired(
+                    top_n_words=self.config.top_n_words, random_state=self.random_state
+                )
+            if has_outliers or representation is not None:
+                model.update_topics(
+                    documents,
+                    topics=list(topics),
+                    vectorizer_model=self._vectorizer(),
+                    representation_model=representation,
+                )
+            # Words per group and per hierarchy level are counted later: plain
+            # c-TF-IDF is enough there, and re-ranking each would embed again.
+            model.representation_model = None
+
+        return model
 
     def _choose_k(self, embeddings: np.ndarray) -> int:
         from sklearn.cluster import KMeans
         from sklearn.metrics import silhouette_score
 
         n = embeddings.shape[0]
-        candidates = range(2, max(2, min(self.config.max_small_topics, n // 4)) + 1)
         best_k, best_score = 2, -np.inf
-        for k in candidates:
+        for k in range(2, max(2, min(self.config.max_small_topics, n // 4)) + 1):
             labels = KMeans(
                 n_clusters=k, n_init=10, random_state=self.random_state
             ).fit_predict(embeddings)
-            if len(set(labels)) < 2:
+            if len(set(labels.tolist())) < 2:
                 continue
             score = silhouette_score(embeddings, labels, metric="cosine")
             if score > best_score + 1e-9:
                 best_k, best_score = k, score
         return best_k
 
-    def _fit_kmeans(self, documents, embeddings, k):
-        from bertopic import BERTopic
-        from bertopic.dimensionality import BaseDimensionalityReduction
-        from sklearn.cluster import KMeans
-
-        model = BERTopic(
-            umap_model=BaseDimensionalityReduction(),
-            hdbscan_model=KMeans(
-                n_clusters=k, n_init=10, random_state=self.random_state
-            ),
-            vectorizer_model=self._vectorizer(),
-            top_n_words=self.config.top_n_words,
-            calculate_probabilities=False,
-            verbose=False,
-        )
-        topics, _ = model.fit_transform(documents, embeddings=embeddings)
-        return model, list(topics)
-
     def _vectorizer(self):
         from sklearn.feature_extraction.text import CountVectorizer
 
         return CountVectorizer(
             analyzer=SegmentAnalyzer(stop_words(self.config.extra_stop_words))
-        )
-
-    def _rerank_words(self, model, documents, topics, embedder) -> None:
-        """Re-rank each topic's words by similarity to its documents (KeyBERT-style)."""
-        from bertopic.representation import KeyBERTInspired
-
-        model.embedding_model = _bertopic_embedder(embedder)
-        model.update_topics(
-            documents,
-            topics=topics,
-            vectorizer_model=self._vectorizer(),
-            representation_model=KeyBERTInspired(
-                top_n_words=self.config.top_n_words, random_state=self.random_state
-            ),
         )
 
     def transform(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -399,13 +429,7 @@ class TopicModeler:
         Returns:
             Topics and similarities; -1 and 0 when there are no topics.
         """
-        if not getattr(self, "centroids_", None):
-            return np.full(len(embeddings), OUTLIER), np.zeros(len(embeddings))
-        ids = np.array(sorted(t for t in self.centroids_ if t != OUTLIER))
-        matrix = np.stack([self.centroids_[t] for t in ids])
-        similarity = embeddings @ matrix.T
-        best = similarity.argmax(axis=1)
-        return ids[best], np.clip(similarity[np.arange(len(best)), best], 0.0, 1.0)
+        return assign_to_centroids(embeddings, self.centroids_)
 
     def topic_table(
         self, segment_ids: Sequence[str], texts: Sequence[str]
@@ -438,6 +462,66 @@ class TopicModeler:
             return []
         words = self.model_.get_topic(topic) or []
         return [word for word, _ in words if word][: self.config.top_n_words]
+
+
+def assign_to_centroids(
+    embeddings: np.ndarray, centroids: dict[int, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Assign each embedding to the most similar centroid.
+
+    Returns:
+        Topic ids and cosine similarities (clipped to 0..1); -1 and 0 for all
+        when there are no centroids.
+    """
+    if not centroids:
+        return np.full(len(embeddings), OUTLIER), np.zeros(len(embeddings))
+    ids = np.array(sorted(centroids))
+    matrix = np.stack([centroids[t] for t in ids])
+    similarity = embeddings @ matrix.T
+    best = similarity.argmax(axis=1)
+    return ids[best], np.clip(similarity[np.arange(len(best)), best], 0.0, 1.0)
+
+
+def _has_giant_cluster(labels: np.ndarray, *, share: float = 0.5) -> bool:
+    """Whether one cluster holds more than ``share`` of the clustered segments."""
+    clustered = labels[labels != OUTLIER]
+    return bool(len(clustered)) and np.bincount(clustered).max() > share * len(
+        clustered
+    )
+
+
+def _guide(embeddings, texts, seed_topic_list, embedder) -> np.ndarray:
+    """Draw segments that mention a seed list's words towards that list's embedding."""
+    seeds = embedder.embed([" ".join(words) for words in seed_topic_list])
+    guided = embeddings.copy()
+    lowered = [text.lower() for text in texts]
+    for seed, words in zip(seeds, seed_topic_list, strict=True):
+        patterns = [re.compile(r"\b" + re.escape(w.lower()) + r"\b") for w in words]
+        hits = [
+            i for i, text in enumerate(lowered) if any(p.search(text) for p in patterns)
+        ]
+        if hits:
+            guided[hits] = (3 * guided[hits] + seed) / 4
+    guided /= np.clip(np.linalg.norm(guided, axis=1, keepdims=True), 1e-12, None)
+    return guided
+
+
+class _quiet_bertopic:
+    """Hold BERTopic's logger at ERROR while we call it.
+
+    BERTopic warns that custom topic assignments should be the last step and
+    that no embedding model is saved: both are what this module intends.
+    """
+
+    def __enter__(self):
+        self._logger = logging.getLogger("BERTopic")
+        self._level = self._logger.level
+        self._logger.setLevel(logging.ERROR)
+        return self
+
+    def __exit__(self, *exc):
+        self._logger.setLevel(self._level)
+        return False
 
 
 def topic_label(topic: int, words: Sequence[str], *, n_words: int = 3) -> str:
@@ -587,7 +671,12 @@ def topic_figures(
         return []
     topic_ids = [t for t in sorted(model.get_topics()) if t != OUTLIER]
     n_topics = len(topic_ids)
-    docs = [text + SEGMENT_END for text in documents]
+    docs = [documents[i] + SEGMENT_END for i in modeler.usable_]
+    with _quiet_bertopic():
+        return _figures(model, modeler, docs, groups, n_topics)
+
+
+def _figures(model, modeler, docs, groups, n_topics) -> list[tuple[str, object]]:
     figures: list[tuple[str, object]] = [
         (
             "Top words per topic",
@@ -605,7 +694,8 @@ def topic_figures(
                 )
             )
     for column, values in groups.items():
-        per_class = model.topics_per_class(docs, classes=list(values))
+        classes = [values[i] for i in modeler.usable_]
+        per_class = model.topics_per_class(docs, classes=classes)
         figures.append(
             (
                 f"Topics per {column}",
@@ -657,3 +747,115 @@ def load_topic_centroids(folder) -> dict[int, np.ndarray]:
         raise ModelError(f"{folder}: not a saved topic model (no centroids.json)")
     raw = json.loads(path.read_text(encoding="utf-8"))
     return {int(t): np.asarray(v, dtype=np.float32) for t, v in raw.items()}
+
+
+@dataclass(frozen=True)
+class TopicOutputs:
+    """Everything the topics step writes.
+
+    Attributes:
+        modeler: The fitted modeler.
+        assignments: ``segment_id, topic, probability`` per segment.
+        topics: ``topic, label, top_words, size, representative_ids`` per topic.
+        by_group: Topic counts per metadata group.
+        figures: ``(title, plotly figure)`` pairs.
+        lemmas: The texts topic words were counted on.
+    """
+
+    modeler: TopicModeler
+    assignments: pd.DataFrame
+    topics: pd.DataFrame
+    by_group: pd.DataFrame
+    figures: list
+    lemmas: list[str]
+
+
+def model_topics(
+    segment_ids: Sequence[str],
+    texts: Sequence[str],
+    embeddings: np.ndarray,
+    metadata: pd.DataFrame,
+    config: TopicsConfig,
+    *,
+    random_state: int,
+    embedder=None,
+    seed_topic_list: list[list[str]] | None = None,
+) -> TopicOutputs:
+    """Fit topics on a corpus's segments and describe them.
+
+    Args:
+        segment_ids: Segment ids, in order.
+        texts: Segment texts, in order.
+        embeddings: ``(n, d)`` embeddings aligned with the segments.
+        metadata: Per-segment metadata columns (aligned), for topics per group.
+        config: The ``topics`` section.
+        random_state: Seed.
+        embedder: Used to re-rank topic words (optional).
+        seed_topic_list: Keyword lists for guided topics (optional).
+
+    Returns:
+        The fitted modeler and its tables and charts.
+    """
+    lemmas = lemmatize(
+        texts, spacy_model=config.spacy_model if config.lemmatize else None
+    )
+    modeler = TopicModeler(config, random_state=random_state).fit(
+        texts,
+        embeddings,
+        lemmas=lemmas,
+        seed_topic_list=seed_topic_list,
+        embedder=embedder,
+    )
+    assignments = pd.DataFrame(
+        {
+            "segment_id": list(segment_ids),
+            "topic": modeler.topics_.astype(int),
+            "probability": modeler.probabilities_.round(4),
+        }
+    )
+    topics = modeler.topic_table(segment_ids, texts)
+    labels = dict(zip(topics["topic"], topics["label"], strict=True))
+    group_columns = choose_group_columns(metadata, config.per_group)
+    by_group = count_topics_by_group(modeler.topics_, labels, metadata, group_columns)
+    groups = {c: metadata[c].fillna("(missing)").tolist() for c in group_columns}
+    figures = (
+        topic_figures(modeler, lemmas, groups) if modeler.model_ is not None else []
+    )
+    return TopicOutputs(modeler, assignments, topics, by_group, figures, lemmas)
+
+
+def topic_model_card(config, outputs: TopicOutputs, texts: Sequence[str]) -> dict:
+    """The card saved beside a topic model.
+
+    Args:
+        config: The run's :class:`~pipeline.config.PipelineConfig`.
+        outputs: The topics step's outputs.
+        texts: The segment texts the model was fitted on.
+
+    Returns:
+        Library versions, config hash, data hash, seed, sizes and how the topics
+        were made.
+    """
+    import hashlib
+
+    from pipeline.manifest import package_versions, utc_now
+
+    data_hash = hashlib.sha256("\n".join(sorted(texts)).encode("utf-8")).hexdigest()
+    modeler = outputs.modeler
+    return {
+        "kind": "topic model",
+        "embedding_model": config.embed.model,
+        "created_at": utc_now(),
+        "method": modeler.method_,
+        "how": modeler.message_,
+        "n_segments": len(texts),
+        "n_topics": int((outputs.topics["topic"] >= 0).sum()),
+        "n_outliers_before_reduction": modeler.n_outliers_,
+        "random_state": modeler.random_state,
+        "config_hash": config.section_hash("topics"),
+        "embedding_config_hash": config.section_hash("embed"),
+        "data_hash": data_hash,
+        "topics_config": config.topics.model_dump(mode="json"),
+        "versions": package_versions(),
+        "topics": outputs.topics.to_dict(orient="records"),
+    }

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
+
 import pytest
 from typer.testing import CliRunner
 
@@ -19,6 +23,12 @@ def write_config(tmp_path: Path, corpus: Path, **extra: str) -> Path:
         f"  corpus: {corpus}",
         "segment:",
         "  spacy_model: 'blank:en'",
+        "embed:",
+        "  backend: hashing",
+        "topics:",
+        "  lemmatize: false",
+        "  rerank_words: false",
+        f"  model_dir: {tmp_path / 'models'}",
         "store:",
         f"  database: {tmp_path / 'store' / 'themes.duckdb'}",
         f"  runs_dir: {tmp_path / 'store'}",
@@ -56,12 +66,35 @@ def test_flow_writes_run_folder_and_store(prefect_harness, tmp_path, data_dir):
     assert len(manifest["config_hash"]) == 16
     assert manifest["versions"]["spacy"]
     assert {i["source"] for i in manifest["inputs"]} >= {"teams.vtt", "word_table.docx"}
-    assert set(manifest["timings"]) >= {"ingest", "segment", "store", "total"}
+    assert set(manifest["timings"]) >= {
+        "ingest",
+        "segment",
+        "store",
+        "embed",
+        "topics",
+        "total",
+    }
+    embeddings = np.load(run / "embeddings.npy")
+    assert embeddings.shape == (segments.num_rows, 256)
+    topics = pq.read_table(run / "segment_topics.parquet")
+    assert (
+        topics.column("segment_id").to_pylist()
+        == segments.column("segment_id").to_pylist()
+    )
+    topic_table = pd.read_csv(run / "topics.csv")
+    assert topic_table["size"].sum() == segments.num_rows
+    html = (run / "topics.html").read_text()
+    assert "Plotly.newPlot" in html and "plotly.js" in html  # embedded, not linked
+    assert not re.search(r"<script[^>]+src=[\"']https?:", html)
+
+    assert manifest["embeddings"]["n_embedded"] == manifest["embeddings"]["n_unique"]
 
     store = ResultsStore(tmp_path / "store" / "themes.duckdb")
     n_documents, n_segments = store.count("documents"), store.count("segments")
     second = theme_pipeline(str(config), RunOverrides(out=str(tmp_path / "run2")))
     assert second["counts"]["new_documents"] == 0
+    assert second["counts"]["embedded"] == 0
+
     assert second["counts"]["new_segments"] == 0
     assert (store.count("documents"), store.count("segments")) == (
         n_documents,

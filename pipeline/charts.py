@@ -1,0 +1,43 @@
+"""Interactive charts as self-contained HTML: plotly's JavaScript embedded once, no CDN."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+
+def figures_to_html(
+    title: str, figures: Sequence[tuple[str, object]], *, intro: str = ""
+) -> str:
+    """Render plotly figures into one HTML page that works offline.
+
+    Args:
+        title: Page title.
+        figures: ``(heading, plotly figure)`` pairs.
+        intro: A paragraph of plain text under the title (escaped).
+
+    Returns:
+        A complete HTML document with plotly.js inlined once.
+    """
+    import plotly.io as pio
+
+    parts = []
+    for number, (heading, figure) in enumerate(figures):
+        div = pio.to_html(
+            figure,
+            include_plotlyjs=number == 0,
+            full_html=False,
+            config={"displaylogo": False, "responsive": True},
+        )
+        parts.append(f"<section><h2>{html.escape(heading)}</h2>{div}</section>")
+    if not parts:
+        parts.append("<p>No charts: see the run's notes for why.</p>")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:80rem}"
+        "h2{margin-top:2rem}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>"
+        + "".join(parts)
+        + "</body></html>\n"
+    )
