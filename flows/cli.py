@@ -13,6 +13,7 @@ Bad input never shows a traceback: the CLI prints one line per problem.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -78,74 +79,42 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-@app.command()
-def run(
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", help="YAML config (default: built-in settings)."
-        ),
-    ] = None,
-    corpus: Annotated[
-        str | None, typer.Option(help="Folder of transcripts, or a .csv/.xlsx table.")
-    ] = None,
-    out: Annotated[
-        str | None, typer.Option(help="Run folder (default: runs/<run_id>/).")
-    ] = None,
-    id_column: Annotated[
-        str | None, typer.Option(help="Id column of a table corpus.")
-    ] = None,
-    text_column: Annotated[
-        str | None, typer.Option(help="Text column of a table corpus.")
-    ] = None,
-    unit: Annotated[
-        str | None, typer.Option(help="Segment unit: turn, sentence or window.")
-    ] = None,
-    strict: Annotated[
-        bool,
-        typer.Option(
-            "--strict", help="Exit with status 3 if any source is quarantined."
-        ),
-    ] = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")
-    ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show debug logs.")] = False,
-) -> None:
-    """Run the whole pipeline on a corpus and write a run folder.
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config (default: built-in settings)."),
+]
+CorpusOption = Annotated[
+    str | None, typer.Option(help="Folder of transcripts, or a .csv/.xlsx table.")
+]
+IdColumnOption = Annotated[
+    str | None, typer.Option(help="Id column of a table corpus.")
+]
+TextColumnOption = Annotated[
+    str | None, typer.Option(help="Text column of a table corpus.")
+]
+UnitOption = Annotated[
+    str | None, typer.Option(help="Segment unit: turn, sentence or window.")
+]
+CodebookOption = Annotated[
+    str | None, typer.Option(help="Codebook (.yaml, .csv, .qdc or .qdpx).")
+]
 
-    Example: themes run --corpus examples/nhs_managers --out runs/demo
-    """
+
+def _settings(config: Path | None, overrides: dict[str, Any]):
+    """Load the config with overrides, or exit 2 with the config error."""
     try:
-        overrides = RunOverrides(
-            corpus=corpus,
-            out=out,
-            id_column=id_column,
-            text_column=text_column,
-            unit=unit,
-        )
+        run_overrides = RunOverrides(**overrides)
     except ValueError as error:
         raise _fail(f"bad option: {error}", EXIT_USAGE) from None
     try:
-        settings = load_config(config, overrides=overrides.as_dotted())
+        return run_overrides, load_config(config, overrides=run_overrides.as_dotted())
     except ConfigError as error:
         raise _fail(str(error), EXIT_USAGE) from None
-    if settings.ingest.corpus is None:
-        raise _fail(
-            "no corpus: pass --corpus PATH or set ingest.corpus in the config",
-            EXIT_USAGE,
-        )
-    if not Path(settings.ingest.corpus).exists():
-        raise _fail(f"corpus not found: {settings.ingest.corpus}", EXIT_USAGE)
 
-    from flows.environment import prepare_environment
 
-    level = "DEBUG" if debug else "INFO" if verbose else None
-    prepare_environment(settings.store.runs_dir, log_level=level)
-    if debug:
-        logging.getLogger("pipeline").setLevel(logging.DEBUG)
-    from flows.theme_pipeline import theme_pipeline
-
+@contextlib.contextmanager
+def _progress_bars():
+    """Draw ``pipeline.progress`` records as progress bars for the block."""
     progress = Progress(
         TextColumn("{task.description:<10}"),
         BarColumn(),
@@ -160,6 +129,78 @@ def run(
     progress_logger.setLevel(logging.DEBUG)
     try:
         with progress:
+            yield
+    finally:
+        progress_logger.removeHandler(handler)
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    corpus: CorpusOption = None,
+    out: Annotated[
+        str | None, typer.Option(help="Run folder (default: runs/<run_id>/).")
+    ] = None,
+    id_column: IdColumnOption = None,
+    text_column: TextColumnOption = None,
+    unit: UnitOption = None,
+    codebook: CodebookOption = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="A classifier trained with `themes train` (models/<name>)."),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Exit with status 3 if any source is quarantined."
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show debug logs.")] = False,
+) -> None:
+    """Run the whole pipeline on a corpus and write a run folder.
+
+    Example: themes run --corpus examples/nhs_managers --codebook
+    config/codebooks/nhs_managers.yaml --out runs/demo
+    """
+    overrides, settings = _settings(
+        config,
+        {
+            "corpus": corpus,
+            "out": out,
+            "id_column": id_column,
+            "text_column": text_column,
+            "unit": unit,
+            "codebook": codebook,
+            "model": model,
+        },
+    )
+    if settings.ingest.corpus is None:
+        raise _fail(
+            "no corpus: pass --corpus PATH or set ingest.corpus in the config",
+            EXIT_USAGE,
+        )
+    if not Path(settings.ingest.corpus).exists():
+        raise _fail(f"corpus not found: {settings.ingest.corpus}", EXIT_USAGE)
+    for label, path in (
+        ("codebook", settings.classify.codebook),
+        ("model", settings.classify.model),
+    ):
+        if path is not None and not Path(path).exists():
+            raise _fail(f"{label} not found: {path}", EXIT_USAGE)
+
+    from flows.environment import prepare_environment
+
+    level = "DEBUG" if debug else "INFO" if verbose else None
+    prepare_environment(settings.store.runs_dir, log_level=level)
+    if debug:
+        logging.getLogger("pipeline").setLevel(logging.DEBUG)
+    from flows.theme_pipeline import theme_pipeline
+
+    try:
+        with _progress_bars():
             summary = theme_pipeline(
                 config_path=str(config) if config else None, overrides=overrides
             )
@@ -167,8 +208,6 @@ def run(
         raise _fail(str(error), EXIT_BUSY) from None
     except PipelineError as error:
         raise _fail(str(error), EXIT_FAILED) from None
-    finally:
-        progress_logger.removeHandler(handler)
     _print_summary(summary)
     if summary["counts"]["documents"] == 0:
         raise _fail(
@@ -179,6 +218,149 @@ def run(
             f"--strict: {len(summary['quarantined'])} source(s) quarantined",
             EXIT_QUARANTINE,
         )
+
+
+@app.command()
+def train(
+    codes: Annotated[
+        Path,
+        typer.Option(help="Human codes: long or wide CSV/XLSX, or a .qdpx project."),
+    ],
+    out: Annotated[Path, typer.Option(help="Model folder, e.g. models/my_study.")],
+    config: ConfigOption = None,
+    corpus: CorpusOption = None,
+    codebook: CodebookOption = None,
+    id_column: IdColumnOption = None,
+    text_column: TextColumnOption = None,
+    unit: UnitOption = None,
+    holdout: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.9,
+            help="Share of documents (or groups) kept out of training, for later testing.",
+        ),
+    ] = 0.0,
+) -> None:
+    """Train a supervised classifier from human codes and save it with its card.
+
+    Example: themes train --corpus examples/nhs_feedback/feedback.csv --id-column
+    "Comment ID" --text-column "FFT answer" --codes examples/nhs_feedback/feedback.csv
+    --codebook config/codebooks/nhs_feedback.yaml --out models/nhs_feedback
+    """
+    _, settings = _settings(
+        config,
+        {
+            "corpus": corpus,
+            "id_column": id_column,
+            "text_column": text_column,
+            "unit": unit,
+            "codebook": codebook,
+        },
+    )
+    if settings.ingest.corpus is None or settings.classify.codebook is None:
+        raise _fail(
+            "train needs --corpus and --codebook (or both in the config)", EXIT_USAGE
+        )
+    for label, path in (
+        ("corpus", settings.ingest.corpus),
+        ("codebook", settings.classify.codebook),
+        ("codes file", codes),
+    ):
+        if not Path(path).exists():
+            raise _fail(f"{label} not found: {path}", EXIT_USAGE)
+    from flows.environment import prepare_environment
+
+    prepare_environment(settings.store.runs_dir)
+    from pipeline.train import train_from_files
+
+    try:
+        with _progress_bars():
+            result = train_from_files(
+                settings, codes_path=codes, out=out, holdout=holdout
+            )
+    except PipelineError as error:
+        raise _fail(
+            str(error),
+            EXIT_FAILED if not isinstance(error, ConfigError) else EXIT_USAGE,
+        ) from None
+    table = Table(title=None)
+    for column in (
+        "code",
+        "examples",
+        "precision",
+        "recall",
+        "F1",
+        "kappa",
+        "threshold",
+    ):
+        table.add_column(column, justify="left" if column == "code" else "right")
+    for report in result.reports:
+        if report.trained:
+            table.add_row(
+                report.code,
+                str(report.n_examples),
+                f"{report.precision:.2f}",
+                f"{report.recall:.2f}",
+                f"{report.f1:.2f}",
+                f"{report.kappa:.2f}",
+                f"{report.threshold:.2f}",
+            )
+        else:
+            table.add_row(
+                report.code, str(report.n_examples), report.reason, "", "", "", ""
+            )
+    console.print("Cross-validated (grouped) quality per code:")
+    console.print(table)
+    for note in result.card.get("notes", []):
+        console.print(f"  {note}", highlight=False, markup=False)
+    console.print(f"Model: [bold]{out}[/] (card: {out / 'CARD.md'})")
+
+
+@app.command()
+def suggest(
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run", help="Run folder (default: the newest run in the store)."
+        ),
+    ] = None,
+    n: Annotated[
+        int, typer.Option("--n", min=1, help="How many segments to suggest.")
+    ] = 50,
+    codes: Annotated[
+        Path | None,
+        typer.Option(help="Human codes so far (those segments are skipped)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="CSV to write (default: <run>/suggestions.csv).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """List the uncoded segments whose human coding would help the classifier most.
+
+    Example: themes suggest --run runs/demo --codes examples/nhs_managers/codes.csv --n 50
+    """
+    _, settings = _settings(config, {})
+    from pipeline.suggest import suggest_from_run
+
+    try:
+        folder = run_dir or _newest_run(settings)
+        path = suggest_from_run(folder, settings, n=n, codes_path=codes, out=out)
+    except PipelineError as error:
+        raise _fail(str(error), EXIT_FAILED) from None
+    console.print(f"Suggestions: [bold]{path}[/]")
+
+
+def _newest_run(settings) -> Path:
+    from pipeline.errors import RunNotFoundError
+    from pipeline.store import ResultsStore
+
+    store = ResultsStore(settings.store.database)
+    for run in store.list_runs():
+        if run.get("status") == "completed" and run.get("out_dir"):
+            return Path(run["out_dir"])
+    raise RunNotFoundError(f"no completed run in {settings.store.database}; pass --run")
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -13,6 +13,12 @@ from typing import Any
 import pyarrow as pa
 from prefect import task
 
+from pipeline.autocodes import (
+    auto_codes_for_csv,
+    auto_codes_table,
+    code_segments,
+    roll_up_by_document,
+)
 from pipeline.charts import figures_to_html
 from pipeline.config import PipelineConfig
 from pipeline.embed import embed_texts, make_embedder
@@ -167,3 +173,54 @@ def topics_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
         "model_dir": model_dir,
         "seconds": time.perf_counter() - started,
     }
+
+
+@task(name="classify")
+def classify_task(config: PipelineConfig, run_dir: str) -> dict[str, Any] | None:
+    """Code segments (trained model or zero-shot); write auto_codes tables."""
+    started = time.perf_counter()
+    folder = RunFolder(run_dir)
+    segments = folder.read_parquet("segments.parquet")
+    documents = folder.read_parquet("documents.parquet")
+    embeddings = folder.read_embeddings(n_rows=segments.num_rows)
+    model_id = folder.read_json("embeddings.json")["model_id"]
+    embedder = make_embedder(config.embed) if config.classify.model is None else None
+    result = code_segments(
+        segments,
+        documents,
+        embeddings,
+        embedding_model_id=model_id,
+        config=config,
+        embedder=embedder,
+        settings_hash=config.section_hash("segment"),
+    )
+    if result is None:
+        return None
+    table = auto_codes_table(
+        segments,
+        result.codes,
+        result.scores,
+        result.decisions,
+        method=result.methods,
+        model=result.model,
+    )
+    folder.write_parquet(
+        "auto_codes.parquet", pa.Table.from_pandas(table, preserve_index=False)
+    )
+    folder.write_csv("auto_codes.csv", auto_codes_for_csv(table))
+    by_document = roll_up_by_document(table)
+    folder.write_parquet(
+        "auto_codes_by_document.parquet",
+        pa.Table.from_pandas(by_document, preserve_index=False),
+    )
+    folder.write_csv("auto_codes_by_document.csv", by_document)
+    folder.write_json(
+        "classifier.json",
+        {
+            "thresholds": dict(
+                zip(result.codes, map(float, result.thresholds), strict=True)
+            )
+        }
+        | result.summary(),
+    )
+    return {**result.summary(), "seconds": time.perf_counter() - started}

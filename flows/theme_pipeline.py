@@ -8,7 +8,14 @@ from typing import Any
 
 from prefect import flow
 
-from flows.tasks import embed_task, ingest_task, segment_task, store_task, topics_task
+from flows.tasks import (
+    classify_task,
+    embed_task,
+    ingest_task,
+    segment_task,
+    store_task,
+    topics_task,
+)
 from pipeline.config import RunOverrides, load_config
 from pipeline.manifest import build_manifest, utc_now
 from pipeline.store import ResultsStore, RunFolder, new_run_id
@@ -83,6 +90,13 @@ def theme_pipeline(
                     timings["topics"] = topics.pop("seconds")
                     counts["topics"] = topics["n_topics"]
                     extra["topics"] = topics
+                coded = classify_task(config, str(out_dir))
+                if coded is not None:
+                    timings["classify"] = coded.pop("seconds")
+                    counts["coded_segments"] = (
+                        counts["segments"] - coded["segments_without_code"]
+                    )
+                    extra["classify"] = coded
             status = "completed"
         timings["total"] = time.perf_counter() - started
         ingest_report = folder.read_json("ingest.json")
@@ -118,4 +132,5 @@ def theme_pipeline(
         "quarantined": ingest_report["quarantined"],
         "notes": ingest_report["notes"],
         "topics": extra.get("topics"),
+        "classify": extra.get("classify"),
     }

@@ -273,6 +273,54 @@ class TopicsConfig(StrictModel):
     name: str | None = None
 
 
+class ClassifyConfig(StrictModel):
+    """Theme classifiers: zero-shot from the codebook, or a trained model.
+
+    Attributes:
+        codebook: The codebook (YAML, CSV, .qdc or .qdpx).
+        model: A classifier trained with ``themes train`` (``models/<name>``);
+            without one, segments are coded zero-shot from the codebook.
+        zero_shot_threshold: ``auto`` (a threshold per code chosen on the
+            codebook's own examples) or one number for every code.
+        margin: Zero-shot: a code is kept only within this distance of the
+            segment's best score.
+        max_labels: Zero-shot: at most this many codes per segment.
+        counter_weight: Zero-shot: how much nearness to a counter-example lowers a score.
+        keyword_bonus: Zero-shot: added to a code's score when one of its
+            keywords occurs in the segment.
+        min_examples: Supervised: codes with fewer human examples are not
+            trained (reported as "not enough human examples").
+        threshold_metric: Supervised: what each code's threshold maximises.
+        tfidf: Supervised: join TF-IDF word features to the embeddings.
+        cv_folds: Supervised: folds of the grouped cross-validation.
+        group_by: Supervised: metadata column that groups segments in
+            cross-validation (default: the document; for comments, the
+            respondent is a good choice).
+        training_coders: Which human codes train: ``union`` (any coder),
+            ``majority``, or one coder's name.
+        learning_curve: Shares of the training documents used for the
+            learning curve in the model card.
+        n_jobs: Codes trained at once (joblib; -1: all cores).
+
+    """
+
+    codebook: Path | None = None
+    model: Path | None = None
+    zero_shot_threshold: float | Literal["auto"] = "auto"
+    margin: float = Field(default=0.08, ge=0)
+    max_labels: int = Field(default=3, ge=1)
+    counter_weight: float = Field(default=0.5, ge=0)
+    keyword_bonus: float = Field(default=0.05, ge=0)
+    min_examples: int = Field(default=8, ge=2)
+    threshold_metric: Literal["kappa", "f1"] = "kappa"
+    tfidf: bool = False
+    cv_folds: int = Field(default=5, ge=2)
+    group_by: str | None = None
+    training_coders: str = "union"
+    learning_curve: tuple[float, ...] = (0.25, 0.5, 1.0)
+    n_jobs: int | None = Field(default=None)
+
+
 class StoreConfig(StrictModel):
     """Where results go.
 
@@ -296,7 +344,9 @@ class PipelineConfig(StrictModel):
     segment: SegmentConfig = SegmentConfig()
     embed: EmbedConfig = EmbedConfig()
     topics: TopicsConfig = TopicsConfig()
+    classify: ClassifyConfig = ClassifyConfig()
     store: StoreConfig = StoreConfig()
+
     random_state: int = 42
 
     def section_hash(self, name: str) -> str:
@@ -433,6 +483,8 @@ class RunOverrides(StrictModel):
     text_column: str | None = None
     unit: Literal["turn", "sentence", "window"] | None = None
     database: str | None = None
+    codebook: str | None = None
+    model: str | None = None
 
     def as_dotted(self) -> dict[str, Any]:
         """Return the overrides as dotted config keys (``out`` is not a config key)."""
@@ -442,6 +494,8 @@ class RunOverrides(StrictModel):
             "text_column": "ingest.text_column",
             "unit": "segment.unit",
             "database": "store.database",
+            "codebook": "classify.codebook",
+            "model": "classify.model",
         }
         return {
             dotted: getattr(self, name)

@@ -1,0 +1,231 @@
+"""Auto-codes as tables: one row per segment and code, and rolled up per document.
+
+``auto_codes`` has one row per (segment, code) with the score and the
+decision, so researchers can see how close a segment came to a code, not only
+whether it got it. ``auto_codes_by_document`` says, per document and code,
+whether any segment has the code (presence in a document, MAXQDA's first
+level of comparison), in how many segments, and the best score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+AUTO_CODE_COLUMNS = [
+    "document_id",
+    "segment_id",
+    "start",
+    "end",
+    "code",
+    "score",
+    "assigned",
+    "method",
+    "model",
+]
+
+
+def auto_codes_table(
+    segments: pa.Table,
+    codes: Sequence[str],
+    scores: np.ndarray,
+    decisions: np.ndarray,
+    *,
+    method: Sequence[str] | str,
+    model: str,
+) -> pd.DataFrame:
+    """One row per segment and code: score, decision, how and by what.
+
+    Args:
+        segments: The segment table.
+        codes: Code ids, in column order of ``scores``.
+        scores: ``(n_segments, n_codes)`` scores.
+        decisions: ``(n_segments, n_codes)`` booleans.
+        method: ``zero-shot``, ``supervised`` or ``supervised (out-of-fold)``,
+            for all segments or per segment.
+        model: The model's name (codebook or trained model, with the embedding model).
+
+    Returns:
+        A DataFrame with :data:`AUTO_CODE_COLUMNS`, segment order then code order.
+    """
+    n, k = scores.shape
+    methods = np.repeat(
+        np.asarray([method] * n if isinstance(method, str) else method), k
+    )
+    return pd.DataFrame(
+        {
+            "document_id": np.repeat(
+                segments.column("document_id").to_numpy(zero_copy_only=False), k
+            ),
+            "segment_id": np.repeat(
+                segments.column("segment_id").to_numpy(zero_copy_only=False), k
+            ),
+            "start": np.repeat(segments.column("start").to_numpy(), k),
+            "end": np.repeat(segments.column("end").to_numpy(), k),
+            "code": np.tile(np.asarray(codes, dtype=object), n),
+            "score": np.round(scores.reshape(-1), 4),
+            "assigned": decisions.reshape(-1).astype(bool),
+            "method": methods,
+            "model": model,
+        },
+        columns=AUTO_CODE_COLUMNS,
+    )
+
+
+def auto_codes_for_csv(table: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
+    """The rows worth reading in a spreadsheet: every assigned code, and each segment's best ``top``."""
+    rank = table.groupby("segment_id", sort=False)["score"].rank(
+        method="first", ascending=False
+    )
+    return table[table["assigned"] | (rank <= top)].reset_index(drop=True)
+
+
+def roll_up_by_document(table: pd.DataFrame) -> pd.DataFrame:
+    """Per document and code: present (any segment assigned), how many segments, best score."""
+    grouped = table.groupby(["document_id", "code"], sort=False)
+    rolled = grouped.agg(
+        present=("assigned", "any"),
+        n_segments=("assigned", "sum"),
+        max_score=("score", "max"),
+    ).reset_index()
+    rolled["n_segments"] = rolled["n_segments"].astype(int)
+    return rolled
+
+
+class CodingResult:
+    """Auto-codes of a run's segments.
+
+    Attributes:
+        codes: Code ids (score columns).
+        scores: ``(n_segments, n_codes)`` scores.
+        decisions: ``(n_segments, n_codes)`` booleans.
+        thresholds: Per code, the decision threshold.
+        methods: Per segment: ``zero-shot``, ``supervised`` or ``supervised (out-of-fold)``.
+        model: Name of what coded (for the tables and the REFI-QDA user).
+        notes: Things the user should know.
+    """
+
+    def __init__(self, codes, scores, decisions, thresholds, methods, model, notes=()):
+        self.codes = list(codes)
+        self.scores = scores
+        self.decisions = decisions
+        self.thresholds = thresholds
+        self.methods = list(methods)
+        self.model = model
+        self.notes = list(notes)
+
+    def summary(self) -> dict:
+        """Counts per code and method, for manifests."""
+        return {
+            "model": self.model,
+            "codes": self.codes,
+            "assigned": {
+                c: int(self.decisions[:, j].sum()) for j, c in enumerate(self.codes)
+            },
+            "methods": {
+                method: int(count)
+                for method, count in pd.Series(self.methods).value_counts().items()
+            },
+            "segments_without_code": int((~self.decisions.any(axis=1)).sum())
+            if self.decisions.size
+            else 0,
+            "notes": self.notes,
+        }
+
+
+def code_segments(
+    segments: pa.Table,
+    documents: pa.Table,
+    embeddings: np.ndarray,
+    *,
+    embedding_model_id: str,
+    config,
+    embedder=None,
+    settings_hash: str = "",
+) -> CodingResult | None:
+    """Code a run's segments with a trained model or, without one, zero-shot from the codebook.
+
+    A trained model is applied only to embeddings of the model it was trained
+    with. Segments the model was trained on get their out-of-fold scores from
+    the model's cross-validation, never in-sample predictions.
+
+    Args:
+        segments: The segment table.
+        documents: The documents table.
+        embeddings: Segment embeddings, aligned.
+        embedding_model_id: The embeddings' model id.
+        config: The whole :class:`~pipeline.config.PipelineConfig`.
+        embedder: The embedding model (zero-shot prototypes are embedded with it).
+        settings_hash: Hash of the segment settings (for out-of-fold lookup).
+
+    Returns:
+        The auto-codes, or None when there is neither a model nor a codebook.
+
+    Raises:
+        ModelError: The model was trained on other embeddings.
+    """
+    from pipeline.errors import ModelError
+
+    texts = segments.column("text").to_pylist()
+    if config.classify.model is not None:
+        from pipeline.prepare import segment_keys
+        from pipeline.train import load_model
+
+        model = load_model(config.classify.model)
+        trained_with = model.card.get("embedding_model_id")
+        if trained_with != embedding_model_id:
+            raise ModelError(
+                f"{config.classify.model}: trained on {trained_with} embeddings, but this run "
+                f"uses {embedding_model_id}; set embed.backend/embed.model to match, or retrain"
+            )
+        features = model.features.transform(texts, embeddings)
+        scores = model.classifier.score_codes(features)
+        methods = np.array(["supervised"] * len(texts), dtype=object)
+        if len(model.oof):
+            keys = segment_keys(segments, documents, settings_hash)
+            oof = model.oof.set_index("segment_key")
+            seen = np.array([key in oof.index for key in keys])
+            if seen.any():
+                seen_keys = [k for k, s in zip(keys, seen, strict=True) if s]
+                scores[seen] = oof.loc[seen_keys, model.codes].to_numpy()
+                methods[seen] = "supervised (out-of-fold)"
+        decisions = model.classifier.predict_indicator(None, scores)
+        name = model.card.get("name", str(config.classify.model))
+        notes = []
+        untrained = [r.code for r in model.reports if not r.trained]
+        if untrained:
+            notes.append(
+                f"not coded (not enough human examples to train): {', '.join(untrained)}"
+            )
+        return CodingResult(
+            model.codes,
+            scores,
+            decisions,
+            model.classifier.thresholds_,
+            methods,
+            f"{name} ({embedding_model_id})",
+            notes,
+        )
+    if config.classify.codebook is None:
+        return None
+    from pipeline.codebook import load_codebook
+    from pipeline.zeroshot import ZeroShotCoder
+
+    codebook = load_codebook(config.classify.codebook)
+    coder = ZeroShotCoder.fit(codebook, embedder, config.classify)
+    scores = coder.score(texts, embeddings)
+    decisions = coder.decide(scores)
+    model = (
+        f"zero-shot {codebook.name} [{codebook.content_hash()}] ({embedding_model_id})"
+    )
+    return CodingResult(
+        coder.codes,
+        scores,
+        decisions,
+        coder.classifier.thresholds_,
+        ["zero-shot"] * len(texts),
+        model,
+    )

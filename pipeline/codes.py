@@ -1,0 +1,500 @@
+"""Human codes in: long CSV, wide CSV/XLSX, REFI-QDA projects; aligned to segments.
+
+Formats (chosen from the file's extension and columns):
+
+- **long CSV**: ``document_id,code`` plus optional ``start,end`` (offsets into
+  the normalised text), ``coder`` and ``text`` (the coded quote). With a quote
+  but no offsets, the quote is located in the document (exactly, else with
+  white space made flexible); a quote found twice or not at all is reported.
+  With neither, the code applies to the whole document.
+- **wide CSV/XLSX**: a document id column and one column per code holding 1 (or
+  ``x``, ``yes``, ``true``) or blank, as in the NHS feedback file; columns are
+  matched to codes through the codebook's ``columns`` lists, ids or names.
+- **REFI-QDA** ``.qdpx`` (NVivo, ATLAS.ti, MAXQDA, QualCoder): users, nested
+  codes, text sources and their coded selections; sources are matched to
+  documents by name, then by text.
+
+Codes may be named by id or by name. Every row is accounted for: it becomes a
+:class:`CodeAssignment`, or an :class:`UnusedCode` with the reason (unknown
+document, unknown code, offsets out of range, quote not found or ambiguous).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.codebook import Codebook
+from pipeline.errors import CodesError, InputFormatError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CODER = "coder"
+_TRUE = {"1", "1.0", "x", "yes", "y", "true", "t"}
+
+
+@dataclass(frozen=True, slots=True)
+class CodeAssignment:
+    """A human code on a span of a document (or on the whole document).
+
+    Attributes:
+        document_id: The document.
+        code: The code's id in the codebook.
+        coder: Who coded it.
+        start: First character of the span, or None for the whole document.
+        end: One past the last character, or None for the whole document.
+        origin: Where it came from (``codes.csv:row 12``), for messages.
+    """
+
+    document_id: str
+    code: str
+    coder: str
+    start: int | None
+    end: int | None
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnusedCode:
+    """A row of a codes file that could not be used, and why."""
+
+    origin: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CodesImport:
+    """The human codes read from a file.
+
+    Attributes:
+        assignments: Usable codes.
+        unused: Rows not used, each with its reason.
+        coders: Coders, in order of first appearance.
+        source: The file read.
+        format: ``long``, ``wide`` or ``qdpx``.
+    """
+
+    assignments: tuple[CodeAssignment, ...]
+    unused: tuple[UnusedCode, ...]
+    coders: tuple[str, ...]
+    source: str
+    format: str
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> dict:
+        """Counts for manifests and reports."""
+        reasons = Counter(u.reason.split(":")[0] for u in self.unused)
+        return {
+            "source": self.source,
+            "format": self.format,
+            "n_assignments": len(self.assignments),
+            "n_unused": len(self.unused),
+            "coders": list(self.coders),
+            "unused_reasons": dict(reasons),
+        }
+
+
+def read_codes(
+    path: str | Path,
+    *,
+    codebook: Codebook,
+    documents: Mapping[str, str],
+    id_column: str | None = None,
+) -> CodesImport:
+    """Read human codes and check them against the codebook and the documents.
+
+    Args:
+        path: A ``.csv``, ``.xlsx`` or ``.qdpx`` file.
+        codebook: The codebook (codes may be named by id or name).
+        documents: Document id to normalised text.
+        id_column: For a wide table: its document id column (default
+            ``document_id``, else the first column).
+
+    Returns:
+        The usable codes and the unused rows with reasons.
+
+    Raises:
+        CodesError: The file is missing or has none of the expected layouts.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CodesError(f"{path}: codes file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".qdpx":
+        return _read_qdpx(path, codebook, documents)
+    frame = _read_frame(path)
+    columns = {c.lower(): c for c in frame.columns}
+    if "code" in columns:
+        return _read_long(path, frame, columns, codebook, documents)
+    return _read_wide(path, frame, codebook, documents, id_column)
+
+
+def _read_frame(path: Path):
+    import pandas as pd
+
+    from pipeline.decode import decode_bytes
+
+    try:
+        if path.suffix.lower() == ".xlsx":
+            frame = pd.read_excel(path, dtype=str, engine="openpyxl").fillna("")
+        else:
+            text = decode_bytes(path.read_bytes(), source=str(path)).text
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except InputFormatError as error:
+        raise CodesError(str(error)) from error
+    except Exception as error:  # pandas/openpyxl raise many types for bad files
+        raise CodesError(
+            f"{path}: not a readable table ({type(error).__name__}: {error})"
+        ) from error
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _read_long(path, frame, columns, codebook, documents) -> CodesImport:
+    document_column = columns.get("document_id") or columns.get("document")
+    if document_column is None:
+        raise CodesError(
+            f"{path}: a long codes file needs a document_id column beside 'code'; columns "
+            f"are: {', '.join(frame.columns)}"
+        )
+    code_column = columns["code"]
+    start_column, end_column = columns.get("start"), columns.get("end")
+    text_column = columns.get("text") or columns.get("quote")
+    coder_column = columns.get("coder")
+    assignments, unused = [], []
+    for number, row in enumerate(frame.to_dict(orient="records"), start=1):
+        origin = f"{path.name}:row {number}"
+        document_id = str(row[document_column]).strip()
+        code_ref = str(row[code_column]).strip()
+        coder = str(row[coder_column]).strip() if coder_column else ""
+        coder = coder or DEFAULT_CODER
+        code = codebook.resolve(code_ref)
+        if code is None:
+            unused.append(
+                UnusedCode(origin, f"unknown code: {code_ref!r} is not in the codebook")
+            )
+            continue
+        if document_id not in documents:
+            unused.append(UnusedCode(origin, f"unknown document: {document_id!r}"))
+            continue
+        text = documents[document_id]
+        start_value = str(row[start_column]).strip() if start_column else ""
+        end_value = str(row[end_column]).strip() if end_column else ""
+        if start_value or end_value:
+            try:
+                start, end = int(float(start_value)), int(float(end_value))
+            except ValueError:
+                unused.append(
+                    UnusedCode(
+                        origin, f"bad offsets: start={start_value!r}, end={end_value!r}"
+                    )
+                )
+                continue
+            if not 0 <= start < end <= len(text):
+                unused.append(
+                    UnusedCode(
+                        origin,
+                        f"offsets out of range: {start}-{end} in a document of {len(text)} "
+                        "characters",
+                    )
+                )
+                continue
+            assignments.append(
+                CodeAssignment(document_id, code, coder, start, end, origin)
+            )
+            continue
+        quote = str(row[text_column]).strip() if text_column else ""
+        if quote:
+            span, problem = locate_quote(text, quote)
+            if span is None:
+                unused.append(UnusedCode(origin, problem))
+                continue
+            assignments.append(
+                CodeAssignment(document_id, code, coder, span[0], span[1], origin)
+            )
+            continue
+        assignments.append(CodeAssignment(document_id, code, coder, None, None, origin))
+    return _result(assignments, unused, str(path), "long")
+
+
+def locate_quote(text: str, quote: str) -> tuple[tuple[int, int] | None, str]:
+    """Find a coded quote in a document.
+
+    Exact matches first; then a match where any run of white space in the quote
+    matches any run of white space in the text (quotes copied from a report
+    often differ in line breaks).
+
+    Returns:
+        ``((start, end), "")`` when the quote occurs once, else ``(None, reason)``.
+    """
+    count = text.count(quote)
+    if count == 1:
+        start = text.index(quote)
+        return (start, start + len(quote)), ""
+    if count > 1:
+        return None, f"ambiguous quote: it occurs {count} times in the document"
+    words = quote.split()
+    pattern = re.compile(r"\s+".join(re.escape(w) for w in words))
+    matches = list(pattern.finditer(text))
+    if len(matches) == 1:
+        return (matches[0].start(), matches[0].end()), ""
+    if len(matches) > 1:
+        return None, f"ambiguous quote: it occurs {len(matches)} times in the document"
+    return None, "quote not found in the document"
+
+
+def _read_wide(path, frame, codebook, documents, id_column) -> CodesImport:
+    columns = list(frame.columns)
+    if id_column is None:
+        id_column = next(
+            (c for c in columns if c.lower() in ("document_id", "id")), columns[0]
+        )
+    if id_column not in columns:
+        raise CodesError(
+            f"{path}: id column {id_column!r} not found; columns are: {', '.join(columns)}"
+        )
+    mapping = wide_column_mapping(columns, codebook)
+    if not mapping:
+        raise CodesError(
+            f"{path}: no column matches a code of the codebook (by its 'columns' list, id or "
+            "name), and there is no 'code' column for the long layout"
+        )
+    assignments, unused = [], []
+    for number, row in enumerate(frame.to_dict(orient="records"), start=1):
+        origin = f"{path.name}:row {number}"
+        document_id = str(row[id_column]).strip()
+        positives = sorted(
+            {
+                code
+                for column, code in mapping.items()
+                if str(row[column]).strip().lower() in _TRUE
+            }
+        )
+        if not positives:
+            continue
+        if document_id not in documents:
+            unused.append(UnusedCode(origin, f"unknown document: {document_id!r}"))
+            continue
+        for code in positives:
+            assignments.append(
+                CodeAssignment(document_id, code, DEFAULT_CODER, None, None, origin)
+            )
+    notes = (
+        f"{len(mapping)} code columns read: {', '.join(sorted(set(mapping.values())))}",
+    )
+    return _result(assignments, unused, str(path), "wide", notes)
+
+
+def wide_column_mapping(columns: Sequence[str], codebook: Codebook) -> dict[str, str]:
+    """Match table columns to code ids: the codebook's ``columns`` lists, then ids and names."""
+    mapping: dict[str, str] = {}
+    for code in codebook.codes:
+        for column in code.columns:
+            if column in columns:
+                mapping[column] = code.id
+    for column in columns:
+        if column not in mapping and not any(
+            column in c.columns for c in codebook.codes
+        ):
+            code = codebook.resolve(column)
+            if code is not None and not codebook[code].columns:
+                mapping[column] = code
+    return mapping
+
+
+def _read_qdpx(
+    path: Path, codebook: Codebook, documents: Mapping[str, str]
+) -> CodesImport:
+    from pipeline.refi import read_project
+
+    try:
+        project = read_project(path)
+    except InputFormatError as error:
+        raise CodesError(str(error)) from error
+    code_names = {code.guid: code.name for code in project.codes}
+    source_to_document, notes = match_sources(project.sources, documents)
+    assignments, unused = [], []
+    sources = {source.guid: source for source in project.sources}
+    for number, coding in enumerate(project.codings, start=1):
+        source = sources.get(coding.source_guid)
+        origin = f"{path.name}:coding {number}"
+        name = code_names.get(coding.code_guid, coding.code_guid)
+        code = codebook.resolve(name)
+        if code is None:
+            unused.append(
+                UnusedCode(origin, f"unknown code: {name!r} is not in the codebook")
+            )
+            continue
+        document_id = source_to_document.get(coding.source_guid)
+        if document_id is None:
+            label = source.name if source else coding.source_guid
+            unused.append(
+                UnusedCode(origin, f"unknown document: source {label!r} matches none")
+            )
+            continue
+        coder = project.users.get(
+            coding.user_guid or "", coding.user_guid or DEFAULT_CODER
+        )
+        assignments.append(
+            CodeAssignment(document_id, code, coder, coding.start, coding.end, origin)
+        )
+    return _result(
+        assignments, unused, str(path), "qdpx", tuple(project.notes) + tuple(notes)
+    )
+
+
+def match_sources(
+    sources, documents: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Match REFI-QDA text sources to documents: by name (stem), then by identical text."""
+    by_text = {text: document_id for document_id, text in documents.items()}
+    matched, notes = {}, []
+    for source in sources:
+        stem = Path(source.name).stem
+        if source.name in documents:
+            matched[source.guid] = source.name
+        elif stem in documents:
+            matched[source.guid] = stem
+        elif source.text in by_text:
+            matched[source.guid] = by_text[source.text]
+        else:
+            notes.append(f"source {source.name!r} matches no document by name or text")
+            continue
+        if documents[matched[source.guid]] != source.text:
+            notes.append(
+                f"source {source.name!r} matched {matched[source.guid]!r} by name but its text "
+                "differs; its offsets may not point at the same words"
+            )
+    return matched, notes
+
+
+def _result(assignments, unused, source, layout, notes=()) -> CodesImport:
+    coders = tuple(dict.fromkeys(a.coder for a in assignments))
+    if unused:
+        logger.info("codes: %d rows of %s not used", len(unused), source)
+    return CodesImport(
+        tuple(assignments), tuple(unused), coders, source, layout, tuple(notes)
+    )
+
+
+@dataclass(frozen=True)
+class AlignedCodes:
+    """Human codes on segments: one boolean matrix per coder.
+
+    Attributes:
+        codes: Code ids (matrix columns), in codebook order.
+        coders: Coders.
+        labels: Coder to a ``(n_segments, n_codes)`` boolean matrix.
+        coverage: Share of span codes that landed on at least one segment.
+        n_spans: Span codes considered (whole-document codes not counted).
+        missed: Span codes that landed on no segment (origin and reason).
+        documents: Documents each coder coded (a coder's silence elsewhere is
+            not a "no").
+    """
+
+    codes: list[str]
+    coders: list[str]
+    labels: dict[str, np.ndarray]
+    coverage: float
+    n_spans: int
+    missed: list[UnusedCode] = field(default_factory=list)
+    documents: dict[str, set[str]] = field(default_factory=dict)
+
+    def combined(self, how: str = "union") -> np.ndarray:
+        """One matrix from all coders: ``union`` (anyone), ``majority`` or a coder's name."""
+        if how in self.labels:
+            return self.labels[how]
+        stack = np.stack([self.labels[c] for c in self.coders])
+        if how == "union":
+            return stack.any(axis=0)
+        if how == "majority":
+            return stack.sum(axis=0) * 2 > len(self.coders)
+        raise CodesError(
+            f"unknown way to combine coders {how!r}: use union, majority or one of "
+            f"{', '.join(self.coders)}"
+        )
+
+
+def align_codes(
+    segments: pa.Table,
+    imported: CodesImport,
+    codes: Sequence[str],
+    *,
+    min_segment_share: float = 0.5,
+    min_span_share: float = 0.5,
+) -> AlignedCodes:
+    """Put human code spans on segments.
+
+    A segment carries a coder's code when the coded span covers at least
+    ``min_segment_share`` of the segment or at least ``min_span_share`` of
+    the span. A whole-document code goes on every segment of the document.
+
+    Args:
+        segments: The segment table (``document_id``, ``start``, ``end``).
+        imported: The human codes.
+        codes: Code ids in matrix column order.
+        min_segment_share: Share of the segment the span must cover.
+        min_span_share: Share of the span the segment must cover.
+
+    Returns:
+        One boolean matrix per coder and the coverage of span codes.
+    """
+    column = {code: i for i, code in enumerate(codes)}
+    document_ids = segments.column("document_id").to_pylist()
+    starts = np.asarray(segments.column("start").to_pylist(), dtype=np.int64)
+    ends = np.asarray(segments.column("end").to_pylist(), dtype=np.int64)
+    rows_of: dict[str, np.ndarray] = {}
+    for index, document_id in enumerate(document_ids):
+        rows_of.setdefault(document_id, []).append(index)
+    rows_of = {d: np.asarray(r) for d, r in rows_of.items()}
+    coders = list(imported.coders) or [DEFAULT_CODER]
+    labels = {
+        coder: np.zeros((len(document_ids), len(codes)), dtype=bool) for coder in coders
+    }
+    documents: dict[str, set[str]] = {coder: set() for coder in coders}
+    n_spans = landed = 0
+    missed = []
+    for assignment in imported.assignments:
+        if assignment.code not in column:
+            continue
+        documents[assignment.coder].add(assignment.document_id)
+        rows = rows_of.get(assignment.document_id)
+        if rows is None:
+            continue
+        matrix = labels[assignment.coder]
+        if assignment.start is None:
+            matrix[rows, column[assignment.code]] = True
+            continue
+        n_spans += 1
+        overlap = np.minimum(ends[rows], assignment.end) - np.maximum(
+            starts[rows], assignment.start
+        )
+        overlap = np.clip(overlap, 0, None)
+        segment_length = np.maximum(ends[rows] - starts[rows], 1)
+        span_length = max(assignment.end - assignment.start, 1)
+        hit = (overlap >= min_segment_share * segment_length) | (
+            overlap >= min_span_share * span_length
+        )
+        hit &= overlap > 0
+        if hit.any():
+            landed += 1
+            matrix[rows[hit], column[assignment.code]] = True
+        else:
+            missed.append(
+                UnusedCode(
+                    assignment.origin,
+                    "landed on no segment (outside participant speech?)",
+                )
+            )
+    coverage = landed / n_spans if n_spans else 1.0
+    return AlignedCodes(
+        list(codes), coders, labels, coverage, n_spans, missed, documents
+    )

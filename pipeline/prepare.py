@@ -1,0 +1,107 @@
+"""Ingest, segment and embed a corpus in one call, for commands that need all three.
+
+``themes train`` and ``themes suggest`` work on a corpus outside a pipeline
+run; this does what the flow's first steps do, with the same settings, the
+same segment ids and the same embedding cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.config import PipelineConfig
+from pipeline.embed import embed_texts, make_embedder
+from pipeline.errors import NothingIngestedError
+from pipeline.ingest import IngestResult, ingest_corpus
+from pipeline.records import transcripts_to_table
+from pipeline.segment import segment_transcripts
+from pipeline.store import ResultsStore
+
+
+@dataclass
+class PreparedCorpus:
+    """A corpus ready for classifiers.
+
+    Attributes:
+        ingest: What ingest read and quarantined.
+        documents: The documents table.
+        segments: The segment table.
+        embeddings: Segment embeddings, aligned with ``segments``.
+        model_id: The embedding model's id.
+        embedder: The embedding model (to embed codebook prototypes alike).
+    """
+
+    ingest: IngestResult
+    documents: pa.Table
+    segments: pa.Table
+    embeddings: np.ndarray
+    model_id: str
+    embedder: object
+
+    @property
+    def texts(self) -> dict[str, str]:
+        """Document id to normalised text."""
+        return {t.document_id: t.text for t in self.ingest.transcripts}
+
+    def segment_keys(self, settings_hash: str) -> list[str]:
+        """Stable keys of the segments: document content, settings and segment id."""
+        return segment_keys(self.segments, self.documents, settings_hash)
+
+
+def segment_keys(
+    segments: pa.Table, documents: pa.Table, settings_hash: str
+) -> list[str]:
+    """``<content hash>:<segment settings hash>:<segment id>`` for each segment.
+
+    The same segment of the same document text cut with the same settings has
+    the same key in every run.
+    """
+    hashes = dict(
+        zip(
+            documents.column("document_id").to_pylist(),
+            documents.column("content_hash").to_pylist(),
+            strict=True,
+        )
+    )
+    return [
+        f"{hashes[d]}:{settings_hash}:{s}"
+        for d, s in zip(
+            segments.column("document_id").to_pylist(),
+            segments.column("segment_id").to_pylist(),
+            strict=True,
+        )
+    ]
+
+
+def prepare_corpus(
+    config: PipelineConfig, corpus: str | Path | None = None
+) -> PreparedCorpus:
+    """Ingest, segment and embed (with the store's embedding cache).
+
+    Raises:
+        NothingIngestedError: Every source was quarantined.
+    """
+    ingested = ingest_corpus(config.ingest, corpus)
+    if not ingested.transcripts:
+        raise NothingIngestedError(
+            f"nothing could be ingested from {corpus or config.ingest.corpus}: "
+            + "; ".join(f"{q.source}: {q.reason}" for q in ingested.quarantined[:5])
+        )
+    segments = segment_transcripts(ingested.transcripts, config.segment)
+    embedder = make_embedder(config.embed)
+    store = ResultsStore(
+        config.store.database, lock_timeout=config.store.lock_timeout_seconds
+    )
+    result = embed_texts(segments.column("text").to_pylist(), embedder, cache=store)
+    return PreparedCorpus(
+        ingest=ingested,
+        documents=transcripts_to_table(list(ingested.transcripts)),
+        segments=segments,
+        embeddings=result.vectors,
+        model_id=result.model_id,
+        embedder=embedder,
+    )

@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from pipeline.classify import PrototypeClassifier, SupervisedClassifier, decide
+from pipeline.codebook import load_codebook
+from pipeline.config import ClassifyConfig
+from pipeline.embed import HashingEmbedder
+from pipeline.train import (
+    cross_validate,
+    grouped_folds,
+    load_model,
+    save_model,
+    train_supervised,
+)
+from pipeline.zeroshot import ZeroShotCoder, keyword_hits
+
+MINI = Path(__file__).parent / "data" / "codebooks" / "mini.yaml"
+
+
+@parametrize_with_checks(
+    [PrototypeClassifier(), SupervisedClassifier(cv=2)],
+    expected_failed_checks=lambda estimator: (
+        {
+            "check_class_weight_classifiers": (
+                "class weights apply per code (one-vs-rest): only 'balanced' or None"
+            )
+        }
+        if isinstance(estimator, SupervisedClassifier)
+        else {}
+    ),
+)
+def test_classifiers_pass_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def clustered(n_per_code: int = 30, n_codes: int = 3, dim: int = 16, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((n_codes, dim)) * 3
+    labels = np.repeat(np.arange(n_codes), n_per_code)
+    X = centers[labels] + rng.standard_normal((len(labels), dim))
+    Y = np.eye(n_codes, dtype=int)[labels]
+    return X, Y, centers
+
+
+def test_prototype_classifier_codes_segments_near_their_prototypes():
+    X, Y, centers = clustered()
+    prototypes = centers + np.random.default_rng(1).standard_normal(centers.shape) * 0.1
+    classifier = PrototypeClassifier(threshold=0.5).fit(
+        np.repeat(prototypes, 2, axis=0), np.repeat(np.eye(3, dtype=int), 2, axis=0)
+    )
+    predicted = classifier.predict(X)
+    assert predicted.shape == Y.shape
+    assert (predicted == Y).all(axis=1).mean() > 0.9
+    scores = classifier.score_codes(X)
+    assert scores.shape == Y.shape and (scores <= 1.0 + 1e-9).all()
+
+
+def test_prototype_thresholds_are_chosen_per_code_from_the_codebook():
+    X, Y, centers = clustered(n_per_code=6)
+    classifier = PrototypeClassifier().fit(X, Y)
+    assert classifier.thresholds_.shape == (3,)
+    assert ((classifier.thresholds_ >= 0.3) & (classifier.thresholds_ <= 0.7)).all()
+
+
+def test_decisions_allow_abstention_and_cap_labels():
+    scores = np.array([[0.9, 0.88, 0.87, 0.1], [0.2, 0.1, 0.15, 0.05]])
+    decisions = decide(scores, np.full(4, 0.5), margin=0.1, max_labels=2)
+    assert decisions.tolist() == [[True, True, False, False], [False] * 4]
+
+
+def test_zero_shot_coder_from_a_codebook_keeps_scores_and_uses_keywords():
+    codebook = load_codebook(MINI)
+    coder = ZeroShotCoder.fit(codebook, HashingEmbedder(128), ClassifyConfig())
+    assert coder.codes == ["experience", "courses", "isolation"]
+    texts = [
+        "I did the leadership programme and an MBA course",
+        "honestly it is lonely, I am on my own",
+        "xyzzy plugh frobnicate",
+    ]
+    embeddings = HashingEmbedder(128).embed(texts)
+    scores = coder.score(texts, embeddings)
+    decisions = coder.decide(scores)
+    assert scores.shape == decisions.shape == (3, 3)
+    assert decisions[0, 1] and decisions[1, 2]
+    assert not decisions[2].any(), "unrelated text should get no code"
+    hits = keyword_hits(texts, codebook, coder.codes)
+    assert hits[0].tolist() == [False, True, False] and hits[1].tolist() == [
+        False,
+        False,
+        True,
+    ]
+
+
+def test_grouped_folds_never_put_a_document_in_train_and_test():
+    groups = np.repeat([f"doc{i}" for i in range(7)], [5, 1, 9, 3, 4, 6, 2])
+    for train, test in grouped_folds(groups, 5):
+        assert not set(groups[train]) & set(groups[test])
+    assert len(grouped_folds(groups, 20)) == 7
+
+
+def test_cross_validation_leaks_no_document(monkeypatch):
+    """Fails if any fit ever sees a document it is then asked to predict."""
+    X, Y, _ = clustered(n_per_code=20)
+    groups = np.repeat(np.arange(12), 5)
+    seen_in_training: list[set] = []
+    original_fit = SupervisedClassifier.fit
+
+    def spying_fit(self, X_train, y_train, *, groups=None):
+        seen_in_training.append(set(groups.tolist()))
+        return original_fit(self, X_train, y_train, groups=groups)
+
+    monkeypatch.setattr(SupervisedClassifier, "fit", spying_fit)
+    predicted_groups: list[set] = []
+    original_score = SupervisedClassifier.score_codes
+
+    def spying_score(self, X_test):
+        index = [int(np.flatnonzero((X == row).all(axis=1))[0]) for row in X_test]
+        predicted_groups.append(set(groups[index].tolist()))
+        return original_score(self, X_test)
+
+    monkeypatch.setattr(SupervisedClassifier, "score_codes", spying_score)
+    cross_validate([""] * len(X), X, Y.astype(bool), groups, ClassifyConfig(cv_folds=4))
+    assert len(seen_in_training) == len(predicted_groups) == 4
+    for trained, predicted in zip(seen_in_training, predicted_groups, strict=True):
+        assert not trained & predicted
+
+
+def test_supervised_thresholds_per_code_and_rare_codes_not_trained():
+    X, Y, _ = clustered(n_per_code=25)
+    rare = np.zeros((len(X), 1), dtype=int)
+    rare[:3] = 1
+    labels = np.hstack([Y, rare]).astype(bool)
+    groups = np.arange(len(X)) // 5
+    model = train_supervised(
+        [""] * len(X),
+        X,
+        labels,
+        ["a", "b", "c", "rare"],
+        groups,
+        ClassifyConfig(cv_folds=3, learning_curve=(0.5, 1.0)),
+        segment_keys=[str(i) for i in range(len(X))],
+    )
+    assert model.codes == ["a", "b", "c"]
+    reports = {r.code: r for r in model.reports}
+    assert (
+        not reports["rare"].trained
+        and "not enough human examples (3 < 8)" in reports["rare"].reason
+    )
+    assert all(reports[c].kappa > 0.8 for c in "abc")
+    assert model.classifier.thresholds_.shape == (3,)
+    assert set(model.learning_curve["share"]) == {0.5, 1.0}
+    assert list(model.oof.columns) == ["segment_key", "a", "b", "c"]
+
+
+def test_saved_model_reloads_and_predicts_the_same(tmp_path):
+    X, Y, _ = clustered(n_per_code=20)
+    groups = np.arange(len(X)) // 4
+    model = train_supervised(
+        [""] * len(X),
+        X,
+        Y.astype(bool),
+        ["a", "b", "c"],
+        groups,
+        ClassifyConfig(cv_folds=3, learning_curve=(1.0,)),
+        segment_keys=[str(i) for i in range(len(X))],
+    )
+    model.card = {"name": "test", "codes": [r.__dict__ for r in model.reports]}
+    save_model(model, tmp_path / "model")
+    again = load_model(tmp_path / "model")
+    np.testing.assert_allclose(
+        again.classifier.score_codes(X), model.classifier.score_codes(X)
+    )
+    assert again.codes == model.codes
+    assert (tmp_path / "model" / "CARD.md").read_text().startswith("# test")
+
+
+def test_no_code_with_enough_examples_is_a_clear_error():
+    from pipeline.errors import ModelError
+
+    X, _, _ = clustered(n_per_code=5)
+    labels = np.zeros((len(X), 2), dtype=bool)
+    labels[0] = True
+    with pytest.raises(ModelError, match="no code has at least 8 human examples"):
+        train_supervised(
+            [""] * len(X),
+            X,
+            labels,
+            ["a", "b"],
+            np.arange(len(X)),
+            ClassifyConfig(),
+            segment_keys=[str(i) for i in range(len(X))],
+        )
