@@ -149,6 +149,10 @@ def run(
         str | None,
         typer.Option(help="A classifier trained with `themes train` (models/<name>)."),
     ] = None,
+    codes: Annotated[
+        str | None,
+        typer.Option(help="Human codes to compare with (CSV, XLSX or .qdpx)."),
+    ] = None,
     strict: Annotated[
         bool,
         typer.Option(
@@ -175,6 +179,7 @@ def run(
             "unit": unit,
             "codebook": codebook,
             "model": model,
+            "codes": codes,
         },
     )
     if settings.ingest.corpus is None:
@@ -187,6 +192,7 @@ def run(
     for label, path in (
         ("codebook", settings.classify.codebook),
         ("model", settings.classify.model),
+        ("codes file", settings.compare.codes),
     ):
         if path is not None and not Path(path).exists():
             raise _fail(f"{label} not found: {path}", EXIT_USAGE)
@@ -352,7 +358,57 @@ def suggest(
     console.print(f"Suggestions: [bold]{path}[/]")
 
 
+@app.command()
+def compare(
+    codes: Annotated[Path, typer.Option(help="Human codes (CSV, XLSX or .qdpx).")],
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run", help="Run folder (default: the newest run in the store)."
+        ),
+    ] = None,
+    codebook: CodebookOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Compare a run's auto-codes with human codes: agreement and disagreements.
+
+    Example: themes compare --run runs/demo --codes examples/nhs_managers/codes.csv
+    """
+    _, settings = _settings(config, {"codebook": codebook, "codes": str(codes)})
+    if not codes.exists():
+        raise _fail(f"codes file not found: {codes}", EXIT_USAGE)
+    from pipeline.compare import compare_run
+
+    try:
+        folder = run_dir or _newest_run(settings)
+        run_config = _run_config(folder, settings)
+        summary = compare_run(folder, run_config, codes_path=codes)
+    except ConfigError as error:
+        raise _fail(str(error), EXIT_USAGE) from None
+    except PipelineError as error:
+        raise _fail(str(error), EXIT_FAILED) from None
+    _print_agreement(summary)
+    console.print(f"Results: [bold]{folder}[/] (agreement.csv, disagreements.csv)")
+
+
+def _run_config(folder: Path, settings):
+    """The run's own config, with the codebook and codes given on the command line."""
+    import json
+
+    from pipeline.config import PipelineConfig
+
+    manifest = Path(folder) / "manifest.json"
+    if not manifest.is_file():
+        return settings
+    stored = PipelineConfig.model_validate(json.loads(manifest.read_text())["config"])
+    classify = stored.classify.model_copy(
+        update={"codebook": settings.classify.codebook or stored.classify.codebook}
+    )
+    return stored.model_copy(update={"classify": classify, "compare": settings.compare})
+
+
 def _newest_run(settings) -> Path:
+
     from pipeline.errors import RunNotFoundError
     from pipeline.store import ResultsStore
 
@@ -387,7 +443,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print("[bold]Notes:[/]")
         for note in summary["notes"]:
             console.print(f"  {note}", highlight=False, markup=False)
+    if summary.get("compare"):
+        _print_agreement(summary["compare"])
     timings = summary.get("timings", {})
+
     if timings:
         console.print(
             "Timings: "
@@ -405,3 +464,31 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _print_agreement(compare: dict[str, Any]) -> None:
+    """Pooled kappa per unit: auto vs each human, and human vs human (the ceiling)."""
+    table = Table(title="Agreement with human codes (pooled over codes, Cohen's kappa)")
+    table.add_column("unit")
+    table.add_column("auto vs human", justify="right")
+    table.add_column("human vs human", justify="right")
+    by_unit: dict[str, dict[str, list[float]]] = {}
+    for row in compare["pooled"]:
+        kind = "auto" if row["coder_b"] == "auto" else "human"
+        value = row["kappa"]
+        if value == value:  # not NaN
+            by_unit.setdefault(row["unit"], {"auto": [], "human": []})[kind].append(
+                value
+            )
+    for unit, values in by_unit.items():
+        table.add_row(
+            unit,
+            ", ".join(f"{v:.2f}" for v in values["auto"]) or "-",
+            ", ".join(f"{v:.2f}" for v in values["human"]) or "-",
+        )
+    console.print(table)
+    console.print(
+        f"Human codes: {compare['n_assignments']} used, {compare['n_unused']} not used; "
+        f"{compare['coverage']:.0%} of coded spans landed on a segment; "
+        f"{compare['n_disagreements']} disagreements to review (disagreements.csv)"
+    )

@@ -20,6 +20,8 @@ from pipeline.autocodes import (
     roll_up_by_document,
 )
 from pipeline.charts import figures_to_html
+from pipeline.compare import compare_run
+
 from pipeline.config import PipelineConfig
 from pipeline.embed import embed_texts, make_embedder
 from pipeline.ingest import corpus_name, ingest_corpus
@@ -224,3 +226,11 @@ def classify_task(config: PipelineConfig, run_dir: str) -> dict[str, Any] | None
         | result.summary(),
     )
     return {**result.summary(), "seconds": time.perf_counter() - started}
+
+
+@task(name="compare", **IO_RETRIES)
+def compare_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
+    """Compare auto-codes with the human codes; write the agreement tables."""
+    started = time.perf_counter()
+    summary = compare_run(run_dir, config)
+    return {**summary, "seconds": time.perf_counter() - started}

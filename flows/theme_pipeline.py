@@ -10,6 +10,7 @@ from prefect import flow
 
 from flows.tasks import (
     classify_task,
+    compare_task,
     embed_task,
     ingest_task,
     segment_task,
@@ -97,6 +98,10 @@ def theme_pipeline(
                         counts["segments"] - coded["segments_without_code"]
                     )
                     extra["classify"] = coded
+                    if config.compare.codes is not None:
+                        compared = compare_task(config, str(out_dir))
+                        timings["compare"] = compared.pop("seconds")
+                        extra["compare"] = compared
             status = "completed"
         timings["total"] = time.perf_counter() - started
         ingest_report = folder.read_json("ingest.json")
@@ -133,4 +138,5 @@ def theme_pipeline(
         "notes": ingest_report["notes"],
         "topics": extra.get("topics"),
         "classify": extra.get("classify"),
+        "compare": extra.get("compare"),
     }

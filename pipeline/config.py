@@ -321,6 +321,30 @@ class ClassifyConfig(StrictModel):
     n_jobs: int | None = Field(default=None)
 
 
+class CompareConfig(StrictModel):
+    """Comparing auto-codes with human codes.
+
+    Attributes:
+        codes: Human codes (long or wide CSV/XLSX, or a .qdpx project).
+        units: Units to compare at.
+        min_segment_share: A human span puts its code on a segment when it
+            covers at least this share of the segment...
+        min_span_share: ...or when the segment holds at least this share of the span.
+        n_boot: Bootstrap replicates (over documents) for confidence intervals.
+    """
+
+    codes: Path | None = None
+    units: tuple[Literal["characters", "segments", "turns", "documents"], ...] = (
+        "characters",
+        "segments",
+        "turns",
+        "documents",
+    )
+    min_segment_share: float = Field(default=0.5, gt=0, le=1)
+    min_span_share: float = Field(default=0.5, gt=0, le=1)
+    n_boot: int = Field(default=1000, ge=0)
+
+
 class StoreConfig(StrictModel):
     """Where results go.
 
@@ -345,6 +369,7 @@ class PipelineConfig(StrictModel):
     embed: EmbedConfig = EmbedConfig()
     topics: TopicsConfig = TopicsConfig()
     classify: ClassifyConfig = ClassifyConfig()
+    compare: CompareConfig = CompareConfig()
     store: StoreConfig = StoreConfig()
 
     random_state: int = 42
@@ -485,6 +510,7 @@ class RunOverrides(StrictModel):
     database: str | None = None
     codebook: str | None = None
     model: str | None = None
+    codes: str | None = None
 
     def as_dotted(self) -> dict[str, Any]:
         """Return the overrides as dotted config keys (``out`` is not a config key)."""
@@ -496,6 +522,7 @@ class RunOverrides(StrictModel):
             "database": "store.database",
             "codebook": "classify.codebook",
             "model": "classify.model",
+            "codes": "compare.codes",
         }
         return {
             dotted: getattr(self, name)

@@ -1,0 +1,528 @@
+"""Auto-codes beside human codes: units, agreement tables, disagreements to review.
+
+Builds the four units of :mod:`pipeline.agreement` from a run's segments and
+the imported human codes, compares the auto-coder with each human coder and
+each pair of human coders (the human-vs-human ceiling), and lists the
+segments where the auto-coder and the humans disagree, most confident first,
+with the nearest segments humans did give the code.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipeline.agreement import UnitData, agreement_table, compare_pair, human_alpha
+from pipeline.codebook import Codebook
+from pipeline.codes import AlignedCodes, CodesImport
+
+AUTO = "auto"
+
+
+@dataclass
+class Comparison:
+    """Everything ``compare`` writes.
+
+    Attributes:
+        agreement: The agreement table (``agreement.csv``).
+        human_alpha: Krippendorff's alpha of all human coders, per code and unit.
+        codes_compared: Per segment and code: each coder, the auto score and decision.
+        disagreements: Segments where auto and humans differ, most confident first.
+        coverage: Share of human span codes that landed on a segment.
+        coders: Human coders.
+    """
+
+    agreement: pd.DataFrame
+    human_alpha: pd.DataFrame
+    codes_compared: pd.DataFrame
+    disagreements: pd.DataFrame
+    coverage: float
+    coders: list[str]
+
+
+def segment_units(
+    aligned: AlignedCodes, segments: pa.Table, auto: np.ndarray
+) -> UnitData:
+    """Segments as units: aligned human codes and auto decisions."""
+    documents = np.asarray(segments.column("document_id").to_pylist(), dtype=object)
+    labels = {coder: aligned.labels[coder] for coder in aligned.coders}
+    labels[AUTO] = auto
+    coded = {c: np.isin(documents, list(aligned.documents[c])) for c in aligned.coders}
+    coded[AUTO] = np.ones(len(documents), dtype=bool)
+    return UnitData("segments", aligned.codes, documents, labels, coded)
+
+
+def turn_units(data: UnitData, segments: pa.Table) -> UnitData:
+    """Turns as units: a turn has a code when any of its segments has it."""
+    keys = pd.Series(
+        [
+            f"{d}\x00{t}"
+            for d, t in zip(
+                data.documents, segments.column("turn_index").to_pylist(), strict=True
+            )
+        ]
+    )
+    codes_index, turns = pd.factorize(keys)
+    documents = np.array([key.split("\x00")[0] for key in turns], dtype=object)
+
+    def collapse(matrix):
+        out = np.zeros((len(turns), matrix.shape[1]), dtype=bool)
+        np.logical_or.at(out, codes_index, matrix)
+        return out
+
+    def collapse_mask(mask):
+        out = np.zeros(len(turns), dtype=bool)
+        np.logical_or.at(out, codes_index, mask)
+        return out
+
+    return UnitData(
+        "turns",
+        data.codes,
+        documents,
+        {c: collapse(m) for c, m in data.labels.items()},
+        {c: collapse_mask(m) for c, m in data.coded.items()},
+    )
+
+
+def document_units(
+    imported: CodesImport,
+    codes: Sequence[str],
+    segments: pa.Table,
+    auto: np.ndarray,
+    coders: Sequence[str],
+) -> UnitData:
+    """Documents as units: a code is present when a coder used it anywhere in the document."""
+    documents = sorted(set(segments.column("document_id").to_pylist()))
+    row = {d: i for i, d in enumerate(documents)}
+    column = {c: j for j, c in enumerate(codes)}
+    labels = {c: np.zeros((len(documents), len(codes)), dtype=bool) for c in coders}
+    coded = {c: np.zeros(len(documents), dtype=bool) for c in coders}
+    for assignment in imported.assignments:
+        if assignment.document_id in row and assignment.coder in labels:
+            coded[assignment.coder][row[assignment.document_id]] = True
+            if assignment.code in column:
+                labels[assignment.coder][
+                    row[assignment.document_id], column[assignment.code]
+                ] = True
+    auto_labels = np.zeros((len(documents), len(codes)), dtype=bool)
+    np.logical_or.at(
+        auto_labels, [row[d] for d in segments.column("document_id").to_pylist()], auto
+    )
+    labels[AUTO] = auto_labels
+    coded[AUTO] = np.ones(len(documents), dtype=bool)
+    return UnitData(
+        "documents", list(codes), np.array(documents, dtype=object), labels, coded
+    )
+
+
+def character_units(
+    imported: CodesImport,
+    codes: Sequence[str],
+    segments: pa.Table,
+    auto: np.ndarray,
+    texts: dict[str, str],
+    coders: Sequence[str],
+    coded_documents: dict[str, set[str]],
+) -> UnitData:
+    """Characters as units (as NVivo counts), stored as runs of identical characters.
+
+    Every character of every document is a unit. Human spans (a whole-document
+    code covers every character) and the spans of auto-coded segments cut each
+    document into runs within which no coder changes its mind; each run is one
+    weighted unit, which gives the same counts as one unit per character.
+    """
+    column = {c: j for j, c in enumerate(codes)}
+    spans: dict[str, list[tuple[str, int, int, int]]] = {d: [] for d in texts}
+    for a in imported.assignments:
+        if a.document_id in texts and a.code in column and a.coder in coders:
+            start, end = (
+                (0, len(texts[a.document_id])) if a.start is None else (a.start, a.end)
+            )
+            spans[a.document_id].append((a.coder, column[a.code], start, end))
+    rows, cols = np.nonzero(auto)
+    seg_documents = segments.column("document_id").to_pylist()
+    seg_starts = segments.column("start").to_pylist()
+    seg_ends = segments.column("end").to_pylist()
+    for r, j in zip(rows.tolist(), cols.tolist(), strict=True):
+        spans[seg_documents[r]].append((AUTO, j, seg_starts[r], seg_ends[r]))
+    all_coders = [*coders, AUTO]
+    unit_documents, weights = [], []
+    labels = {c: [] for c in all_coders}
+    coded = {c: [] for c in all_coders}
+    for document, text in texts.items():
+        cuts = sorted(
+            {
+                0,
+                len(text),
+                *(s for _, _, s, _ in spans[document]),
+                *(e for _, _, _, e in spans[document]),
+            }
+        )
+        starts = np.array(cuts[:-1])
+        ends = np.array(cuts[1:])
+        if not len(starts):
+            continue
+        matrices = {
+            c: np.zeros((len(starts), len(codes)), dtype=bool) for c in all_coders
+        }
+        for coder, j, start, end in spans[document]:
+            matrices[coder][(starts >= start) & (ends <= end), j] = True
+        for coder in all_coders:
+            labels[coder].append(matrices[coder])
+            is_coded = coder == AUTO or document in coded_documents.get(coder, set())
+            coded[coder].append(np.full(len(starts), is_coded))
+        unit_documents.append(np.full(len(starts), document, dtype=object))
+        weights.append(ends - starts)
+    return UnitData(
+        "characters",
+        list(codes),
+        np.concatenate(unit_documents),
+        {c: np.vstack(m) for c, m in labels.items()},
+        {c: np.concatenate(m) for c, m in coded.items()},
+        np.concatenate(weights).astype(float),
+    )
+
+
+def compare_codes(
+    *,
+    segments: pa.Table,
+    texts: dict[str, str],
+    imported: CodesImport,
+    aligned: AlignedCodes,
+    auto_scores: np.ndarray,
+    auto_decisions: np.ndarray,
+    thresholds: np.ndarray,
+    embeddings: np.ndarray,
+    codebook: Codebook,
+    auto_name: str = AUTO,
+    units: Sequence[str] = ("characters", "segments", "turns", "documents"),
+    n_boot: int = 1000,
+    random_state: int = 0,
+) -> Comparison:
+    """Compare auto-codes with human codes at every unit; list disagreements.
+
+    Args:
+        segments: The run's segments.
+        texts: Document id to normalised text.
+        imported: The human codes as read.
+        aligned: The human codes on segments (columns: ``aligned.codes``).
+        auto_scores: ``(n_segments, n_codes)`` auto scores, same columns.
+        auto_decisions: ``(n_segments, n_codes)`` auto decisions, same columns.
+        thresholds: Per code, the auto-coder's threshold.
+        embeddings: Segment embeddings (for the nearest human-coded examples).
+        codebook: The codebook (definitions for the review table).
+        auto_name: The auto-coder's name in the tables.
+        units: Units to compare at.
+        n_boot: Bootstrap replicates for confidence intervals.
+        random_state: Seed of the bootstrap.
+
+    Returns:
+        The comparison tables.
+    """
+    coders = list(aligned.coders)
+    codes = list(aligned.codes)
+    data = {"segments": segment_units(aligned, segments, auto_decisions)}
+    if "turns" in units:
+        data["turns"] = turn_units(data["segments"], segments)
+    if "documents" in units:
+        data["documents"] = document_units(
+            imported, codes, segments, auto_decisions, coders
+        )
+    if "characters" in units:
+        data["characters"] = character_units(
+            imported, codes, segments, auto_decisions, texts, coders, aligned.documents
+        )
+    rows, alpha_rows = [], []
+    for unit in units:
+        unit_data = data[unit]
+        for coder in coders:
+            for row in compare_pair(
+                unit_data, coder, AUTO, n_boot=n_boot, random_state=random_state
+            ):
+                rows.append(row | {"coder_b": auto_name})
+        for first, second in itertools.combinations(coders, 2):
+            rows.extend(
+                compare_pair(
+                    unit_data, first, second, n_boot=n_boot, random_state=random_state
+                )
+            )
+        if len(coders) >= 2:
+            alpha_rows.extend(human_alpha(unit_data, coders))
+    compared = codes_compared_table(
+        segments, aligned, auto_scores, auto_decisions, data["segments"]
+    )
+    review = disagreement_table(
+        segments,
+        aligned,
+        auto_scores,
+        auto_decisions,
+        thresholds,
+        embeddings,
+        codebook,
+        data["segments"],
+    )
+    return Comparison(
+        agreement=agreement_table(rows),
+        human_alpha=pd.DataFrame(
+            alpha_rows, columns=["code", "unit", "coders", "alpha"]
+        ),
+        codes_compared=compared,
+        disagreements=review,
+        coverage=aligned.coverage,
+        coders=coders,
+    )
+
+
+def codes_compared_table(
+    segments, aligned, scores, decisions, data: UnitData
+) -> pd.DataFrame:
+    """Per segment and code: each human coder (blank where they did not code the document), auto score and decision, agreement."""
+    n, k = scores.shape
+    frame = pd.DataFrame(
+        {
+            "document_id": np.repeat(
+                segments.column("document_id").to_numpy(zero_copy_only=False), k
+            ),
+            "segment_id": np.repeat(
+                segments.column("segment_id").to_numpy(zero_copy_only=False), k
+            ),
+            "start": np.repeat(segments.column("start").to_numpy(), k),
+            "end": np.repeat(segments.column("end").to_numpy(), k),
+            "code": np.tile(np.asarray(aligned.codes, dtype=object), n),
+        }
+    )
+    human_any = np.zeros(n * k, dtype=bool)
+    any_coded = np.zeros(n * k, dtype=bool)
+    for coder in aligned.coders:
+        coded = np.repeat(data.coded[coder], k)
+        values = aligned.labels[coder].reshape(-1)
+        frame[coder] = pd.array(np.where(coded, values, False), dtype="boolean")
+        frame.loc[~coded, coder] = pd.NA
+        human_any |= values & coded
+        any_coded |= coded
+    frame["auto_score"] = np.round(scores.reshape(-1), 4)
+    frame["auto_assigned"] = decisions.reshape(-1).astype(bool)
+    frame["human_any"] = pd.array(
+        np.where(any_coded, human_any, False), dtype="boolean"
+    )
+    frame.loc[~any_coded, "human_any"] = pd.NA
+    agree = frame["auto_assigned"] == frame["human_any"]
+    frame["agree"] = agree.astype("boolean")
+    return frame
+
+
+def disagreement_table(
+    segments,
+    aligned,
+    scores,
+    decisions,
+    thresholds,
+    embeddings,
+    codebook,
+    data: UnitData,
+    *,
+    n_examples: int = 3,
+) -> pd.DataFrame:
+    """Segments where the auto decision differs from the humans' (any coder), for review.
+
+    Only documents a human coded count. Sorted by how far the auto score is
+    from its threshold (most confident disagreements first). Each row carries
+    the quote, the code's definition, who coded what, and the ``n_examples``
+    most similar segments that humans did give the code.
+    """
+    coders = list(aligned.coders)
+    coded_any = np.zeros(len(scores), dtype=bool)
+    human_any = np.zeros(scores.shape, dtype=bool)
+    for coder in coders:
+        coded_any |= data.coded[coder]
+        human_any |= aligned.labels[coder] & data.coded[coder][:, None]
+    texts = segments.column("text").to_pylist()
+    ids = segments.column("segment_id").to_pylist()
+    documents = segments.column("document_id").to_pylist()
+    rows = []
+    for j, code in enumerate(aligned.codes):
+        differ = np.flatnonzero(coded_any & (decisions[:, j] != human_any[:, j]))
+        if not len(differ):
+            continue
+        positives = np.flatnonzero(human_any[:, j])
+        for i in differ:
+            nearest = []
+            if len(positives):
+                others = positives[positives != i]
+                similarity = embeddings[others] @ embeddings[i]
+                for p in others[np.argsort(-similarity, kind="stable")[:n_examples]]:
+                    nearest.append(f"{ids[p]}: {texts[p]}")
+            rows.append(
+                {
+                    "segment_id": ids[i],
+                    "document_id": documents[i],
+                    "code": code,
+                    "quote": texts[i],
+                    "auto_score": round(float(scores[i, j]), 4),
+                    "threshold": round(float(thresholds[j]), 4),
+                    "auto": "coded" if decisions[i, j] else "not coded",
+                    "humans": "; ".join(
+                        f"{c}: {'coded' if aligned.labels[c][i, j] else 'not coded'}"
+                        for c in coders
+                        if data.coded[c][i]
+                    ),
+                    "definition": codebook[code].definition
+                    if code in codebook.ids
+                    else "",
+                    "confidence": round(
+                        abs(float(scores[i, j]) - float(thresholds[j])), 4
+                    ),
+                    "nearest_human_coded": " | ".join(nearest),
+                }
+            )
+    columns = [
+        "segment_id", "document_id", "code", "quote", "auto_score", "threshold", "auto",
+        "humans", "definition", "confidence", "nearest_human_coded",
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values("confidence", ascending=False, kind="stable").reset_index(
+        drop=True
+    )
+
+
+def compare_run(run_dir, config, *, codes_path=None) -> dict:
+    """Compare a finished run's auto-codes with human codes and write the tables.
+
+    Writes ``codes_compared.parquet``/``.csv``, ``agreement.csv``,
+    ``human_agreement.csv``, ``disagreements.csv`` and ``codes_import.json``
+    (every row of the codes file: used, or why not; the alignment coverage).
+
+    Args:
+        run_dir: The run folder (with auto-codes).
+        config: The :class:`~pipeline.config.PipelineConfig` (``compare`` and
+            ``classify`` sections).
+        codes_path: The human codes file (default ``compare.codes``).
+
+    Returns:
+        A summary for the manifest and the command line.
+
+    Raises:
+        RunNotFoundError: The run has no auto-codes.
+        CodesError: The codes file cannot be read.
+        ConfigError: No codebook to read the codes with.
+    """
+    import json
+
+    from pipeline.codebook import load_codebook
+    from pipeline.codes import align_codes, read_codes
+    from pipeline.errors import ConfigError
+    from pipeline.store import RunFolder
+
+    folder = (
+        RunFolder.existing(run_dir)
+        if (RunFolder(run_dir).file("manifest.json")).is_file()
+        else RunFolder(run_dir)
+    )
+    codes_path = codes_path or config.compare.codes
+    if codes_path is None:
+        raise ConfigError("no human codes: pass --codes FILE or set compare.codes")
+    segments = folder.read_parquet("segments.parquet")
+    documents = folder.read_parquet("documents.parquet")
+    embeddings = folder.read_embeddings(n_rows=segments.num_rows)
+    classifier = folder.read_json("classifier.json")
+    codebook_path = config.classify.codebook or _model_codebook(config)
+    if codebook_path is None:
+        raise ConfigError(
+            "no codebook to read the human codes with: pass --codebook FILE"
+        )
+    codebook = load_codebook(codebook_path)
+    texts = dict(
+        zip(
+            documents["document_id"].to_pylist(),
+            documents["text"].to_pylist(),
+            strict=True,
+        )
+    )
+    imported = read_codes(
+        codes_path,
+        codebook=codebook,
+        documents=texts,
+        id_column=config.ingest.id_column,
+    )
+    codes = list(classifier["thresholds"])
+    aligned = align_codes(
+        segments,
+        imported,
+        codes,
+        min_segment_share=config.compare.min_segment_share,
+        min_span_share=config.compare.min_span_share,
+    )
+    auto = folder.read_parquet("auto_codes.parquet").to_pandas()
+    ids = segments.column("segment_id").to_pylist()
+    scores = (
+        auto.pivot(index="segment_id", columns="code", values="score")
+        .loc[ids, codes]
+        .to_numpy()
+    )
+    decisions = (
+        auto.pivot(index="segment_id", columns="code", values="assigned")
+        .loc[ids, codes]
+        .to_numpy(dtype=bool)
+    )
+    comparison = compare_codes(
+        segments=segments,
+        texts=texts,
+        imported=imported,
+        aligned=aligned,
+        auto_scores=scores,
+        auto_decisions=decisions,
+        thresholds=np.array([classifier["thresholds"][c] for c in codes]),
+        embeddings=embeddings,
+        codebook=codebook,
+        auto_name=AUTO,
+        units=config.compare.units,
+        n_boot=config.compare.n_boot,
+        random_state=config.random_state,
+    )
+    folder.write_parquet(
+        "codes_compared.parquet",
+        pa.Table.from_pandas(comparison.codes_compared, preserve_index=False),
+    )
+    folder.write_csv("codes_compared.csv", comparison.codes_compared)
+    folder.write_csv("agreement.csv", comparison.agreement)
+    folder.write_csv("human_agreement.csv", comparison.human_alpha)
+    folder.write_csv("disagreements.csv", comparison.disagreements)
+    report = {
+        **imported.summary(),
+        "coverage": round(aligned.coverage, 4),
+        "n_spans": aligned.n_spans,
+        "unused": [{"origin": u.origin, "reason": u.reason} for u in imported.unused],
+        "missed": [{"origin": u.origin, "reason": u.reason} for u in aligned.missed],
+        "notes": list(imported.notes),
+    }
+    folder.write_text("codes_import.json", json.dumps(report, indent=2) + "\n")
+    pooled = comparison.agreement[comparison.agreement["code"] == "(all codes)"]
+    return {
+        "coders": comparison.coders,
+        "coverage": report["coverage"],
+        "n_assignments": report["n_assignments"],
+        "n_unused": report["n_unused"],
+        "n_disagreements": len(comparison.disagreements),
+        "pooled": pooled[
+            ["unit", "coder_a", "coder_b", "kappa", "alpha", "ac1", "f1"]
+        ].to_dict(orient="records"),
+    }
+
+
+def _model_codebook(config):
+    if config.classify.model is None:
+        return None
+    import json
+    from pathlib import Path
+
+    card = Path(config.classify.model) / "card.json"
+    return (
+        json.loads(card.read_text(encoding="utf-8")).get("codebook")
+        if card.is_file()
+        else None
+    )
