@@ -1,16 +1,28 @@
 """Thin Prefect tasks: load inputs by path, call one ``pipeline`` function, save.
 
 Each task returns a path or a small summary, never bulk data, so the flow can
-run its tasks in threads, processes or on a Dask cluster alike. Tasks that do
-I/O retry with backoff.
+run its tasks in threads, processes or on a Dask cluster alike.
+
+Caching: the steps that are worth skipping (ingest, topics, classify, compare,
+and each batch of segmentation and embedding) take a ``cache_key`` built from
+content hashes of their real inputs (file hashes, config section hashes, the
+keys of the steps before them; see :mod:`flows.keys`), not Prefect's pickled
+inputs. Their results are persisted, so a rerun on unchanged inputs reuses them
+across processes. A cached step writes its files to
+``<runs>/.cache/steps/<step>-<key>/``; the flow links them into the run folder.
+
+Tasks that do I/O retry with backoff.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from prefect import task
 
 from pipeline.autocodes import (
@@ -21,34 +33,43 @@ from pipeline.autocodes import (
 )
 from pipeline.charts import figures_to_html
 from pipeline.compare import compare_run
-
 from pipeline.config import PipelineConfig
-from pipeline.embed import embed_texts, make_embedder
-from pipeline.ingest import corpus_name, ingest_corpus
+from pipeline.embed import cached_embedder, embed_batch
+from pipeline.ingest import ParsedCache, ingest_corpus
 from pipeline.manifest import ingest_manifest
 from pipeline.records import (
     segment_metadata,
     transcripts_from_table,
     transcripts_to_table,
 )
-from pipeline.segment import segment_transcripts
-from pipeline.store import ResultsStore, RunFolder
-from pipeline.topics import model_topics, save_topic_model, topic_model_card
+from pipeline.segment import cached_sentence_splitter, segment_transcripts
+from pipeline.store import RunFolder
+from pipeline.topics import run_topics
 
-IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 4])
+IO_RETRIES: dict[str, Any] = dict(retries=2, retry_delay_seconds=[1, 4])
 
 
-@task(name="ingest", **IO_RETRIES)
-def ingest_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
+def _by_cache_key(context, parameters: dict[str, Any]) -> str:
+    """Prefect cache key: the ``cache_key`` parameter, a hash of the real inputs."""
+    return parameters["cache_key"]
+
+
+CACHED: dict[str, Any] = dict(cache_key_fn=_by_cache_key, persist_result=True)
+
+
+@task(name="ingest", **CACHED, **IO_RETRIES)
+def ingest_task(
+    config: PipelineConfig, cache_key: str, step_dir: str
+) -> dict[str, Any]:
     """Read the corpus; write ``documents.parquet`` and ``ingest.json``."""
     started = time.perf_counter()
-    result = ingest_corpus(config.ingest)
-    folder = RunFolder(run_dir)
+    parsed = ParsedCache(Path(config.store.runs_dir) / ".cache" / "parsed")
+    result = ingest_corpus(config.ingest, cache=parsed)
+    folder = RunFolder(step_dir)
     folder.write_parquet(
         "documents.parquet", transcripts_to_table(list(result.transcripts))
     )
-    report = ingest_manifest(result)
-    folder.write_json("ingest.json", report)
+    folder.write_json("ingest.json", ingest_manifest(result))
     speakers = {
         turn.speaker
         for transcript in result.transcripts
@@ -56,6 +77,7 @@ def ingest_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
         if turn.speaker is not None
     }
     return {
+        "dir": step_dir,
         "n_documents": len(result.transcripts),
         "n_quarantined": len(result.quarantined),
         "n_speakers": len(speakers),
@@ -63,130 +85,91 @@ def ingest_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
     }
 
 
-@task(name="segment")
-def segment_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
-    """Segment the run's documents; write ``segments.parquet``."""
-    started = time.perf_counter()
-    folder = RunFolder(run_dir)
-    transcripts = transcripts_from_table(folder.read_parquet("documents.parquet"))
-    segments = segment_transcripts(transcripts, config.segment)
-    folder.write_parquet("segments.parquet", segments)
-    return {"n_segments": segments.num_rows, "seconds": time.perf_counter() - started}
-
-
-@task(name="store", **IO_RETRIES)
-def store_task(config: PipelineConfig, run_id: str, run_dir: str) -> dict[str, Any]:
-    """Add the run's documents and segments to the results database."""
-    started = time.perf_counter()
-    folder = RunFolder(run_dir)
-    documents = folder.read_parquet("documents.parquet")
-    segments = folder.read_parquet("segments.parquet")
-    store = ResultsStore(
-        config.store.database, lock_timeout=config.store.lock_timeout_seconds
+@task(name="segment-batch", **CACHED)
+def segment_batch_task(
+    config: PipelineConfig,
+    cache_key: str,
+    documents_path: str,
+    document_ids: list[str],
+    out_path: str,
+) -> str:
+    """Segment some documents of the run; write their segments as Parquet."""
+    wanted = set(document_ids)
+    table = pq.read_table(documents_path)
+    transcripts = [t for t in transcripts_from_table(table) if t.document_id in wanted]
+    nlp = (
+        None
+        if config.segment.unit == "turn"
+        else cached_sentence_splitter(config.segment.spacy_model)
     )
-    content_hashes = dict(
-        zip(
-            documents.column("document_id").to_pylist(),
-            documents.column("content_hash").to_pylist(),
-            strict=True,
-        )
-    )
-    new_documents = store.save_documents(documents, run_id=run_id)
-    new_segments = store.save_segments(
-        segments,
-        content_hashes=content_hashes,
-        settings_hash=config.section_hash("segment"),
-    )
-    return {
-        "new_documents": new_documents,
-        "new_segments": new_segments,
-        "seconds": time.perf_counter() - started,
-    }
+    segments = segment_transcripts(transcripts, config.segment, nlp=nlp)
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    RunFolder(Path(out_path).parent).write_parquet(Path(out_path).name, segments)
+    return out_path
 
 
-@task(name="embed", **IO_RETRIES)
-def embed_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
-    """Embed the run's segments (cached by text); write ``embeddings.npy``."""
-    started = time.perf_counter()
-    folder = RunFolder(run_dir)
-    segments = folder.read_parquet("segments.parquet")
-    embedder = make_embedder(config.embed)
-    store = ResultsStore(
-        config.store.database, lock_timeout=config.store.lock_timeout_seconds
-    )
-    result = embed_texts(segments.column("text").to_pylist(), embedder, cache=store)
-    folder.write_npy("embeddings.npy", result.vectors)
-    summary = {
-        "model_id": result.model_id,
-        "n_texts": result.n_texts,
-        "n_unique": result.n_unique,
-        "n_cached": result.n_cached,
-        "n_embedded": result.n_embedded,
-    }
-    folder.write_json("embeddings.json", summary)
-    return {**summary, "seconds": time.perf_counter() - started}
+@task(name="embed-batch", **CACHED)
+def embed_batch_task(
+    config: PipelineConfig, cache_key: str, texts: list[str], out_path: str
+) -> str:
+    """Embed a batch of distinct texts; write the vectors as ``.npy``."""
+    vectors = embed_batch(cached_embedder(config.embed), texts)
+    RunFolder(Path(out_path).parent).write_npy(Path(out_path).name, vectors)
+    return out_path
 
 
-@task(name="topics")
-def topics_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
-    """Fit topics; write segment_topics, topics, topics_by_group, topics.html and the model."""
+@task(name="topics", **CACHED)
+def topics_task(
+    config: PipelineConfig, cache_key: str, run_dir: str, step_dir: str
+) -> dict[str, Any]:
+    """Fit (or apply the saved) topic model; write the topic tables and charts."""
     started = time.perf_counter()
     folder = RunFolder(run_dir)
     segments = folder.read_parquet("segments.parquet")
     embeddings = folder.read_embeddings(n_rows=segments.num_rows)
     metadata = segment_metadata(segments, folder.read_parquet("documents.parquet"))
-    embedder = make_embedder(config.embed) if config.topics.rerank_words else None
-    outputs = model_topics(
+    embedder = cached_embedder(config.embed) if config.topics.rerank_words else None
+    step = run_topics(
         segments.column("segment_id").to_pylist(),
         segments.column("text").to_pylist(),
         embeddings,
         metadata,
-        config.topics,
-        random_state=config.random_state,
+        config,
         embedder=embedder,
     )
-    folder.write_parquet(
+    out = RunFolder(step_dir)
+    out.write_parquet(
         "segment_topics.parquet",
-        pa.Table.from_pandas(outputs.assignments, preserve_index=False),
+        pa.Table.from_pandas(step.assignments, preserve_index=False),
     )
-    folder.write_csv("topics.csv", outputs.topics)
-    folder.write_csv("topics_by_group.csv", outputs.by_group)
-    folder.write_text(
-        "topics.html",
-        figures_to_html(
-            "Topics", outputs.figures, intro=outputs.modeler.message_ or ""
-        ),
+    out.write_csv("topics.csv", step.topics)
+    out.write_csv("topics_by_group.csv", step.by_group)
+    out.write_text(
+        "topics.html", figures_to_html("Topics", step.figures, intro=step.message)
     )
-    model_dir = None
-    if outputs.modeler.model_ is not None:
-        name = config.topics.name or corpus_name(config.ingest.corpus)
-        model_dir = str(config.topics.model_dir / name)
-        save_topic_model(
-            outputs.modeler,
-            model_dir,
-            card=topic_model_card(config, outputs, segments.column("text").to_pylist()),
-        )
-    n_topics = int((outputs.topics["topic"] >= 0).sum())
     return {
-        "n_topics": n_topics,
-        "method": outputs.modeler.method_,
-        "message": outputs.modeler.message_,
-        "n_outliers": outputs.modeler.n_outliers_,
-        "model_dir": model_dir,
+        "dir": step_dir,
+        "n_topics": int((step.topics["topic"] >= 0).sum()),
+        "method": step.method,
+        "message": step.message,
+        "n_outliers": step.n_outliers,
+        "model_dir": step.model_dir,
         "seconds": time.perf_counter() - started,
     }
 
 
-@task(name="classify")
-def classify_task(config: PipelineConfig, run_dir: str) -> dict[str, Any] | None:
-    """Code segments (trained model or zero-shot); write auto_codes tables."""
+@task(name="classify", **CACHED)
+def classify_task(
+    config: PipelineConfig, cache_key: str, run_dir: str, step_dir: str
+) -> dict[str, Any] | None:
+    """Code segments (trained model, or zero-shot from the codebook); write auto-codes."""
     started = time.perf_counter()
     folder = RunFolder(run_dir)
     segments = folder.read_parquet("segments.parquet")
     documents = folder.read_parquet("documents.parquet")
     embeddings = folder.read_embeddings(n_rows=segments.num_rows)
     model_id = folder.read_json("embeddings.json")["model_id"]
-    embedder = make_embedder(config.embed) if config.classify.model is None else None
+    embedder = cached_embedder(config.embed) if config.classify.model is None else None
     result = code_segments(
         segments,
         documents,
@@ -206,31 +189,38 @@ def classify_task(config: PipelineConfig, run_dir: str) -> dict[str, Any] | None
         method=result.methods,
         model=result.model,
     )
-    folder.write_parquet(
+    out = RunFolder(step_dir)
+    out.write_parquet(
         "auto_codes.parquet", pa.Table.from_pandas(table, preserve_index=False)
     )
-    folder.write_csv("auto_codes.csv", auto_codes_for_csv(table))
+    out.write_csv("auto_codes.csv", auto_codes_for_csv(table))
     by_document = roll_up_by_document(table)
-    folder.write_parquet(
+    out.write_parquet(
         "auto_codes_by_document.parquet",
         pa.Table.from_pandas(by_document, preserve_index=False),
     )
-    folder.write_csv("auto_codes_by_document.csv", by_document)
-    folder.write_json(
-        "classifier.json",
-        {
-            "thresholds": dict(
-                zip(result.codes, map(float, result.thresholds), strict=True)
-            )
-        }
-        | result.summary(),
-    )
-    return {**result.summary(), "seconds": time.perf_counter() - started}
+    out.write_csv("auto_codes_by_document.csv", by_document)
+    thresholds = dict(zip(result.codes, map(float, result.thresholds), strict=True))
+    out.write_json("classifier.json", {"thresholds": thresholds} | result.summary())
+    return {
+        "dir": step_dir,
+        **result.summary(),
+        "seconds": time.perf_counter() - started,
+    }
 
 
-@task(name="compare", **IO_RETRIES)
-def compare_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
+@task(name="compare", **CACHED, **IO_RETRIES)
+def compare_task(
+    config: PipelineConfig, cache_key: str, run_dir: str, step_dir: str
+) -> dict[str, Any]:
     """Compare auto-codes with the human codes; write the agreement tables."""
     started = time.perf_counter()
-    summary = compare_run(run_dir, config)
-    return {**summary, "seconds": time.perf_counter() - started}
+    RunFolder(step_dir)
+    summary = compare_run(run_dir, config, out_dir=step_dir)
+    return {"dir": step_dir, **summary, "seconds": time.perf_counter() - started}
+
+
+def vectors_of(paths: list[str]) -> np.ndarray | None:
+    """Stack the vectors written by :func:`embed_batch_task` (None when there are none)."""
+    arrays = [np.load(path, allow_pickle=False) for path in paths]
+    return np.concatenate(arrays) if arrays else None

@@ -1,25 +1,312 @@
-"""The ``theme_pipeline`` flow: ingest, segment and store a corpus as one run."""
+"""The ``theme_pipeline`` flow and its subflows: ingest, analyse, compare, report.
+
+- ``ingest``: fingerprint the corpus (content hashes), read it (cached by that
+  fingerprint; unchanged files are not parsed again), store the documents.
+- ``analyse``: segment only documents whose segments are not stored yet, in
+  batches mapped over the task runner (threads or Dask); embed only texts not
+  in the embedding cache, in batches; topics (the saved model assigns new
+  segments, or a refit); classify.
+- ``compare``: agreement with human codes, when a codes file is given.
+
+Every run writes its own folder; the store (DuckDB) keeps what runs share.
+One run holds the store's lock at a time; a second waits, then stops with a
+clear message. A run killed half-way leaves its folder marked
+``interrupted`` and the store without partial rows (every write is a
+transaction); rerunning reuses what the killed run finished.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from prefect import flow
+from prefect import flow, unmapped
 
+from flows.keys import file_hash, step_dir, step_key, texts_key
 from flows.tasks import (
     classify_task,
     compare_task,
-    embed_task,
+    embed_batch_task,
     ingest_task,
-    segment_task,
-    store_task,
+    segment_batch_task,
     topics_task,
+    vectors_of,
 )
-from pipeline.config import RunOverrides, load_config
+from pipeline.config import PipelineConfig, RunOverrides, load_config
+from pipeline.embed import assemble_embeddings, embedder_id, plan_embeddings
+from pipeline.ingest import fingerprint_corpus
 from pipeline.manifest import build_manifest, utc_now
+from pipeline.progress import report_progress
+from pipeline.segment import combine_segments
 from pipeline.store import ResultsStore, RunFolder, new_run_id
+from pipeline.topics import topics_settings_hash
+
+
+def link_outputs(source: str | Path, run_dir: str | Path) -> list[str]:
+    """Hard-link (or copy) a cached step's files into the run folder."""
+    names = []
+    for path in sorted(Path(source).iterdir()):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        target = Path(run_dir) / path.name
+        target.unlink(missing_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+        names.append(path.name)
+    return names
+
+
+def run_cached(task_fn, **parameters) -> tuple[Any, bool]:
+    """Run a cached task; return its result and whether the cache served it.
+
+    A cached result whose files were deleted since is recomputed.
+    """
+    state = task_fn(**parameters, return_state=True)
+    result = state.result()
+    if isinstance(result, dict):
+        result = dict(result)
+    reused = state.name == "Cached"
+    folder = result.get("dir") if isinstance(result, dict) else None
+    if reused and folder is not None and not Path(folder).is_dir():
+        state = task_fn.with_options(refresh_cache=True)(
+            **parameters, return_state=True
+        )
+        result, reused = state.result(), False
+    return result, reused
+
+
+def task_runner_for(config: PipelineConfig):
+    """The task runner of the ``analyse`` subflow: threads, or Dask."""
+    if config.execution.executor == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if config.execution.dask_address:
+            return DaskTaskRunner(address=config.execution.dask_address)
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": config.execution.dask_workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=1)
+
+
+@flow(name="ingest")
+def ingest_flow(config: PipelineConfig, run_id: str, run_dir: str) -> dict[str, Any]:
+    """Fingerprint and read the corpus; store its documents."""
+    key = step_key("ingest", fingerprint_corpus(config.ingest))
+    result, reused = run_cached(
+        ingest_task,
+        config=config,
+        cache_key=key,
+        step_dir=str(step_dir(config, "ingest", key)),
+    )
+    link_outputs(result["dir"], run_dir)
+    folder = RunFolder(run_dir)
+    new_documents = 0
+    if result["n_documents"]:
+        store = ResultsStore(
+            config.store.database, lock_timeout=config.store.lock_timeout_seconds
+        )
+        new_documents = store.save_documents(
+            folder.read_parquet("documents.parquet"), run_id=run_id
+        )
+    return {**result, "key": key, "reused": reused, "new_documents": new_documents}
+
+
+def _segment(
+    config: PipelineConfig, run_dir: str, store: ResultsStore
+) -> dict[str, Any]:
+    folder = RunFolder(run_dir)
+    documents = folder.read_parquet("documents.parquet")
+    order = documents.column("document_id").to_pylist()
+    hashes = dict(zip(order, documents.column("content_hash").to_pylist(), strict=True))
+    settings = config.section_hash("segment")
+    cached = store.get_segments(hashes, settings)
+    done = set(cached.column("document_id").to_pylist())
+    missing = [d for d in order if d not in done]
+    size = config.execution.document_batch
+    batches = [missing[i : i + size] for i in range(0, len(missing), size)]
+    keys = [
+        step_key("segment", settings, *(hashes[d] for d in batch)) for batch in batches
+    ]
+    paths = [str(step_dir(config, "segment", key) / "segments.parquet") for key in keys]
+    futures = segment_batch_task.map(
+        config=unmapped(config),
+        cache_key=keys,
+        documents_path=unmapped(str(folder.file("documents.parquet"))),
+        document_ids=batches,
+        out_path=paths,
+    )
+    new_tables = []
+    for number, future in enumerate(futures, start=1):
+        new_tables.append(
+            RunFolder(Path(future.result()).parent).read_parquet("segments.parquet")
+        )
+        report_progress("segment", number, len(futures))
+    segments = combine_segments([cached, *new_tables], order)
+    folder.write_parquet("segments.parquet", segments)
+    new_rows = 0
+    if new_tables:
+        new_rows = store.save_segments(
+            combine_segments(new_tables, order),
+            content_hashes=hashes,
+            settings_hash=settings,
+        )
+    return {
+        "n_segments": segments.num_rows,
+        "documents_segmented": len(missing),
+        "documents_cached": len(done),
+        "new_segments": new_rows,
+    }
+
+
+def _embed(config: PipelineConfig, run_dir: str, store: ResultsStore) -> dict[str, Any]:
+    folder = RunFolder(run_dir)
+    texts = folder.read_parquet("segments.parquet").column("text").to_pylist()
+    model_id = embedder_id(config.embed)
+    plan = plan_embeddings(texts, model_id, store)
+    batches = plan.batches(config.execution.text_batch)
+    keys = [step_key("embed", model_id, texts_key(batch)) for batch in batches]
+    paths = [str(step_dir(config, "embed", key) / "vectors.npy") for key in keys]
+    futures = embed_batch_task.map(
+        config=unmapped(config),
+        cache_key=keys,
+        texts=[[plan.texts_by_key[k] for k in batch] for batch in batches],
+        out_path=paths,
+    )
+    new = {}
+    for number, (batch, future) in enumerate(
+        zip(batches, futures, strict=True), start=1
+    ):
+        vectors = vectors_of([future.result()])
+        store.put_embeddings(model_id, batch, vectors)
+        new.update(zip(batch, vectors, strict=True))
+        report_progress("embed", number, len(futures))
+    dimension = next(iter(new.values()), next(iter(plan.found.values()), None))
+    matrix = assemble_embeddings(plan, new, 0 if dimension is None else len(dimension))
+    folder.write_npy("embeddings.npy", matrix)
+    summary = {
+        "model_id": model_id,
+        "n_texts": len(texts),
+        "n_unique": len(plan.texts_by_key),
+        "n_cached": len(plan.found),
+        "n_embedded": len(plan.missing),
+        "texts_key": texts_key(plan.keys),
+    }
+    folder.write_json("embeddings.json", summary)
+    return summary
+
+
+@flow(name="analyse")
+def analyse_flow(
+    config: PipelineConfig, ingest_key: str, run_dir: str
+) -> dict[str, Any]:
+    """Segment, embed, find topics and code the run's documents."""
+    store = ResultsStore(
+        config.store.database, lock_timeout=config.store.lock_timeout_seconds
+    )
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    segmented = _segment(config, run_dir, store)
+    timings["segment"] = time.perf_counter() - started
+    out: dict[str, Any] = {"segment": segmented, "timings": timings, "reused": {}}
+    if not segmented["n_segments"]:
+        return out
+    started = time.perf_counter()
+    embedded = _embed(config, run_dir, store)
+    timings["embed"] = time.perf_counter() - started
+    out["embeddings"] = embedded
+    corpus = step_key(
+        "segments", ingest_key, config.section_hash("segment"), embedded["texts_key"]
+    )
+    if config.topics.enabled:
+        saved = Path(config.topics.model_dir) / (
+            config.topics.name or _corpus_name(config)
+        )
+        key = step_key(
+            "topics",
+            corpus,
+            embedded["model_id"],
+            topics_settings_hash(config),
+            config.topics.update,
+            file_hash(saved / "card.json")
+            if config.topics.update == "transform"
+            else "",
+        )
+        started = time.perf_counter()
+        topics, out["reused"]["topics"] = run_cached(
+            topics_task,
+            config=config,
+            cache_key=key,
+            run_dir=run_dir,
+            step_dir=str(step_dir(config, "topics", key)),
+        )
+        link_outputs(topics["dir"], run_dir)
+        topics.pop("seconds")
+        timings["topics"] = time.perf_counter() - started
+        out["topics"] = topics
+    classify_key = step_key(
+        "classify",
+        corpus,
+        embedded["model_id"],
+        config.section_hash("classify"),
+        file_hash(config.classify.codebook),
+        file_hash(config.classify.model),
+    )
+    if config.classify.codebook is not None or config.classify.model is not None:
+        started = time.perf_counter()
+        coded, out["reused"]["classify"] = run_cached(
+            classify_task,
+            config=config,
+            cache_key=classify_key,
+            run_dir=run_dir,
+            step_dir=str(step_dir(config, "classify", classify_key)),
+        )
+        link_outputs(coded["dir"], run_dir)
+        coded.pop("seconds")
+        timings["classify"] = time.perf_counter() - started
+        out["classify"] = coded
+        out["classify_key"] = classify_key
+    return out
+
+
+def _corpus_name(config: PipelineConfig) -> str:
+    from pipeline.ingest import corpus_name
+
+    return corpus_name(config.ingest.corpus)
+
+
+@flow(name="compare")
+def compare_flow(
+    config: PipelineConfig, classify_key: str, run_dir: str
+) -> dict[str, Any]:
+    """Compare the run's auto-codes with human codes."""
+    key = step_key(
+        "compare",
+        classify_key,
+        config.section_hash("compare"),
+        file_hash(config.compare.codes),
+        file_hash(config.classify.codebook),
+    )
+    compared, reused = run_cached(
+        compare_task,
+        config=config,
+        cache_key=key,
+        run_dir=run_dir,
+        step_dir=str(step_dir(config, "compare", key)),
+    )
+    link_outputs(compared["dir"], run_dir)
+    return {**compared, "reused": reused}
 
 
 @flow(name="theme_pipeline", log_prints=False)
@@ -30,17 +317,19 @@ def theme_pipeline(
 
     Args:
         config_path: A YAML config; the defaults when None.
-        overrides: Values that replace keys of the config (corpus, output
-            folder, columns, unit, ...).
+        overrides: Typed values that replace keys of the config (corpus,
+            output folder, columns, unit, codebook, model, codes, executor, ...).
 
     Returns:
-        A summary: run id, output folder, counts, quarantined sources, notes.
-
+        A summary: run id, output folder, counts, what was reused, quarantined
+        sources, notes.
     """
     overrides = overrides or RunOverrides()
     config = load_config(config_path, overrides=overrides.as_dotted())
     run_id = new_run_id()
-    out_dir = Path(overrides.out) if overrides.out else config.store.runs_dir / run_id
+    out_dir = (
+        Path(overrides.out) if overrides.out else Path(config.store.runs_dir) / run_id
+    )
     folder = RunFolder(out_dir)
     store = ResultsStore(
         config.store.database, lock_timeout=config.store.lock_timeout_seconds
@@ -49,6 +338,7 @@ def theme_pipeline(
     started = time.perf_counter()
     corpus = str(config.ingest.corpus)
     with store.lock():
+        store.mark_interrupted()
         store.record_run(
             {
                 "run_id": run_id,
@@ -59,49 +349,55 @@ def theme_pipeline(
                 "config_hash": config.config_hash(),
             }
         )
-        ingested = ingest_task(config, str(out_dir))
-        timings = {"ingest": ingested["seconds"]}
+        step_started = time.perf_counter()
+        ingested = ingest_flow(config, run_id, str(out_dir))
+        timings = {"ingest": time.perf_counter() - step_started}
+        reused = {"ingest": ingested["reused"]}
         counts = {
             "documents": ingested["n_documents"],
             "quarantined": ingested["n_quarantined"],
             "speakers": ingested["n_speakers"],
+            "new_documents": ingested["new_documents"],
             "segments": 0,
         }
-        status = "nothing ingested"
         extra: dict[str, Any] = {}
+        status = "nothing ingested"
         if ingested["n_documents"]:
-            segmented = segment_task(config, str(out_dir))
-            stored = store_task(config, run_id, str(out_dir))
-            timings.update(segment=segmented["seconds"], store=stored["seconds"])
+            analysed = analyse_flow.with_options(task_runner=task_runner_for(config))(
+                config, ingested["key"], str(out_dir)
+            )
+            timings.update(analysed["timings"])
+            reused.update(analysed["reused"])
+            segmented = analysed["segment"]
             counts.update(
                 segments=segmented["n_segments"],
-                new_documents=stored["new_documents"],
-                new_segments=stored["new_segments"],
+                new_segments=segmented["new_segments"],
+                documents_segmented=segmented["documents_segmented"],
             )
-            if segmented["n_segments"]:
-                embedded = embed_task(config, str(out_dir))
-                timings["embed"] = embedded.pop("seconds")
+            for name in ("embeddings", "topics", "classify"):
+                if name in analysed:
+                    extra[name] = analysed[name]
+            if "embeddings" in analysed:
                 counts.update(
-                    embedded=embedded["n_embedded"],
-                    embeddings_cached=embedded["n_cached"],
+                    embedded=analysed["embeddings"]["n_embedded"],
+                    embeddings_cached=analysed["embeddings"]["n_cached"],
                 )
-                extra["embeddings"] = embedded
-                if config.topics.enabled:
-                    topics = topics_task(config, str(out_dir))
-                    timings["topics"] = topics.pop("seconds")
-                    counts["topics"] = topics["n_topics"]
-                    extra["topics"] = topics
-                coded = classify_task(config, str(out_dir))
-                if coded is not None:
-                    timings["classify"] = coded.pop("seconds")
-                    counts["coded_segments"] = (
-                        counts["segments"] - coded["segments_without_code"]
+            if "topics" in analysed:
+                counts["topics"] = analysed["topics"]["n_topics"]
+            if "classify" in analysed:
+                counts["coded_segments"] = (
+                    counts["segments"] - analysed["classify"]["segments_without_code"]
+                )
+                if config.compare.codes is not None:
+                    step_started = time.perf_counter()
+                    compared = compare_flow(
+                        config, analysed["classify_key"], str(out_dir)
                     )
-                    extra["classify"] = coded
-                    if config.compare.codes is not None:
-                        compared = compare_task(config, str(out_dir))
-                        timings["compare"] = compared.pop("seconds")
-                        extra["compare"] = compared
+                    compared.pop("seconds")
+                    timings["compare"] = time.perf_counter() - step_started
+
+                    reused["compare"] = compared.pop("reused")
+                    extra["compare"] = compared
             status = "completed"
         timings["total"] = time.perf_counter() - started
         ingest_report = folder.read_json("ingest.json")
@@ -113,7 +409,7 @@ def theme_pipeline(
             ingest=ingest_report,
             counts=counts,
             timings=timings,
-            extra={"status": status, **extra},
+            extra={"status": status, "reused": reused, **extra},
         )
         folder.write_json("manifest.json", manifest)
         store.record_run(
@@ -124,7 +420,11 @@ def theme_pipeline(
                 "n_documents": counts["documents"],
                 "n_segments": counts["segments"],
                 "n_quarantined": counts["quarantined"],
-                "summary": {"counts": counts, "timings": manifest["timings"]},
+                "summary": {
+                    "counts": counts,
+                    "timings": manifest["timings"],
+                    "reused": reused,
+                },
             }
         )
     return {
@@ -134,6 +434,7 @@ def theme_pipeline(
         "database": str(config.store.database),
         "counts": counts,
         "timings": manifest["timings"],
+        "reused": reused,
         "quarantined": ingest_report["quarantined"],
         "notes": ingest_report["notes"],
         "topics": extra.get("topics"),

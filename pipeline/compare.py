@@ -390,7 +390,7 @@ def disagreement_table(
     )
 
 
-def compare_run(run_dir, config, *, codes_path=None) -> dict:
+def compare_run(run_dir, config, *, codes_path=None, out_dir=None) -> dict:
     """Compare a finished run's auto-codes with human codes and write the tables.
 
     Writes ``codes_compared.parquet``/``.csv``, ``agreement.csv``,
@@ -402,6 +402,7 @@ def compare_run(run_dir, config, *, codes_path=None) -> dict:
         config: The :class:`~pipeline.config.PipelineConfig` (``compare`` and
             ``classify`` sections).
         codes_path: The human codes file (default ``compare.codes``).
+        out_dir: Where to write (default: the run folder).
 
     Returns:
         A summary for the manifest and the command line.
@@ -418,11 +419,9 @@ def compare_run(run_dir, config, *, codes_path=None) -> dict:
     from pipeline.errors import ConfigError
     from pipeline.store import RunFolder
 
-    folder = (
-        RunFolder.existing(run_dir)
-        if (RunFolder(run_dir).file("manifest.json")).is_file()
-        else RunFolder(run_dir)
-    )
+    folder = RunFolder(run_dir)
+    out = RunFolder(out_dir) if out_dir is not None else folder
+
     codes_path = codes_path or config.compare.codes
     if codes_path is None:
         raise ConfigError("no human codes: pass --codes FILE or set compare.codes")
@@ -484,14 +483,14 @@ def compare_run(run_dir, config, *, codes_path=None) -> dict:
         n_boot=config.compare.n_boot,
         random_state=config.random_state,
     )
-    folder.write_parquet(
+    out.write_parquet(
         "codes_compared.parquet",
         pa.Table.from_pandas(comparison.codes_compared, preserve_index=False),
     )
-    folder.write_csv("codes_compared.csv", comparison.codes_compared)
-    folder.write_csv("agreement.csv", comparison.agreement)
-    folder.write_csv("human_agreement.csv", comparison.human_alpha)
-    folder.write_csv("disagreements.csv", comparison.disagreements)
+    out.write_csv("codes_compared.csv", comparison.codes_compared)
+    out.write_csv("agreement.csv", comparison.agreement)
+    out.write_csv("human_agreement.csv", comparison.human_alpha)
+    out.write_csv("disagreements.csv", comparison.disagreements)
     report = {
         **imported.summary(),
         "coverage": round(aligned.coverage, 4),
@@ -500,7 +499,7 @@ def compare_run(run_dir, config, *, codes_path=None) -> dict:
         "missed": [{"origin": u.origin, "reason": u.reason} for u in aligned.missed],
         "notes": list(imported.notes),
     }
-    folder.write_text("codes_import.json", json.dumps(report, indent=2) + "\n")
+    out.write_text("codes_import.json", json.dumps(report, indent=2) + "\n")
     pooled = comparison.agreement[comparison.agreement["code"] == "(all codes)"]
     return {
         "coders": comparison.coders,

@@ -345,6 +345,26 @@ class CompareConfig(StrictModel):
     n_boot: int = Field(default=1000, ge=0)
 
 
+class ExecutionConfig(StrictModel):
+    """Where the flow's tasks run.
+
+    Attributes:
+        executor: ``local`` (threads in this process) or ``dask`` (a Dask
+            cluster: ``dask_address``, or a local cluster of ``dask_workers``).
+        dask_address: Scheduler address of an existing Dask cluster
+            (``tcp://host:8786``); its workers must see the project's files.
+        dask_workers: Workers of the local cluster started when no address is given.
+        document_batch: Documents per segmentation task.
+        text_batch: Texts per embedding task.
+    """
+
+    executor: Literal["local", "dask"] = "local"
+    dask_address: str | None = None
+    dask_workers: int = Field(default=2, ge=1)
+    document_batch: int = Field(default=200, ge=1)
+    text_batch: int = Field(default=1024, ge=1)
+
+
 class StoreConfig(StrictModel):
     """Where results go.
 
@@ -370,6 +390,7 @@ class PipelineConfig(StrictModel):
     topics: TopicsConfig = TopicsConfig()
     classify: ClassifyConfig = ClassifyConfig()
     compare: CompareConfig = CompareConfig()
+    execution: ExecutionConfig = ExecutionConfig()
     store: StoreConfig = StoreConfig()
 
     random_state: int = 42
@@ -500,6 +521,8 @@ class RunOverrides(StrictModel):
     """Typed values given on the command line or as flow parameters.
 
     Each replaces one key of the config file; ``None`` leaves it alone.
+    ``refit_topics`` refits the topic model even when ``topics.update`` is
+    ``transform`` (for a scheduled weekly refit, say).
     """
 
     corpus: str | None = None
@@ -511,6 +534,9 @@ class RunOverrides(StrictModel):
     codebook: str | None = None
     model: str | None = None
     codes: str | None = None
+    executor: Literal["local", "dask"] | None = None
+    dask_address: str | None = None
+    refit_topics: bool = False
 
     def as_dotted(self) -> dict[str, Any]:
         """Return the overrides as dotted config keys (``out`` is not a config key)."""
@@ -523,9 +549,14 @@ class RunOverrides(StrictModel):
             "codebook": "classify.codebook",
             "model": "classify.model",
             "codes": "compare.codes",
+            "executor": "execution.executor",
+            "dask_address": "execution.dask_address",
         }
-        return {
-            dotted: getattr(self, name)
-            for name, dotted in mapping.items()
+        dotted = {
+            key: getattr(self, name)
+            for name, key in mapping.items()
             if getattr(self, name) is not None
         }
+        if self.refit_topics:
+            dotted["topics.update"] = "refit"
+        return dotted

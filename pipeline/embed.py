@@ -24,6 +24,7 @@ rerun embeds only new texts. Changing the model invalidates nothing else.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -203,6 +204,15 @@ def _folder_fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def embedder_id(config: EmbedConfig) -> str:
+    """The ``model_id`` the configured embedder will have, without loading the model."""
+    if config.backend == "hashing":
+        return f"hashing-{config.hashing_dimension}"
+    model = resolve_model(config.model, allow_download=config.allow_download)
+    backend = {"sentence-transformers": "torch"}.get(config.backend, config.backend)
+    return f"{model.name}@{model.version}/{backend}"
+
+
 def make_embedder(config: EmbedConfig) -> BaseEmbedder:
     """Build the embedder named by ``config.backend``.
 
@@ -321,12 +331,82 @@ class EmbeddingResult:
     n_embedded: int
 
 
+@dataclass(frozen=True)
+class EmbeddingPlan:
+    """What must be embedded: distinct texts not found in the cache.
+
+    Attributes:
+        model_id: The embedder's id.
+        keys: Per input text, its cache key.
+        texts_by_key: Per distinct key, the first text with it.
+        found: Vectors already in the cache, by key.
+        missing: Keys to embed, in first-seen order.
+    """
+
+    model_id: str
+    keys: list[str]
+    texts_by_key: dict[str, str]
+    found: dict[str, np.ndarray]
+    missing: list[str]
+
+    def batches(self, size: int) -> list[list[str]]:
+        """The missing keys in chunks of ``size`` (the same chunks on every executor)."""
+        return [self.missing[i : i + size] for i in range(0, len(self.missing), size)]
+
+
+def plan_embeddings(
+    texts: Sequence[str], model_id: str, cache: EmbeddingCache | None
+) -> EmbeddingPlan:
+    """Find which distinct texts need embedding (not in the cache)."""
+    keys = [text_key(text) for text in texts]
+    texts_by_key: dict[str, str] = {}
+    for key, text in zip(keys, texts, strict=True):
+        texts_by_key.setdefault(key, text)
+    unique = list(texts_by_key)
+    found = cache.get_embeddings(model_id, unique) if cache is not None else {}
+    missing = [key for key in unique if key not in found]
+    logger.info(
+        "embed: %d texts, %d distinct, %d cached, %d to embed with %s",
+        len(texts),
+        len(unique),
+        len(found),
+        len(missing),
+        model_id,
+    )
+    return EmbeddingPlan(model_id, keys, texts_by_key, found, missing)
+
+
+def embed_batch(embedder: BaseEmbedder, texts: Sequence[str]) -> np.ndarray:
+    """Embed one batch and check the shape of what the model returned.
+
+    Raises:
+        ModelError: The embedder returned vectors of the wrong shape.
+    """
+    vectors = embedder.embed(list(texts))
+    if vectors.shape != (len(texts), embedder.dimension):
+        raise ModelError(
+            f"embedder {embedder.model_id} returned shape {vectors.shape} for "
+            f"{len(texts)} texts; expected ({len(texts)}, {embedder.dimension})"
+        )
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def assemble_embeddings(
+    plan: EmbeddingPlan, new: dict[str, np.ndarray], dimension: int
+) -> np.ndarray:
+    """Vectors aligned with the planned texts, from the cache and the new ones."""
+    if not plan.keys:
+        return np.zeros((0, dimension), dtype=np.float32)
+    vectors = {**plan.found, **new}
+    return np.stack([vectors[key] for key in plan.keys]).astype(np.float32, copy=False)
+
+
 def embed_texts(
     texts: Sequence[str],
     embedder: BaseEmbedder,
     *,
     cache: EmbeddingCache | None = None,
-    batch_size: int = 2048,
+    batch_size: int = 1024,
 ) -> EmbeddingResult:
     """Embed texts, embedding each distinct text once and only when not cached.
 
@@ -343,45 +423,27 @@ def embed_texts(
     Raises:
         ModelError: The embedder returned vectors of the wrong shape.
     """
-    keys = [text_key(text) for text in texts]
-    first_text: dict[str, str] = {}
-    for key, text in zip(keys, texts, strict=True):
-        first_text.setdefault(key, text)
-    unique = list(first_text)
-    found = cache.get_embeddings(embedder.model_id, unique) if cache is not None else {}
-    missing = [key for key in unique if key not in found]
-    logger.info(
-        "embed: %d texts, %d distinct, %d cached, %d to embed with %s",
-        len(texts),
-        len(unique),
-        len(found),
-        len(missing),
-        embedder.model_id,
-    )
-    vectors_by_key = dict(found)
-    for start in range(0, len(missing), batch_size):
-        batch = missing[start : start + batch_size]
-        vectors = embedder.embed([first_text[key] for key in batch])
-        if vectors.shape != (len(batch), embedder.dimension):
-            raise ModelError(
-                f"embedder {embedder.model_id} returned shape {vectors.shape} for "
-                f"{len(batch)} texts; expected ({len(batch)}, {embedder.dimension})"
-            )
-        vectors = np.asarray(vectors, dtype=np.float32)
+    plan = plan_embeddings(texts, embedder.model_id, cache)
+    new: dict[str, np.ndarray] = {}
+    done = 0
+    for batch in plan.batches(batch_size):
+        vectors = embed_batch(embedder, [plan.texts_by_key[key] for key in batch])
         if cache is not None:
             cache.put_embeddings(embedder.model_id, batch, vectors)
-        vectors_by_key.update(zip(batch, vectors, strict=True))
-        report_progress("embed", min(start + batch_size, len(missing)), len(missing))
-    matrix = (
-        np.stack([vectors_by_key[key] for key in keys]).astype(np.float32, copy=False)
-        if keys
-        else np.zeros((0, embedder.dimension), dtype=np.float32)
-    )
+        new.update(zip(batch, vectors, strict=True))
+        done += len(batch)
+        report_progress("embed", done, len(plan.missing))
     return EmbeddingResult(
-        vectors=matrix,
+        vectors=assemble_embeddings(plan, new, embedder.dimension),
         model_id=embedder.model_id,
         n_texts=len(texts),
-        n_unique=len(unique),
-        n_cached=len(found),
-        n_embedded=len(missing),
+        n_unique=len(plan.texts_by_key),
+        n_cached=len(plan.found),
+        n_embedded=len(plan.missing),
     )
+
+
+@functools.lru_cache(maxsize=4)
+def cached_embedder(config: EmbedConfig) -> BaseEmbedder:
+    """One embedder per process and setting (tasks on a worker reuse the loaded model)."""
+    return make_embedder(config)

@@ -20,7 +20,10 @@ import hashlib
 import io
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, replace
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from pipeline.config import IngestConfig
@@ -31,9 +34,11 @@ from pipeline.readers import (
     DOCUMENT_READERS,
     SUPPORTED_EXTENSIONS,
     TABLE_EXTENSIONS,
+    ParsedDocument,
     ReadContext,
     read_table,
 )
+
 from pipeline.records import Quarantined, Transcript, Turn
 from pipeline.speakers import SpeakerRules, infer_interviewer
 
@@ -88,28 +93,57 @@ class IngestResult:
     metadata: MetadataReport
 
 
+class ParsedCache:
+    """Parsed documents kept between runs, by file content and ingest settings.
+
+    One JSON file per parsed document under ``folder``; written atomically.
+
+
+    Args:
+        folder: Where the cache lives (``runs/.cache/parsed`` in a run).
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def get(self, key: str, source: str) -> ParsedDocument | None:
+        """Return the parsed document cached under ``key``, or None."""
+        path = self.folder / f"{key}.json"
+        if not path.is_file():
+            return None
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # a damaged cache entry is simply parsed again
+        return ParsedDocument(
+            text=raw["text"],
+            turns=tuple(Turn(**turn) for turn in raw["turns"]),
+            encoding=raw["encoding"],
+            notes=tuple(raw["notes"]),
+        )
+
+    def put(self, key: str, parsed: ParsedDocument) -> None:
+        """Cache a parsed document under ``key``."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        raw = {
+            "text": parsed.text,
+            "turns": [asdict(turn) for turn in parsed.turns],
+            "encoding": parsed.encoding,
+            "notes": list(parsed.notes),
+        }
+        handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(raw, stream)
+        os.replace(tmp, self.folder / f"{key}.json")
+
+
 @dataclass(slots=True)
 class _Candidate:
     transcript: Transcript
     input_source: str
 
 
-def ingest_corpus(
-    config: IngestConfig, corpus: str | Path | None = None
-) -> IngestResult:
-    """Read every document of a corpus.
-
-    Args:
-        config: The ``ingest`` section.
-        corpus: The corpus folder or table; defaults to ``config.corpus``.
-
-    Returns:
-        The usable transcripts and a full account of what was not used.
-
-    Raises:
-        ConfigError: No corpus was given, or it does not exist.
-
-    """
+def _corpus_root(config: IngestConfig, corpus: str | Path | None) -> Path:
     root = Path(corpus) if corpus is not None else config.corpus
     if root is None:
         raise ConfigError(
@@ -120,20 +154,75 @@ def ingest_corpus(
             f"corpus not found: {root} "
             "(give a folder of transcripts or a .csv/.xlsx table)"
         )
-    rules = SpeakerRules(config.speakers)
+    return root
+
+
+def _list_files(root: Path, config: IngestConfig) -> tuple[list[Path], Path]:
     if root.is_file():
-        files = [root]
-        base = root.parent
-    else:
-        files = list(_corpus_files(root, config))
-        base = root
+        return [root], root.parent
+    return list(_corpus_files(root, config)), root
+
+
+def fingerprint_corpus(config: IngestConfig, corpus: str | Path | None = None) -> str:
+    """A content hash of everything ingest would read, with the ingest settings.
+
+    Two calls give the same fingerprint exactly when the corpus files (names
+    and bytes), the metadata table and the ``ingest`` settings are the same:
+    the cache key of the ingest step.
+
+    Raises:
+        ConfigError: No corpus was given, or it does not exist.
+    """
+    root = _corpus_root(config, corpus)
+    files, base = _list_files(root, config)
+    if root.is_dir() and (root / config.metadata_file).is_file():
+        files.append(root / config.metadata_file)
+    digest = hashlib.sha256()
+    settings = config.model_dump(mode="json", exclude={"corpus"})
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    for path in sorted(files):
+        digest.update(path.relative_to(base).as_posix().encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def ingest_corpus(
+    config: IngestConfig,
+    corpus: str | Path | None = None,
+    *,
+    cache: ParsedCache | None = None,
+) -> IngestResult:
+    """Read every document of a corpus.
+
+    Args:
+        config: The ``ingest`` section.
+        corpus: The corpus folder or table; defaults to ``config.corpus``.
+        cache: Parsed documents from earlier runs, by file content and
+            settings: an unchanged file is not parsed again.
+
+    Returns:
+        The usable transcripts and a full account of what was not used.
+
+    Raises:
+        ConfigError: No corpus was given, or it does not exist.
+    """
+    root = _corpus_root(config, corpus)
+    rules = SpeakerRules(config.speakers)
+    files, base = _list_files(root, config)
+    settings_key = hashlib.sha256(
+        json.dumps(
+            config.model_dump(mode="json", exclude={"corpus"}), sort_keys=True
+        ).encode()
+    ).hexdigest()[:16]
     candidates: list[_Candidate] = []
     quarantined: list[Quarantined] = []
     inputs: list[InputFile] = []
     notes: list[str] = []
     for number, path in enumerate(files, start=1):
         source = path.relative_to(base).as_posix()
-        found, lost, input_file, file_notes = _read_source(path, source, config, rules)
+        found, lost, input_file, file_notes = _read_source(
+            path, source, config, rules, cache=cache, settings_key=settings_key
+        )
         candidates.extend(found)
         quarantined.extend(lost)
         notes.extend(file_notes)
@@ -190,8 +279,15 @@ def _corpus_files(root: Path, config: IngestConfig):
 
 
 def _read_source(
-    path: Path, source: str, config: IngestConfig, rules: SpeakerRules
+    path: Path,
+    source: str,
+    config: IngestConfig,
+    rules: SpeakerRules,
+    *,
+    cache: ParsedCache | None = None,
+    settings_key: str = "",
 ) -> tuple[list[_Candidate], list[Quarantined], InputFile | None, list[str]]:
+
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_EXTENSIONS:
         reason = (
@@ -216,9 +312,14 @@ def _read_source(
         if suffix in TABLE_EXTENSIONS:
             found, lost, notes = _read_table_source(data, path, source, config)
             return found, lost, input_file, notes
-        parsed = DOCUMENT_READERS[suffix](
-            data, ReadContext(source=source, config=config, rules=rules)
-        )
+        cache_key = f"{input_file.sha256[:32]}-{settings_key}-{suffix[1:]}"
+        parsed = cache.get(cache_key, source) if cache is not None else None
+        if parsed is None:
+            parsed = DOCUMENT_READERS[suffix](
+                data, ReadContext(source=source, config=config, rules=rules)
+            )
+            if cache is not None:
+                cache.put(cache_key, parsed)
     except InputFormatError as error:
         return (
             [],

@@ -16,11 +16,13 @@ document text and settings.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from pipeline.config import SegmentConfig
@@ -217,3 +219,41 @@ def _number(segments: list[Segment]) -> list[Segment]:
 
 def _with_id(segment: Segment, segment_id: str) -> Segment:
     return replace(segment, segment_id=segment_id)
+
+
+@functools.lru_cache(maxsize=4)
+def cached_sentence_splitter(model: str):
+    """One spaCy pipeline per process and model (tasks on a worker reuse it)."""
+    return load_sentence_splitter(model)
+
+
+def combine_segments(
+    tables: Sequence[pa.Table], document_order: Sequence[str]
+) -> pa.Table:
+    """Join segment tables (cached and new) in document order, then text order.
+
+    Args:
+        tables: Segment tables (``SEGMENT_SCHEMA``); each document in one only.
+        document_order: Document ids in the order of the documents table.
+
+    Returns:
+        One table ordered as a single run of :func:`segment_transcripts` would order it.
+    """
+    from pipeline.records import SEGMENT_SCHEMA
+
+    parts = [
+        t.select(SEGMENT_SCHEMA.names).cast(SEGMENT_SCHEMA)
+        for t in tables
+        if t.num_rows
+    ]
+    if not parts:
+        return SEGMENT_SCHEMA.empty_table()
+    combined = pa.concat_tables(parts)
+    rank = {document_id: i for i, document_id in enumerate(document_order)}
+    documents = np.array(
+        [rank.get(d, len(rank)) for d in combined.column("document_id").to_pylist()]
+    )
+    starts = combined.column("start").to_numpy()
+    ends = combined.column("end").to_numpy()
+    order = np.lexsort((ends, starts, documents))
+    return combined.take(pa.array(order, pa.int64()))

@@ -242,6 +242,41 @@ class ResultsStore:
             after = connection.execute("SELECT count(*) FROM segments").fetchone()[0]
         return after - before
 
+    def get_segments(
+        self, content_hashes: dict[str, str], settings_hash: str
+    ) -> pa.Table:
+        """Segments already stored for these documents (same text, same settings).
+
+        Args:
+            content_hashes: Document id to the hash of its text.
+            settings_hash: Hash of the ``segment`` config section.
+
+        Returns:
+            A segment table (``SEGMENT_SCHEMA``) holding the segments of the
+            documents found, in document and segment order.
+        """
+        from pipeline.records import SEGMENT_SCHEMA
+
+        if not content_hashes or not self.path.exists():
+            return SEGMENT_SCHEMA.empty_table()
+        wanted = pa.table(
+            {
+                "document_id": pa.array(list(content_hashes), pa.string()),
+                "content_hash": pa.array(list(content_hashes.values()), pa.string()),
+            }
+        )
+        with self.connect() as connection:
+            connection.register("wanted_documents", wanted)
+            found = connection.sql(
+                "SELECT s.document_id, s.segment_id, s.unit, s.speaker, s.role, s.start, "
+                's."end", s.text, s.question, s.turn_index FROM segments s '
+                "JOIN wanted_documents w ON s.document_id = w.document_id "
+                "AND s.content_hash = w.content_hash WHERE s.settings_hash = ? "
+                "ORDER BY s.document_id, s.start, s.segment_id",
+                params=[settings_hash],
+            ).to_arrow_table()
+        return found.cast(SEGMENT_SCHEMA)
+
     def get_embeddings(
         self, model_id: str, text_hashes: Sequence[str]
     ) -> dict[str, np.ndarray]:
@@ -309,6 +344,18 @@ class ResultsStore:
                 f"ON CONFLICT (run_id) DO UPDATE SET {updates}",
                 values,
             )
+
+    def mark_interrupted(self) -> int:
+        """Mark runs still ``running`` as ``interrupted``; call while holding the lock.
+
+        Returns:
+            How many runs were marked (runs whose process died half-way).
+        """
+        with self.connect() as connection:
+            marked = connection.execute(
+                "UPDATE runs SET status = 'interrupted' WHERE status = 'running' RETURNING run_id"
+            ).fetchall()
+        return len(marked)
 
     def list_runs(self) -> list[dict[str, Any]]:
         """Return every run, newest first."""

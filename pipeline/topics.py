@@ -859,3 +859,181 @@ def topic_model_card(config, outputs: TopicOutputs, texts: Sequence[str]) -> dic
         "versions": package_versions(),
         "topics": outputs.topics.to_dict(orient="records"),
     }
+
+
+def topics_settings_hash(config) -> str:
+    """Hash of what shapes a topic model: topics settings (but how to update) and embeddings."""
+    from pipeline.config import hash_json
+
+    topics = config.topics.model_dump(
+        mode="json", exclude={"update", "name", "model_dir"}
+    )
+    return hash_json(
+        {
+            "topics": topics,
+            "embed": config.section_hash("embed"),
+            "seed": config.random_state,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class TopicStep:
+    """What the topics step of a run produced, fitted or transformed.
+
+    Attributes:
+        assignments: ``segment_id, topic, probability`` per segment.
+        topics: The topic table.
+        by_group: Topic counts per metadata group.
+        figures: ``(title, figure)`` pairs.
+        method: ``bertopic``, ``kmeans``, ``none`` or ``transform``.
+        message: How the topics were made, or why there are none.
+        n_outliers: Outliers before reduction (fits only).
+        model_dir: The saved model used or written, if any.
+    """
+
+    assignments: pd.DataFrame
+    topics: pd.DataFrame
+    by_group: pd.DataFrame
+    figures: list
+    method: str
+    message: str
+    n_outliers: int
+    model_dir: str | None
+
+
+def run_topics(
+    segment_ids: Sequence[str],
+    texts: Sequence[str],
+    embeddings: np.ndarray,
+    metadata: pd.DataFrame,
+    config,
+    *,
+    embedder=None,
+    seed_topic_list: list[list[str]] | None = None,
+) -> TopicStep:
+    """The topics step: reuse the saved model (``topics.update: transform``) or fit.
+
+    With ``transform`` and a saved model fitted with the same settings and
+    embeddings, segments are assigned to its topics (new interviews join the
+    existing topics; nothing is refitted). Otherwise the model is fitted and
+    saved under ``topics.model_dir/<name>``.
+
+    Args:
+        segment_ids: Segment ids.
+        texts: Segment texts.
+        embeddings: Aligned embeddings.
+        metadata: Per-segment metadata.
+        config: The whole :class:`~pipeline.config.PipelineConfig`.
+        embedder: For re-ranking words and guided topics.
+        seed_topic_list: Keyword lists for guided topics.
+
+    Returns:
+        The step's outputs.
+    """
+    from pathlib import Path
+
+    from pipeline.ingest import corpus_name
+
+    name = config.topics.name or corpus_name(config.ingest.corpus)
+    folder = Path(config.topics.model_dir) / name
+    settings = topics_settings_hash(config)
+    card_path = folder / "card.json"
+    if config.topics.update == "transform" and card_path.is_file():
+        import json
+
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        if card.get("settings_hash") == settings:
+            return _transform_with_saved(
+                folder, card, segment_ids, texts, embeddings, metadata, config.topics
+            )
+    outputs = model_topics(
+        segment_ids,
+        texts,
+        embeddings,
+        metadata,
+        config.topics,
+        random_state=config.random_state,
+        embedder=embedder,
+        seed_topic_list=seed_topic_list,
+    )
+    model_dir = None
+    if outputs.modeler.model_ is not None:
+        card = topic_model_card(config, outputs, texts) | {"settings_hash": settings}
+        save_topic_model(outputs.modeler, folder, card=card)
+        model_dir = str(folder)
+    return TopicStep(
+        outputs.assignments,
+        outputs.topics,
+        outputs.by_group,
+        outputs.figures,
+        outputs.modeler.method_,
+        outputs.modeler.message_ or "",
+        outputs.modeler.n_outliers_,
+        model_dir,
+    )
+
+
+def _transform_with_saved(
+    folder, card, segment_ids, texts, embeddings, metadata, config
+) -> TopicStep:
+    """Assign segments to a saved model's topics; recount sizes and groups."""
+    import plotly.graph_objects as go
+
+    centroids = load_topic_centroids(folder)
+    topics, similarity = assign_to_centroids(embeddings, centroids)
+    short = np.array([len(text.split()) < config.min_words for text in texts])
+    topics = np.where(short, OUTLIER, topics)
+    similarity = np.where(short, 0.0, similarity)
+    described = {row["topic"]: row for row in card.get("topics", [])}
+    rows = []
+    for topic in sorted(set(topics.tolist()) | {t for t in described if t != OUTLIER}):
+        members = np.flatnonzero(topics == topic)
+        order = members[np.argsort(-similarity[members], kind="stable")]
+        saved = described.get(topic, {})
+        rows.append(
+            {
+                "topic": int(topic),
+                "label": saved.get(
+                    "label", "(no topic)" if topic == OUTLIER else f"topic {topic}"
+                ),
+                "top_words": saved.get("top_words", ""),
+                "size": len(members),
+                "representative_ids": ";".join(segment_ids[i] for i in order[:3]),
+            }
+        )
+    table = pd.DataFrame(
+        rows, columns=["topic", "label", "top_words", "size", "representative_ids"]
+    )
+    labels = dict(zip(table["topic"], table["label"], strict=True))
+    group_columns = choose_group_columns(metadata, config.per_group)
+    by_group = count_topics_by_group(topics, labels, metadata, group_columns)
+    assignments = pd.DataFrame(
+        {
+            "segment_id": list(segment_ids),
+            "topic": topics.astype(int),
+            "probability": similarity.round(4),
+        }
+    )
+    shown = table[table["topic"] != OUTLIER]
+    figure = go.Figure(go.Bar(x=shown["size"], y=shown["label"], orientation="h"))
+    figure.update_layout(
+        yaxis={"autorange": "reversed"},
+        xaxis_title="segments",
+        height=300 + 25 * len(shown),
+    )
+    message = (
+        f"assigned to the {len(shown)} topics of the saved model {folder} (fitted on "
+        f"{card.get('n_segments')} segments, {card.get('created_at')}); "
+        "refit with topics.update: refit or --refit-topics"
+    )
+    return TopicStep(
+        assignments,
+        table,
+        by_group,
+        [("Segments per topic", figure)],
+        "transform",
+        message,
+        0,
+        str(folder),
+    )

@@ -158,3 +158,26 @@ def test_demo_codes_all_land_on_segments():
     assert aligned.coverage == 1.0
     assert set(aligned.coders) == {"coder1", "coder2"}
     assert np.asarray(aligned.combined()).any(axis=1).sum() > 100
+
+
+def test_qdpx_with_nested_codes_two_users_and_non_ascii_imports_exactly(data_dir):
+    from pipeline.config import load_config
+    from pipeline.ingest import ingest_corpus
+
+    result = ingest_corpus(load_config().ingest, data_dir / "qdpx_corpus")
+    texts = {t.document_id: t.text for t in result.transcripts}
+    text = texts["interview_q"]
+    assert "\r" not in text
+    codebook = load_codebook(data_dir / "interview.qdpx")
+    assert codebook.ids == ["learning", "learning_from_experience", "support_ties"]
+    assert codebook["support_ties"].parent == "learning"
+    imported = read_codes(data_dir / "interview.qdpx", codebook=codebook, documents=texts)
+    assert imported.unused == ()
+    assert imported.coders == ("Ann", "Bob")
+    quoted = [(a.coder, a.code, text[a.start : a.end]) for a in imported.assignments]
+    assert quoted == [
+        ("Ann", "learning_from_experience", "I learnt on the job, really."),
+        ("Ann", "support_ties", "My mentor helped me a lot"),
+        ("Bob", "support_ties", "My mentor helped me a lot – she still does."),
+        ("Bob", "learning_from_experience", "Naïve at first 🙂."),
+    ]

@@ -1,0 +1,134 @@
+"""Agreement coefficients against published worked examples and scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+
+from pipeline.agreement import (
+    UnitData,
+    coefficients,
+    compare_pair,
+    counts_of,
+    flags_for,
+    krippendorff_alpha,
+)
+
+
+def test_nvivo_documented_example_gives_85_percent_agreement():
+    # NVivo's coding comparison example: a 1,000-character source, 50 characters
+    # coded by both users, 150 by one only, 800 by neither: agreement 85%.
+    values = coefficients(50, 150, 0, 800)
+    assert values["percent_agreement"] == pytest.approx(0.85)
+    a = np.r_[np.ones(200), np.zeros(800)]
+    b = np.r_[np.ones(50), np.zeros(950)]
+    assert values["kappa"] == pytest.approx(cohen_kappa_score(a, b))
+    assert values["kappa"] == pytest.approx((0.85 - 0.77) / 0.23)
+
+
+def test_krippendorff_binary_two_coder_example():
+    # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", first
+    # example: two observers, ten units, binary data; alpha = 0.095.
+    a = np.array([0, 1, 0, 0, 0, 0, 0, 0, 1, 0])
+    b = np.array([1, 1, 1, 0, 0, 1, 0, 0, 0, 0])
+    counts = counts_of(a, b)
+    assert coefficients(counts.both, counts.a_only, counts.b_only, counts.neither)["alpha"] == (
+        pytest.approx(0.095, abs=5e-4)
+    )
+    assert krippendorff_alpha(np.stack([a, b])) == pytest.approx(0.095, abs=5e-4)
+
+
+def test_krippendorff_nominal_four_coders_with_missing_data():
+    # Krippendorff (2011), nominal data, four observers, twelve units with
+    # missing values: alpha = 0.743.
+    nan = np.nan
+    data = np.array(
+        [
+            [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
+            [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
+            [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
+            [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan],
+        ]
+    )
+    assert krippendorff_alpha(data) == pytest.approx(0.743, abs=5e-4)
+
+
+def test_gwet_ac1_and_kappa_paradox_example():
+    # The kappa paradox (Feinstein & Cicchetti; Gwet 2008): raters agree on 118
+    # of 125 cases that are nearly all "yes". Kappa is near zero, AC1 high:
+    # po = 0.944, pi = 0.972, Pe(AC1) = 2 * 0.972 * 0.028 = 0.0544,
+    # AC1 = (0.944 - 0.0544) / (1 - 0.0544) = 0.9408.
+    values = coefficients(118, 5, 2, 0)
+    assert values["percent_agreement"] == pytest.approx(0.944)
+    assert values["ac1"] == pytest.approx(0.9408, abs=1e-4)
+    a = np.r_[np.ones(123), np.zeros(2)]
+    b = np.r_[np.ones(118), np.zeros(5), np.ones(2)]
+    assert values["kappa"] == pytest.approx(cohen_kappa_score(a, b))
+    assert values["kappa"] == pytest.approx(-0.0234, abs=1e-4)
+    assert "prevalence paradox" in flags_for(values)
+
+
+def test_brennan_prediger_is_chance_corrected_with_two_equally_likely_categories():
+    values = coefficients(40, 10, 10, 40)
+    assert values["bp_kappa"] == pytest.approx((0.8 - 0.5) / 0.5)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_kappa_matches_scikit_learn_on_random_data(seed):
+    rng = np.random.default_rng(seed)
+    a = rng.random(300) < 0.3
+    b = np.where(rng.random(300) < 0.7, a, rng.random(300) < 0.3)
+    counts = counts_of(a, b)
+    values = coefficients(counts.both, counts.a_only, counts.b_only, counts.neither)
+    assert values["kappa"] == pytest.approx(cohen_kappa_score(a, b))
+    assert values["alpha"] == pytest.approx(krippendorff_alpha(np.stack([a, b]).astype(float)))
+    assert values["precision"] == pytest.approx((a & b).sum() / b.sum())
+    assert values["recall"] == pytest.approx((a & b).sum() / a.sum())
+
+
+def test_code_nobody_used_is_explained_not_nan():
+    values = coefficients(0, 0, 0, 50)
+    assert values["percent_agreement"] == 1.0
+    assert np.isnan(values["kappa"]) and np.isnan(values["alpha"])
+    assert flags_for(values) == "code never used by either coder: kappa and alpha undefined"
+
+
+def test_code_everyone_used_everywhere_is_explained():
+    values = coefficients(50, 0, 0, 0)
+    assert values["ac1"] == pytest.approx(1.0) or np.isnan(values["ac1"])
+    assert "every unit" in flags_for(values)
+
+
+def unit_data(a, b, documents, coded_b=None):
+    a = np.asarray(a, dtype=bool)[:, None]
+    b = np.asarray(b, dtype=bool)[:, None]
+    n = len(a)
+    return UnitData(
+        "segments",
+        ["code"],
+        np.asarray(documents, dtype=object),
+        {"ann": a, "auto": b},
+        {"ann": np.ones(n, bool), "auto": np.ones(n, bool) if coded_b is None else np.asarray(coded_b)},
+    )
+
+
+def test_bootstrap_interval_contains_the_estimate_and_is_seeded():
+    rng = np.random.default_rng(0)
+    a = rng.random(400) < 0.3
+    b = np.where(rng.random(400) < 0.8, a, ~a)
+    documents = np.repeat(np.arange(40), 10)
+    rows = compare_pair(unit_data(a, b, documents), "ann", "auto", n_boot=500, random_state=3)
+    row = rows[0]
+    assert row["kappa_low"] < row["kappa"] < row["kappa_high"]
+    again = compare_pair(unit_data(a, b, documents), "ann", "auto", n_boot=500, random_state=3)[0]
+    assert (again["kappa_low"], again["kappa_high"]) == (row["kappa_low"], row["kappa_high"])
+    assert rows[-1]["code"] == "(all codes)"
+
+
+def test_units_outside_a_coders_documents_are_missing_not_no():
+    a = [1, 0, 1, 0]
+    b = [1, 0, 0, 0]
+    data = unit_data(a, b, ["d1", "d1", "d2", "d2"], coded_b=[True, True, False, False])
+    row = compare_pair(data, "ann", "auto", n_boot=0)[0]
+    assert row["n_units"] == 2 and row["percent_agreement"] == 1.0
