@@ -55,6 +55,31 @@ def _main() -> None:
     """Find themes in interview transcripts (see ``themes COMMAND --help``)."""
 
 
+class _UserErrorFilter(logging.Filter):
+    """Drops Prefect's tracebacks of the project's own errors: the CLI explains them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None and record.args:
+            error = next((a for a in record.args if isinstance(a, BaseException)), None)
+        return not isinstance(error, PipelineError) and "PipelineError" not in str(
+            getattr(record, "msg", "")
+        )
+
+
+def _quiet_user_errors() -> None:
+    """Keep Prefect from printing tracebacks of bad input or a busy store."""
+    user_errors = _UserErrorFilter()
+    for name in (
+        "prefect",
+        "prefect.flow_runs",
+        "prefect.task_runs",
+        "prefect.flow_engine",
+        "prefect.task_engine",
+    ):
+        logging.getLogger(name).addFilter(user_errors)
+
+
 class _ProgressHandler(logging.Handler):
     """Draws ``pipeline.progress`` records as rich progress bars."""
 
@@ -205,6 +230,7 @@ def run(
         logging.getLogger("pipeline").setLevel(logging.DEBUG)
     from flows.theme_pipeline import theme_pipeline
 
+    _quiet_user_errors()
     try:
         with _progress_bars():
             summary = theme_pipeline(
@@ -407,6 +433,69 @@ def _run_config(folder: Path, settings):
     return stored.model_copy(update={"classify": classify, "compare": settings.compare})
 
 
+@app.command()
+def serve(
+    cron: Annotated[
+        str | None,
+        typer.Option(help='Cron schedule, e.g. "0 2 * * *" (every night at 02:00).'),
+    ] = None,
+    refit_cron: Annotated[
+        str | None,
+        typer.Option(
+            help='A second schedule that refits the topic model, e.g. "0 3 * * 0" (Sundays).'
+        ),
+    ] = None,
+    name: Annotated[str, typer.Option(help="Deployment name.")] = "nightly",
+    config: ConfigOption = None,
+    corpus: CorpusOption = None,
+    codebook: CodebookOption = None,
+    model: Annotated[str | None, typer.Option(help="A trained classifier.")] = None,
+    codes: Annotated[
+        str | None, typer.Option(help="Human codes to compare with.")
+    ] = None,
+) -> None:
+    """Serve theme_pipeline on a schedule, and for runs triggered through Prefect's API.
+
+    Needs a Prefect server: start one with `prefect server start` and set
+    PREFECT_API_URL (see docs/operations.md). Stop with Ctrl-C.
+
+    Example: themes serve --config config/demo.yaml --cron "0 2 * * *"
+    """
+    overrides, settings = _settings(
+        config, {"corpus": corpus, "codebook": codebook, "model": model, "codes": codes}
+    )
+    from flows.environment import prepare_environment
+
+    prepare_environment(settings.store.runs_dir, log_level="INFO")
+    from prefect import serve as prefect_serve
+
+    from flows.theme_pipeline import theme_pipeline
+
+    parameters = {
+        "config_path": str(Path(config).resolve()) if config else None,
+        "overrides": overrides.model_dump(mode="json", exclude_none=True),
+    }
+    deployments = [
+        theme_pipeline.to_deployment(name=name, cron=cron, parameters=parameters)
+    ]
+    if refit_cron:
+        refit = {
+            **parameters,
+            "overrides": {**parameters["overrides"], "refit_topics": True},
+        }
+        deployments.append(
+            theme_pipeline.to_deployment(
+                name=f"{name}-refit", cron=refit_cron, parameters=refit
+            )
+        )
+    console.print(
+        f"Serving theme_pipeline/{name}"
+        + (f" on '{cron}'" if cron else " (runs when triggered)")
+        + (f", refit on '{refit_cron}'" if refit_cron else "")
+    )
+    prefect_serve(*deployments)
+
+
 def _newest_run(settings) -> Path:
 
     from pipeline.errors import RunNotFoundError
@@ -445,8 +534,16 @@ def _print_summary(summary: dict[str, Any]) -> None:
             console.print(f"  {note}", highlight=False, markup=False)
     if summary.get("compare"):
         _print_agreement(summary["compare"])
+    reused = [step for step, hit in summary.get("reused", {}).items() if hit]
+    counts = summary["counts"]
+    if reused or counts.get("embeddings_cached"):
+        console.print(
+            f"Reused from earlier runs: steps {', '.join(reused) or 'none'}; "
+            f"{counts.get('embeddings_cached', 0):,} embeddings cached, "
+            f"{counts.get('embedded', 0):,} computed; "
+            f"{counts.get('documents_segmented', 0):,} documents segmented anew"
+        )
     timings = summary.get("timings", {})
-
     if timings:
         console.print(
             "Timings: "

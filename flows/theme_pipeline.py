@@ -42,7 +42,7 @@ from pipeline.manifest import build_manifest, utc_now
 from pipeline.progress import report_progress
 from pipeline.segment import combine_segments
 from pipeline.store import ResultsStore, RunFolder, new_run_id
-from pipeline.topics import topics_settings_hash
+from pipeline.topics import saved_model_to_apply, topics_settings_hash
 
 
 def link_outputs(source: str | Path, run_dir: str | Path) -> list[str]:
@@ -230,18 +230,21 @@ def analyse_flow(
         "segments", ingest_key, config.section_hash("segment"), embedded["texts_key"]
     )
     if config.topics.enabled:
-        saved = Path(config.topics.model_dir) / (
-            config.topics.name or _corpus_name(config)
+        texts = (
+            RunFolder(run_dir)
+            .read_parquet("segments.parquet")
+            .column("text")
+            .to_pylist()
         )
+        saved = saved_model_to_apply(config, texts)
         key = step_key(
             "topics",
             corpus,
             embedded["model_id"],
             topics_settings_hash(config),
-            config.topics.update,
-            file_hash(saved / "card.json")
-            if config.topics.update == "transform"
-            else "",
+            "fit"
+            if saved is None
+            else f"transform:{file_hash(saved[0] / 'card.json')}",
         )
         started = time.perf_counter()
         topics, out["reused"]["topics"] = run_cached(
@@ -278,12 +281,6 @@ def analyse_flow(
         out["classify"] = coded
         out["classify_key"] = classify_key
     return out
-
-
-def _corpus_name(config: PipelineConfig) -> str:
-    from pipeline.ingest import corpus_name
-
-    return corpus_name(config.ingest.corpus)
 
 
 @flow(name="compare")

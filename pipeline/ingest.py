@@ -18,11 +18,11 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import io
-import logging
-from collections import defaultdict
 import json
+import logging
 import os
 import tempfile
+from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -38,7 +38,6 @@ from pipeline.readers import (
     ReadContext,
     read_table,
 )
-
 from pipeline.records import Quarantined, Transcript, Turn
 from pipeline.speakers import SpeakerRules, infer_interviewer
 

@@ -836,11 +836,9 @@ def topic_model_card(config, outputs: TopicOutputs, texts: Sequence[str]) -> dic
         Library versions, config hash, data hash, seed, sizes and how the topics
         were made.
     """
-    import hashlib
-
     from pipeline.manifest import package_versions, utc_now
 
-    data_hash = hashlib.sha256("\n".join(sorted(texts)).encode("utf-8")).hexdigest()
+    data_hash = topics_data_hash(texts)
     modeler = outputs.modeler
     return {
         "kind": "topic model",
@@ -859,6 +857,43 @@ def topic_model_card(config, outputs: TopicOutputs, texts: Sequence[str]) -> dic
         "versions": package_versions(),
         "topics": outputs.topics.to_dict(orient="records"),
     }
+
+
+def topics_data_hash(texts: Sequence[str]) -> str:
+    """Hash of the segment texts a topic model is fitted on (order does not matter)."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(texts)).encode("utf-8")).hexdigest()
+
+
+def saved_model_to_apply(config, texts: Sequence[str]):
+    """The saved topic model a run should apply (``transform``), or None to fit.
+
+    A saved model is applied when ``topics.update`` is ``transform`` and it was
+    fitted with the same settings and embeddings on other segments. Fitted on
+    these very segments, fitting again gives the same model (every step is
+    seeded), so the run fits: a rerun on unchanged input gives what the first
+    run gave.
+
+    Returns:
+        ``(folder, card)`` of the model to apply, or None.
+    """
+    import json
+    from pathlib import Path
+
+    from pipeline.ingest import corpus_name
+
+    name = config.topics.name or corpus_name(config.ingest.corpus)
+    folder = Path(config.topics.model_dir) / name
+    card_path = folder / "card.json"
+    if config.topics.update != "transform" or not card_path.is_file():
+        return None
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    if card.get("settings_hash") != topics_settings_hash(config):
+        return None
+    if card.get("data_hash") == topics_data_hash(texts):
+        return None
+    return folder, card
 
 
 def topics_settings_hash(config) -> str:
@@ -935,18 +970,15 @@ def run_topics(
 
     from pipeline.ingest import corpus_name
 
-    name = config.topics.name or corpus_name(config.ingest.corpus)
-    folder = Path(config.topics.model_dir) / name
+    saved = saved_model_to_apply(config, texts)
+    if saved is not None:
+        return _transform_with_saved(
+            saved[0], saved[1], segment_ids, texts, embeddings, metadata, config.topics
+        )
+    folder = Path(config.topics.model_dir) / (
+        config.topics.name or corpus_name(config.ingest.corpus)
+    )
     settings = topics_settings_hash(config)
-    card_path = folder / "card.json"
-    if config.topics.update == "transform" and card_path.is_file():
-        import json
-
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-        if card.get("settings_hash") == settings:
-            return _transform_with_saved(
-                folder, card, segment_ids, texts, embeddings, metadata, config.topics
-            )
     outputs = model_topics(
         segment_ids,
         texts,

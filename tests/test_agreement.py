@@ -33,9 +33,9 @@ def test_krippendorff_binary_two_coder_example():
     a = np.array([0, 1, 0, 0, 0, 0, 0, 0, 1, 0])
     b = np.array([1, 1, 1, 0, 0, 1, 0, 0, 0, 0])
     counts = counts_of(a, b)
-    assert coefficients(counts.both, counts.a_only, counts.b_only, counts.neither)["alpha"] == (
-        pytest.approx(0.095, abs=5e-4)
-    )
+    assert coefficients(counts.both, counts.a_only, counts.b_only, counts.neither)[
+        "alpha"
+    ] == (pytest.approx(0.095, abs=5e-4))
     assert krippendorff_alpha(np.stack([a, b])) == pytest.approx(0.095, abs=5e-4)
 
 
@@ -82,7 +82,9 @@ def test_kappa_matches_scikit_learn_on_random_data(seed):
     counts = counts_of(a, b)
     values = coefficients(counts.both, counts.a_only, counts.b_only, counts.neither)
     assert values["kappa"] == pytest.approx(cohen_kappa_score(a, b))
-    assert values["alpha"] == pytest.approx(krippendorff_alpha(np.stack([a, b]).astype(float)))
+    assert values["alpha"] == pytest.approx(
+        krippendorff_alpha(np.stack([a, b]).astype(float))
+    )
     assert values["precision"] == pytest.approx((a & b).sum() / b.sum())
     assert values["recall"] == pytest.approx((a & b).sum() / a.sum())
 
@@ -91,7 +93,10 @@ def test_code_nobody_used_is_explained_not_nan():
     values = coefficients(0, 0, 0, 50)
     assert values["percent_agreement"] == 1.0
     assert np.isnan(values["kappa"]) and np.isnan(values["alpha"])
-    assert flags_for(values) == "code never used by either coder: kappa and alpha undefined"
+    assert (
+        flags_for(values)
+        == "code never used by either coder: kappa and alpha undefined"
+    )
 
 
 def test_code_everyone_used_everywhere_is_explained():
@@ -109,7 +114,10 @@ def unit_data(a, b, documents, coded_b=None):
         ["code"],
         np.asarray(documents, dtype=object),
         {"ann": a, "auto": b},
-        {"ann": np.ones(n, bool), "auto": np.ones(n, bool) if coded_b is None else np.asarray(coded_b)},
+        {
+            "ann": np.ones(n, bool),
+            "auto": np.ones(n, bool) if coded_b is None else np.asarray(coded_b),
+        },
     )
 
 
@@ -118,11 +126,18 @@ def test_bootstrap_interval_contains_the_estimate_and_is_seeded():
     a = rng.random(400) < 0.3
     b = np.where(rng.random(400) < 0.8, a, ~a)
     documents = np.repeat(np.arange(40), 10)
-    rows = compare_pair(unit_data(a, b, documents), "ann", "auto", n_boot=500, random_state=3)
+    rows = compare_pair(
+        unit_data(a, b, documents), "ann", "auto", n_boot=500, random_state=3
+    )
     row = rows[0]
     assert row["kappa_low"] < row["kappa"] < row["kappa_high"]
-    again = compare_pair(unit_data(a, b, documents), "ann", "auto", n_boot=500, random_state=3)[0]
-    assert (again["kappa_low"], again["kappa_high"]) == (row["kappa_low"], row["kappa_high"])
+    again = compare_pair(
+        unit_data(a, b, documents), "ann", "auto", n_boot=500, random_state=3
+    )[0]
+    assert (again["kappa_low"], again["kappa_high"]) == (
+        row["kappa_low"],
+        row["kappa_high"],
+    )
     assert rows[-1]["code"] == "(all codes)"
 
 

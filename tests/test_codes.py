@@ -35,10 +35,12 @@ def test_long_codes_with_offsets_quotes_and_whole_documents(tmp_path, codebook):
         "d1,experience,0,20,ann,\n"
         "d1,Isolation,,,bob,\n"
         "d2,courses,,,ann,The MBA course\n"
-        "d2,courses,,,bob,\"The  MBA\ncourse was good.\"\n",
+        'd2,courses,,,bob,"The  MBA\ncourse was good."\n',
     )
     imported = read_codes(path, codebook=codebook, documents=DOCUMENTS)
-    spans = [(a.document_id, a.code, a.coder, a.start, a.end) for a in imported.assignments]
+    spans = [
+        (a.document_id, a.code, a.coder, a.start, a.end) for a in imported.assignments
+    ]
     assert spans == [
         ("d1", "experience", "ann", 0, 20),
         ("d1", "isolation", "bob", None, None),
@@ -82,7 +84,9 @@ def test_wide_codes_table_uses_codebook_columns_ids_or_names(tmp_path, codebook)
     )
     imported = read_codes(path, codebook=codebook, documents=DOCUMENTS)
     assert [(a.document_id, a.code) for a in imported.assignments] == [
-        ("d1", "experience"), ("d1", "isolation"), ("d2", "courses")
+        ("d1", "experience"),
+        ("d1", "isolation"),
+        ("d2", "courses"),
     ]
     assert imported.unused[0].reason == "unknown document: 'd3'"
     assert imported.format == "wide"
@@ -115,14 +119,15 @@ def segments_table(spans):
 
 
 def test_alignment_needs_half_of_segment_or_half_of_span(tmp_path, codebook):
-    segments = segments_table([("d1", 0, 20), ("d1", 21, 30), ("d1", 40, 49), ("d2", 0, 24)])
+    segments = segments_table(
+        [("d1", 0, 20), ("d1", 21, 30), ("d1", 40, 49), ("d2", 0, 24)]
+    )
     path = write(
         tmp_path,
         "document_id,code,start,end,coder\n"
         "d1,experience,0,24,ann\n"  # all of segment 0; 3 of 9 of segment 1, 3 of 24 of span
         "d1,isolation,28,42,ann\n"  # mostly between segments: 2 of 9, 2 of 9, 2 of 14
         "d1,isolation,41,44,bob\n"  # the whole span is inside segment 2
-
         "d2,courses,,,bob\n",
     )
     imported = read_codes(path, codebook=codebook, documents=DOCUMENTS)
@@ -147,11 +152,17 @@ def test_demo_codes_all_land_on_segments():
     from pipeline.segment import segment_transcripts
     from tests.conftest import ROOT
 
-    config = load_config(ROOT / "config" / "demo.yaml", overrides={"segment.spacy_model": "blank:en"})
+    config = load_config(
+        ROOT / "config" / "demo.yaml", overrides={"segment.spacy_model": "blank:en"}
+    )
     result = ingest_corpus(config.ingest)
     codebook = load_codebook(ROOT / "config" / "codebooks" / "nhs_managers.yaml")
     texts = {t.document_id: t.text for t in result.transcripts}
-    imported = read_codes(ROOT / "examples" / "nhs_managers" / "codes.csv", codebook=codebook, documents=texts)
+    imported = read_codes(
+        ROOT / "examples" / "nhs_managers" / "codes.csv",
+        codebook=codebook,
+        documents=texts,
+    )
     assert len(imported.assignments) == 376 and imported.unused == ()
     segments = segment_transcripts(result.transcripts, config.segment)
     aligned = align_codes(segments, imported, codebook.leaves())
@@ -171,7 +182,9 @@ def test_qdpx_with_nested_codes_two_users_and_non_ascii_imports_exactly(data_dir
     codebook = load_codebook(data_dir / "interview.qdpx")
     assert codebook.ids == ["learning", "learning_from_experience", "support_ties"]
     assert codebook["support_ties"].parent == "learning"
-    imported = read_codes(data_dir / "interview.qdpx", codebook=codebook, documents=texts)
+    imported = read_codes(
+        data_dir / "interview.qdpx", codebook=codebook, documents=texts
+    )
     assert imported.unused == ()
     assert imported.coders == ("Ann", "Bob")
     quoted = [(a.coder, a.code, text[a.start : a.end]) for a in imported.assignments]

@@ -69,7 +69,6 @@ def test_flow_writes_run_folder_and_store(prefect_harness, tmp_path, data_dir):
         "ingest",
         "segment",
         "embed",
-
         "topics",
         "total",
     }

@@ -82,7 +82,10 @@ def qdpx_fixture() -> None:
         start = text.index(phrase)
         return start, start + len(phrase)
 
-    ann, bob = "aaaaaaaa-0000-0000-0000-000000000001", "bbbbbbbb-0000-0000-0000-000000000002"
+    ann, bob = (
+        "aaaaaaaa-0000-0000-0000-000000000001",
+        "bbbbbbbb-0000-0000-0000-000000000002",
+    )
     codes = {
         "parent": "c0000000-0000-0000-0000-000000000000",
         "experience": "c0000000-0000-0000-0000-000000000001",
@@ -91,7 +94,12 @@ def qdpx_fixture() -> None:
     selections = [
         ("s1", span("I learnt on the job, really."), codes["experience"], ann),
         ("s2", span("My mentor helped me a lot"), codes["support"], ann),
-        ("s3", span("My mentor helped me a lot – she still does."), codes["support"], bob),
+        (
+            "s3",
+            span("My mentor helped me a lot – she still does."),
+            codes["support"],
+            bob,
+        ),
         ("s4", span("Naïve at first 🙂."), codes["experience"], bob),
     ]
     selection_xml = "".join(
@@ -117,7 +125,9 @@ def qdpx_fixture() -> None:
     )
     with zipfile.ZipFile(HERE / "interview.qdpx", "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("project.qde", project)
-        archive.writestr("sources/50000000-0000-0000-0000-000000000001.txt", text.encode("utf-8"))
+        archive.writestr(
+            "sources/50000000-0000-0000-0000-000000000001.txt", text.encode("utf-8")
+        )
     (HERE / "qdpx_corpus").mkdir(exist_ok=True)
     (HERE / "qdpx_corpus" / "interview_q.txt").write_bytes(text.encode("utf-8"))
 
