@@ -20,7 +20,11 @@ $(STAMP): pyproject.toml
 ## demo: run the pipeline on the bundled samples (12 synthetic interviews, 1,000 real comments)
 demo: $(STAMP)
 	$(BIN)/themes run --config config/demo.yaml --out runs/demo
-	$(BIN)/themes run --config config/nhs_feedback.yaml --out runs/demo_feedback
+	$(BIN)/themes train --config config/nhs_feedback.yaml \
+		--codes examples/nhs_feedback/feedback.csv --holdout 0.3 --out models/nhs_feedback
+	$(BIN)/themes run --config config/nhs_feedback.yaml --model models/nhs_feedback \
+		--out runs/demo_feedback
+
 
 ## test: the whole test suite, slow tests included
 test: $(STAMP)

@@ -178,6 +178,15 @@ def run(
         str | None,
         typer.Option(help="Human codes to compare with (CSV, XLSX or .qdpx)."),
     ] = None,
+    refit_topics: Annotated[
+        bool,
+        typer.Option(
+            "--refit-topics", help="Refit the topic model instead of reusing it."
+        ),
+    ] = False,
+    executor: Annotated[
+        str | None, typer.Option(help="Where tasks run: local or dask.")
+    ] = None,
     strict: Annotated[
         bool,
         typer.Option(
@@ -205,6 +214,8 @@ def run(
             "codebook": codebook,
             "model": model,
             "codes": codes,
+            "refit_topics": refit_topics,
+            "executor": executor,
         },
     )
     if settings.ingest.corpus is None:
@@ -338,12 +349,16 @@ def train(
                 f"{report.kappa:.2f}",
                 f"{report.threshold:.2f}",
             )
-        else:
-            table.add_row(
-                report.code, str(report.n_examples), report.reason, "", "", "", ""
-            )
     console.print("Cross-validated (grouped) quality per code:")
     console.print(table)
+    untrained = [r for r in result.reports if not r.trained]
+    if untrained:
+        console.print(
+            f"Not trained, not enough human examples (< {settings.classify.min_examples}): "
+            + ", ".join(f"{r.code} ({r.n_examples})" for r in untrained),
+            highlight=False,
+        )
+
     for note in result.card.get("notes", []):
         console.print(f"  {note}", highlight=False, markup=False)
     console.print(f"Model: [bold]{out}[/] (card: {out / 'CARD.md'})")

@@ -35,4 +35,6 @@ def prepare_environment(runs_dir: str | Path, *, log_level: str | None = None) -
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # the CLI draws its own progress bars
+
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)

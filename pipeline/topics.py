@@ -722,12 +722,14 @@ def save_topic_model(modeler: TopicModeler, folder, *, card: dict) -> None:
     folder = Path(folder)
     staging = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
-    modeler.model_.save(
-        staging,
-        serialization="safetensors",
-        save_ctfidf=True,
-        save_embedding_model=False,
-    )
+    with _quiet_bertopic():
+        modeler.model_.save(
+            staging,
+            serialization="safetensors",
+            save_ctfidf=True,
+            save_embedding_model=card.get("embedding_model") or False,
+        )
+
     centroids = {str(t): c.tolist() for t, c in modeler.centroids_.items()}
     (staging / "centroids.json").write_text(json.dumps(centroids), encoding="utf-8")
     (staging / "card.json").write_text(

@@ -1,0 +1,112 @@
+"""Incremental reruns: the cost of one new interview, and of a run with nothing to do.
+
+A corpus of 50 transcripts resampled from the 12 synthetic interviews (each a
+new document: a random selection of another interview's answers, so
+documents differ), run with the demo's settings through ``themes run`` in a
+fresh process each time (Prefect start-up included):
+
+1. full run on the 50 (empty store and caches);
+2. one new transcript added, rerun: only it is segmented and embedded, its
+   segments join the saved topics, everything is coded and compared again;
+3. nothing changed, rerun: the fixed cost of a run.
+
+Targets: (2) at most 15% of (1); (3) under 15 seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._harness import ROOT, Figure, Results  # noqa: E402
+
+THEMES = str(Path(sys.executable).parent / "themes")
+
+
+def make_corpus(folder: Path, n: int, seed: int = 0) -> None:
+    from pipeline.config import load_config
+    from pipeline.ingest import ingest_corpus
+
+    source = ingest_corpus(load_config().ingest, ROOT / "examples" / "nhs_managers")
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    transcripts = list(source.transcripts)
+    for number in range(n):
+        transcript = rng.choice(transcripts)
+        turns = list(transcript.turns)
+        pairs = [(turns[i], turns[i + 1]) for i in range(0, len(turns) - 1, 2)]
+        chosen = sorted(rng.sample(range(len(pairs)), k=max(3, int(len(pairs) * 0.8))))
+        lines = []
+        for index in chosen:
+            for turn in pairs[index]:
+                label = "Interviewer" if turn.role == "interviewer" else f"P{number:02d}"
+                lines.append(f"{label}: {transcript.text[turn.start:turn.end]}")
+        (folder / f"T{number:03d}.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+
+
+def run(config: Path, out: Path, env: dict) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([THEMES, "run", "--config", str(config), "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(done.stdout + done.stderr)
+    return seconds
+
+
+def main() -> None:
+    results = Results("incremental")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        make_corpus(tmp / "pool", 51)
+        corpus = tmp / "corpus"
+        corpus.mkdir()
+        for path in sorted((tmp / "pool").iterdir())[:50]:
+            shutil.copy(path, corpus / path.name)
+        config = tmp / "config.yaml"
+        config.write_text(
+            f"ingest:\n  corpus: {corpus}\n"
+            f"classify:\n  codebook: {ROOT / 'config' / 'codebooks' / 'nhs_managers.yaml'}\n"
+            f"topics:\n  model_dir: {tmp / 'models'}\n"
+            f"embed:\n  onnx_cache_dir: {tmp / 'onnx'}\n"
+            f"store:\n  database: {tmp / 'store' / 'themes.duckdb'}\n  runs_dir: {tmp / 'store'}\n"
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+        env.update(PREFECT_HOME=str(tmp / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false", HF_HUB_OFFLINE="1")
+        # warm the ONNX export so the full run measures the pipeline, not a one-off export
+        from pipeline.config import EmbedConfig
+        from pipeline.embed import make_embedder
+
+        make_embedder(EmbedConfig(onnx_cache_dir=tmp / "onnx"))
+        full = run(config, tmp / "full", env)
+        manifest = json.loads((tmp / "full" / "manifest.json").read_text())
+        results.note(
+            f"full run: {manifest['counts']['documents']} transcripts, {manifest['counts']['segments']:,} segments, "
+            f"{manifest['counts']['embedded']:,} texts embedded; timings {manifest['timings']}"
+        )
+        shutil.copy(sorted((tmp / "pool").iterdir())[50], corpus)
+        one_new = run(config, tmp / "one_new", env)
+        manifest = json.loads((tmp / "one_new" / "manifest.json").read_text())
+        results.note(
+            f"rerun with one new transcript: {manifest['counts']['documents_segmented']} segmented, "
+            f"{manifest['counts']['embedded']} texts embedded, reused {manifest['reused']}, topics {manifest['topics']['method']}; "
+            f"timings {manifest['timings']}"
+        )
+        nothing = run(config, tmp / "nothing", env)
+        manifest = json.loads((tmp / "nothing" / "manifest.json").read_text())
+        results.note(f"rerun with nothing new: reused {manifest['reused']}; timings {manifest['timings']}")
+    results.add(Figure("full run, 50 transcripts (wall time, fresh process)", full, "s", higher_is_better=False))
+    results.add(Figure("rerun with one new transcript", one_new, "s", "full run", full, higher_is_better=False, note="target ratio <= 0.15"))
+    results.add(Figure("rerun with nothing new (fixed cost: start-up, Prefect)", nothing, "s", "target", 15.0, higher_is_better=False))
+    results.save()
+
+
+if __name__ == "__main__":
+    main()
