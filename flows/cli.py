@@ -432,6 +432,110 @@ def compare(
     console.print(f"Results: [bold]{folder}[/] (agreement.csv, disagreements.csv)")
 
 
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder.")],
+    config: ConfigOption = None,
+) -> None:
+    """Rebuild a run's report, workbook and REFI-QDA project from its files.
+
+    Example: themes report runs/demo
+    """
+    _, settings = _settings(config, {})
+    from pipeline.export import export_run, load_codebook_and_codes
+
+    try:
+        run_config = _run_config(run_dir, settings)
+        codebook, imported = load_codebook_and_codes(run_dir, run_config)
+        written = export_run(run_dir, codebook=codebook, imported=imported)
+    except PipelineError as error:
+        raise _fail(str(error), EXIT_FAILED) from None
+    for name, path in written.items():
+        console.print(f"{name}: {path}", highlight=False)
+
+
+@app.command()
+def runs(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List runs in the store: date, corpus, counts and key agreement figures.
+
+    Example: themes runs
+    """
+    import json
+
+    _, settings = _settings(config, {})
+    from pipeline.store import ResultsStore
+
+    try:
+        rows = ResultsStore(settings.store.database).list_runs()
+    except PipelineError as error:
+        raise _fail(str(error), EXIT_FAILED) from None
+    summaries = []
+    for row in rows:
+        agreement = ""
+        manifest = Path(row["out_dir"] or "") / "manifest.json"
+        if manifest.is_file():
+            pooled = (json.loads(manifest.read_text()).get("compare") or {}).get(
+                "pooled", []
+            )
+            auto = [
+                r["kappa"]
+                for r in pooled
+                if r["coder_b"] == "auto" and r["unit"] == "segments"
+            ]
+            human = [
+                r["kappa"]
+                for r in pooled
+                if r["coder_b"] != "auto" and r["unit"] == "segments"
+            ]
+            if auto:
+                agreement = f"auto {max(auto):.2f}" + (
+                    f" / human {max(human):.2f}" if human else ""
+                )
+        summaries.append(
+            {
+                "run_id": row["run_id"],
+                "started_at": str(row["started_at"] or ""),
+                "status": row["status"],
+                "corpus": row["corpus"],
+                "documents": row["n_documents"],
+                "segments": row["n_segments"],
+                "quarantined": row["n_quarantined"],
+                "agreement": agreement,
+                "folder": row["out_dir"],
+            }
+        )
+    if as_json:
+        console.print_json(json.dumps(summaries))
+        return
+    table = Table()
+    for column in (
+        "run",
+        "started",
+        "status",
+        "corpus",
+        "docs",
+        "segments",
+        "agreement",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("docs", "segments") else "left"
+        )
+    for summary in summaries:
+        table.add_row(
+            summary["run_id"],
+            summary["started_at"][:16],
+            summary["status"] or "",
+            Path(summary["corpus"] or "").name,
+            str(summary["documents"] or 0),
+            str(summary["segments"] or 0),
+            summary["agreement"],
+        )
+    console.print(table)
+
+
 def _run_config(folder: Path, settings):
     """The run's own config, with the codebook and codes given on the command line."""
     import json
@@ -567,6 +671,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print(
         f"Results: [bold]{summary['out_dir']}[/]  (store: {summary['database']})"
     )
+    outputs = summary.get("outputs") or {}
+    for name in ("report.html", "results.xlsx", "auto_codes.qdpx"):
+        if name in outputs:
+            console.print(f"  {name}: {outputs[name]}", highlight=False)
 
 
 def main() -> None:

@@ -35,6 +35,8 @@ from pipeline.charts import figures_to_html
 from pipeline.compare import compare_run
 from pipeline.config import PipelineConfig
 from pipeline.embed import cached_embedder, embed_batch
+from pipeline.export import export_run, load_codebook_and_codes
+
 from pipeline.ingest import ParsedCache, ingest_corpus
 from pipeline.manifest import ingest_manifest
 from pipeline.records import (
@@ -224,3 +226,12 @@ def vectors_of(paths: list[str]) -> np.ndarray | None:
     """Stack the vectors written by :func:`embed_batch_task` (None when there are none)."""
     arrays = [np.load(path, allow_pickle=False) for path in paths]
     return np.concatenate(arrays) if arrays else None
+
+
+@task(name="report", **IO_RETRIES)
+def report_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
+    """Write report.html, results.xlsx, prevalence_by_group.csv and auto_codes.qdpx."""
+    started = time.perf_counter()
+    codebook, imported = load_codebook_and_codes(run_dir, config)
+    written = export_run(run_dir, codebook=codebook, imported=imported)
+    return {"files": written, "seconds": time.perf_counter() - started}

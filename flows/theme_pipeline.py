@@ -30,6 +30,7 @@ from flows.tasks import (
     classify_task,
     compare_task,
     embed_batch_task,
+    report_task,
     ingest_task,
     segment_batch_task,
     topics_task,
@@ -306,6 +307,12 @@ def compare_flow(
     return {**compared, "reused": reused}
 
 
+@flow(name="report")
+def report_flow(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
+    """Write what researchers open: report, workbook, REFI-QDA project."""
+    return report_task(config=config, run_dir=run_dir)
+
+
 @flow(name="theme_pipeline", log_prints=False)
 def theme_pipeline(
     config_path: str | None = None, overrides: RunOverrides | None = None
@@ -396,19 +403,31 @@ def theme_pipeline(
                     reused["compare"] = compared.pop("reused")
                     extra["compare"] = compared
             status = "completed"
-        timings["total"] = time.perf_counter() - started
         ingest_report = folder.read_json("ingest.json")
-        manifest = build_manifest(
-            run_id=run_id,
-            config=config,
-            corpus=corpus,
-            started_at=started_at,
-            ingest=ingest_report,
-            counts=counts,
-            timings=timings,
-            extra={"status": status, "reused": reused, **extra},
-        )
-        folder.write_json("manifest.json", manifest)
+
+        def write_manifest() -> dict[str, Any]:
+            timings.pop("total", None)
+            timings["total"] = time.perf_counter() - started
+            written = build_manifest(
+                run_id=run_id,
+                config=config,
+                corpus=corpus,
+                started_at=started_at,
+                ingest=ingest_report,
+                counts=counts,
+                timings=timings,
+                extra={"status": status, "reused": reused, **extra},
+            )
+            folder.write_json("manifest.json", written)
+            return written
+
+        manifest = write_manifest()
+        if status == "completed":
+            step_started = time.perf_counter()
+            reported = report_flow(config, str(out_dir))
+            timings["report"] = time.perf_counter() - step_started
+            extra["outputs"] = reported["files"]
+            manifest = write_manifest()
         store.record_run(
             {
                 "run_id": run_id,
@@ -437,4 +456,5 @@ def theme_pipeline(
         "topics": extra.get("topics"),
         "classify": extra.get("classify"),
         "compare": extra.get("compare"),
+        "outputs": extra.get("outputs", {}),
     }

@@ -15,20 +15,32 @@ Positions (``startPosition``/``endPosition`` of a ``PlainTextSelection``) are
 read as Unicode code points into the source's plain text. When that text has
 ``\\r\\n`` line endings, positions are mapped onto the project's normalised text
 (``\\n`` only), assuming they count the text as stored.
+
+:func:`write_project` writes the other way: documents, a codebook and codings
+into a ``.qdpx`` that validates against the REFI-QDA 1.0 project schema.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import posixpath
 import re
+import uuid
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
-from pipeline.codebook import Code
+from pipeline.codebook import Code, Codebook
 from pipeline.decode import decode_bytes
-from pipeline.errors import InputFormatError, UnsafeInputError
+from pipeline.errors import (
+    CodebookError,
+    CodesError,
+    InputFormatError,
+    UnsafeInputError,
+)
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -381,3 +393,442 @@ def _position_map(raw_text: str):
             count += 1
     removed.append(count)
     return lambda position: position - removed[position]
+
+
+# ---------------------------------------------------------------------------
+# Writing a project
+# ---------------------------------------------------------------------------
+
+#: Namespace of every GUID this module writes: the same inputs give the same GUIDs.
+GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:transcript-themes:refi-qda")
+
+# Characters XML 1.0 cannot hold at all (C0 controls other than tab, line feed
+# and carriage return; lone surrogates; U+FFFE and U+FFFF).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_LABEL_LENGTH = 40
+# A fixed timestamp and mode for every archive entry, so archives are reproducible.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportDocument:
+    """A document to export: its id, normalised text and metadata.
+
+    Attributes:
+        document_id: The document's id; becomes the source's and the case's name.
+        text: Its normalised text (``\\n`` line endings), which the codings'
+            offsets index.
+        metadata: Metadata key to value; each key becomes a text variable.
+    """
+
+    document_id: str
+    text: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportCoding:
+    """A code on a span of a document, by one user, to export.
+
+    Attributes:
+        document_id: The document coded.
+        start: First character of the span (a Python ``str`` index).
+        end: One past the last character of the span.
+        code: The code's id in the codebook.
+        user: Who coded it: a display name such as ``"Ann"`` or
+            ``"auto: zero-shot (run 20261126-000000-abcd)"``.
+    """
+
+    document_id: str
+    start: int
+    end: int
+    code: str
+    user: str
+
+
+def write_project(
+    path: str | Path,
+    *,
+    name: str,
+    documents: Sequence[ExportDocument],
+    codebook: Codebook,
+    codings: Sequence[ExportCoding],
+    origin: str = "transcript-themes",
+) -> Path:
+    """Write documents, a codebook and codings as a REFI-QDA project (``.qdpx``).
+
+    The archive holds ``project.qde`` (namespace ``urn:QDA-XML:project:1.0``,
+    valid against the QDA-XML 1.0 project schema) and one
+    ``sources/<guid>.txt`` per document. The project has a ``User`` per
+    distinct coding user, the codebook's codes nested by ``parent``, a text
+    ``Variable`` per metadata key, a ``Case`` per document holding its
+    metadata values, and a ``TextSource`` per document with one
+    ``PlainTextSelection`` (holding one ``Coding``) per coding.
+
+    Positions: ``startPosition`` and ``endPosition`` are Unicode code points
+    into the stored plain text, that is Python ``str`` indices (U+1F642, an
+    emoji, counts one, not two UTF-16 units nor four UTF-8 bytes; a combining
+    accent counts one of its own). The standard does not say what a
+    position counts, and tools disagree, notably on line endings (one counts
+    ``\\r\\n`` as two characters, another as one). So the archive carries the
+    exact text the positions refer to, UTF-8 without a byte-order mark and with
+    ``\\n`` line endings only, and a reader can check a span against it.
+
+    GUIDs are UUID 5 of stable names (user name, code id, document id, metadata
+    key, a coding's index and content) in :data:`GUID_NAMESPACE`, and the
+    archive has fixed timestamps, so the same inputs give a byte-identical
+    file. The file is written under a temporary name in the same folder and
+    renamed into place, so a reader never sees half a project.
+
+    Args:
+        path: The ``.qdpx`` file to write (replaced if it exists).
+        name: The project's name.
+        documents: The documents, in the order their sources are written.
+        codebook: The codes; every code is written, used or not.
+        codings: The codings, in the order they are written.
+        origin: The software named as the project's origin.
+
+    Returns:
+        The path written.
+
+    Raises:
+        CodesError: A coding names an unknown document or code, its offsets
+            fall outside its document's text (or are empty), or its user is
+            blank; a document id is blank or used twice, or a document's text
+            cannot be stored as the positions need (a ``\\r``, a leading
+            byte-order mark, a lone surrogate); a name or value holds a
+            character XML cannot carry. The message names the item.
+        CodebookError: A code's parent is not in the codebook, or the
+            hierarchy loops.
+    """
+    path = Path(path)
+    texts = _check_documents(documents)
+    _check_codings(codings, texts, codebook)
+    _check_xml_text("project name", name)
+    _check_xml_text("origin", origin)
+    source_guids = {
+        document.document_id: _guid("source", document.document_id)
+        for document in documents
+    }
+    project_xml = _project_xml_bytes(
+        name=name,
+        origin=origin,
+        documents=documents,
+        codebook=codebook,
+        codings=codings,
+        source_guids=source_guids,
+    )
+    entries = [("project.qde", project_xml)] + [
+        (
+            f"sources/{source_guids[document.document_id]}.txt",
+            document.text.encode("utf-8"),
+        )
+        for document in documents
+    ]
+    _write_zip_atomically(path, entries)
+    return path
+
+
+def _project_xml_bytes(
+    *,
+    name: str,
+    origin: str,
+    documents: Sequence[ExportDocument],
+    codebook: Codebook,
+    codings: Sequence[ExportCoding],
+    source_guids: Mapping[str, str],
+) -> bytes:
+    """Build ``project.qde`` from inputs already checked."""
+    texts = {document.document_id: document.text for document in documents}
+    users = list(dict.fromkeys(coding.user for coding in codings))
+    user_guids = {user: _guid("user", user) for user in users}
+    code_guids = {code.id: _guid("code", code.id) for code in codebook.codes}
+    variables = sorted({key for document in documents for key in document.metadata})
+    variable_guids = {key: _guid("variable", key) for key in variables}
+
+    root = ElementTree.Element("Project")
+    # The namespace is written as a plain attribute: ElementTree's
+    # register_namespace would change process-wide state.
+    root.set("xmlns", PROJECT_NS)
+    root.set("name", name)
+    root.set("origin", origin)
+    # The element order below is the one ProjectType's xsd:sequence requires.
+    if users:
+        users_element = ElementTree.SubElement(root, "Users")
+        for user in users:
+            ElementTree.SubElement(
+                users_element, "User", guid=user_guids[user], name=user
+            )
+    if codebook.codes:
+        codes_element = ElementTree.SubElement(
+            ElementTree.SubElement(root, "CodeBook"), "Codes"
+        )
+        _add_codes(codes_element, codebook, code_guids)
+    if variables:
+        variables_element = ElementTree.SubElement(root, "Variables")
+        for key in variables:
+            ElementTree.SubElement(
+                variables_element,
+                "Variable",
+                guid=variable_guids[key],
+                name=key,
+                typeOfVariable="Text",
+            )
+    if documents:
+        cases_element = ElementTree.SubElement(root, "Cases")
+        for document in documents:
+            case = ElementTree.SubElement(
+                cases_element,
+                "Case",
+                guid=_guid("case", document.document_id),
+                name=document.document_id,
+            )
+            for key in variables:
+                if key in document.metadata:
+                    value = ElementTree.SubElement(case, "VariableValue")
+                    ElementTree.SubElement(
+                        value, "VariableRef", targetGUID=variable_guids[key]
+                    )
+                    text_value = ElementTree.SubElement(value, "TextValue")
+                    text_value.text = document.metadata[key]
+            ElementTree.SubElement(
+                case, "SourceRef", targetGUID=source_guids[document.document_id]
+            )
+        sources_element = ElementTree.SubElement(root, "Sources")
+        sources = {
+            document.document_id: ElementTree.SubElement(
+                sources_element,
+                "TextSource",
+                guid=source_guids[document.document_id],
+                name=document.document_id,
+                plainTextPath=f"internal://{source_guids[document.document_id]}.txt",
+            )
+            for document in documents
+        }
+        for index, coding in enumerate(codings):
+            selection_name = _coding_name(index, coding)
+            selection = ElementTree.SubElement(
+                sources[coding.document_id],
+                "PlainTextSelection",
+                guid=_guid("selection", selection_name),
+                name=_label(texts[coding.document_id][coding.start : coding.end]),
+                startPosition=str(coding.start),
+                endPosition=str(coding.end),
+                creatingUser=user_guids[coding.user],
+            )
+            coding_element = ElementTree.SubElement(
+                selection,
+                "Coding",
+                guid=_guid("coding", selection_name),
+                creatingUser=user_guids[coding.user],
+            )
+            ElementTree.SubElement(
+                coding_element, "CodeRef", targetGUID=code_guids[coding.code]
+            )
+    ElementTree.indent(root)
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        + ElementTree.tostring(root, encoding="unicode").encode("utf-8")
+        + b"\n"
+    )
+
+
+def _guid(kind: str, key: str) -> str:
+    """A GUID for ``key`` among things of one ``kind``, as GUIDType wants it."""
+    return str(uuid.uuid5(GUID_NAMESPACE, f"{kind}\x1f{key}"))
+
+
+def _coding_name(index: int, coding: ExportCoding) -> str:
+    """A stable name for a coding: its index and content."""
+    return "\x1f".join(
+        [
+            str(index),
+            coding.document_id,
+            coding.code,
+            str(coding.start),
+            str(coding.end),
+            coding.user,
+        ]
+    )
+
+
+def _label(quote: str) -> str:
+    """A short label for a selection: its quote, on one line, cut short."""
+    label = " ".join(_NOT_XML.sub(" ", quote).split())
+    if len(label) > _LABEL_LENGTH:
+        label = label[: _LABEL_LENGTH - 1].rstrip() + "…"
+    return label
+
+
+def _check_xml_text(what: str, value: object) -> None:
+    """Refuse a value that is not a string or holds a character XML cannot carry."""
+    if not isinstance(value, str):
+        raise CodesError(
+            f"REFI-QDA export: {what} must be a string, got {type(value).__name__} "
+            f"{value!r}"
+        )
+    bad = _NOT_XML.search(value)
+    if bad is not None:
+        raise CodesError(
+            f"REFI-QDA export: {what} holds the character U+{ord(bad.group()):04X} at "
+            f"position {bad.start()}, which XML cannot carry; remove it"
+        )
+
+
+def _check_documents(documents: Sequence[ExportDocument]) -> dict[str, str]:
+    """Check document ids, texts and metadata; return document id to text."""
+    texts: dict[str, str] = {}
+    for number, document in enumerate(documents):
+        label = f"document {number} ({document.document_id!r})"
+        _check_xml_text(f"{label}: document_id", document.document_id)
+        if not document.document_id.strip():
+            raise CodesError(f"REFI-QDA export: {label}: document_id is blank")
+        if document.document_id in texts:
+            raise CodesError(
+                f"REFI-QDA export: {label}: document_id is used by an earlier document"
+            )
+        text = document.text
+        if not isinstance(text, str):
+            raise CodesError(
+                f"REFI-QDA export: {label}: text must be a string, got "
+                f"{type(text).__name__}"
+            )
+        # Readers turn \r\n into \n and drop a leading byte-order mark, which
+        # would move every position after it: the text must be stored as is.
+        if "\r" in text:
+            raise CodesError(
+                f"REFI-QDA export: {label}: the text holds a carriage return at "
+                f"position {text.index(chr(13))}; normalise line endings to \\n "
+                "before coding, as ingest does"
+            )
+        if text.startswith("\ufeff"):
+            raise CodesError(
+                f"REFI-QDA export: {label}: the text starts with a byte-order mark "
+                "(U+FEFF), which readers drop; remove it before coding"
+            )
+        surrogate = re.search("[\ud800-\udfff]", text)
+        if surrogate is not None:
+            raise CodesError(
+                f"REFI-QDA export: {label}: the text holds a lone surrogate at "
+                f"position {surrogate.start()}, which UTF-8 cannot store"
+            )
+        for key, value in document.metadata.items():
+            _check_xml_text(f"{label}: metadata key", key)
+            _check_xml_text(f"{label}: metadata {key!r}", value)
+        texts[document.document_id] = text
+    return texts
+
+
+def _check_codings(
+    codings: Sequence[ExportCoding], texts: Mapping[str, str], codebook: Codebook
+) -> None:
+    """Check each coding's document, code, offsets and user; name the bad one."""
+    code_ids = set(codebook.ids)
+    for index, coding in enumerate(codings):
+        label = (
+            f"coding {index} (document {coding.document_id!r}, code {coding.code!r}, "
+            f"{coding.start}-{coding.end}, user {coding.user!r})"
+        )
+        if coding.document_id not in texts:
+            raise CodesError(
+                f"REFI-QDA export: {label}: unknown document; add it to the documents "
+                "exported"
+            )
+        if coding.code not in code_ids:
+            known = ", ".join(repr(code_id) for code_id in codebook.ids[:20])
+            more = " ..." if len(code_ids) > 20 else ""
+            raise CodesError(
+                f"REFI-QDA export: {label}: code {coding.code!r} is not a code id of "
+                f"the codebook (ids: {known}{more})"
+            )
+        length = len(texts[coding.document_id])
+        offsets_are_ints = all(
+            isinstance(value, int) and not isinstance(value, bool)
+            for value in (coding.start, coding.end)
+        )
+        if not offsets_are_ints or not 0 <= coding.start < coding.end <= length:
+            raise CodesError(
+                f"REFI-QDA export: {label}: offsets outside the text; need whole "
+                f"numbers with 0 <= start < end <= {length} (the document's length)"
+            )
+        _check_xml_text(f"{label}: user", coding.user)
+        if not coding.user.strip():
+            raise CodesError(
+                f"REFI-QDA export: {label}: user is blank; give a display name"
+            )
+    for code in codebook.codes:
+        _check_xml_text(f"code {code.id!r}: name", code.name)
+        _check_xml_text(f"code {code.id!r}: definition", code.definition)
+
+
+def _add_codes(
+    codes_element: ElementTree.Element,
+    codebook: Codebook,
+    code_guids: Mapping[str, str],
+) -> None:
+    """Add the codebook's codes, each inside its parent, in codebook order."""
+    children: dict[str | None, list[Code]] = {}
+    for code in codebook.codes:
+        if code.parent is not None and code.parent not in code_guids:
+            raise CodebookError(
+                f"{codebook.source or codebook.name}: code {code.id!r}: field "
+                f"'parent': no code has the id {code.parent!r}"
+            )
+        children.setdefault(code.parent, []).append(code)
+    n_written = 0
+    pending = [(codes_element, code) for code in reversed(children.get(None, []))]
+    while pending:
+        parent_element, code = pending.pop()
+        element = ElementTree.SubElement(
+            parent_element,
+            "Code",
+            guid=code_guids[code.id],
+            name=code.name,
+            isCodable="true",
+        )
+        if code.definition:
+            ElementTree.SubElement(element, "Description").text = code.definition
+        n_written += 1
+        pending.extend(
+            (element, child) for child in reversed(children.get(code.id, []))
+        )
+    if n_written < len(codebook.codes):
+        looping = sorted(set(code_guids) - _reachable(children))
+        raise CodebookError(
+            f"{codebook.source or codebook.name}: codes {', '.join(looping)}: field "
+            "'parent': the hierarchy loops, so they have no root"
+        )
+
+
+def _reachable(children: Mapping[str | None, list[Code]]) -> set[str]:
+    """Ids of the codes reachable from the roots of the hierarchy."""
+    seen: set[str] = set()
+    pending = list(children.get(None, []))
+    while pending:
+        code = pending.pop()
+        seen.add(code.id)
+        pending.extend(children.get(code.id, []))
+    return seen
+
+
+def _write_zip_atomically(path: Path, entries: Sequence[tuple[str, bytes]]) -> None:
+    """Write a reproducible ZIP under a temporary name, then rename it into place."""
+    temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+    # os.open with mode 0o666 lets the umask decide the final file's permissions,
+    # as for any ordinary file (tempfile would leave it private to the owner).
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            with zipfile.ZipFile(handle, "w") as archive:
+                for entry_name, content in entries:
+                    info = zipfile.ZipInfo(entry_name, date_time=_ZIP_TIME)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.create_system = 3  # Unix, whatever the platform
+                    info.external_attr = 0o644 << 16
+                    archive.writestr(info, content, compresslevel=6)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
