@@ -346,6 +346,9 @@ def _read_qdpx(
         assignments.append(
             CodeAssignment(document_id, code, coder, coding.start, coding.end, origin)
         )
+    unused.extend(
+        UnusedCode(f"{path.name}:selection", reason) for reason in project.skipped
+    )
     return _result(
         assignments, unused, str(path), "qdpx", tuple(project.notes) + tuple(notes)
     )

@@ -118,6 +118,21 @@ class LimitsConfig(StrictModel):
     max_line_chars: int = Field(default=1_000_000, gt=0)
     max_field_chars: int = Field(default=1_000_000, gt=0)
     vtt_overlap_tolerance_seconds: float = Field(default=0.5, ge=0)
+    archive_entries: int = Field(default=10_000, gt=0)
+    archive_entry_mb: float = Field(default=200.0, gt=0)
+    archive_total_mb: float = Field(default=1000.0, gt=0)
+    archive_ratio: float = Field(default=200.0, gt=1)
+
+    def archive_limits(self):
+        """The ZIP limits for ``.docx``, ``.xlsx`` and ``.qdpx`` files."""
+        from pipeline.refi import ArchiveLimits
+
+        return ArchiveLimits(
+            max_entries=self.archive_entries,
+            max_entry_bytes=int(self.archive_entry_mb * 1_000_000),
+            max_total_bytes=int(self.archive_total_mb * 1_000_000),
+            max_ratio=self.archive_ratio,
+        )
 
 
 class IngestConfig(StrictModel):

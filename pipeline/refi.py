@@ -189,6 +189,7 @@ class RefiProject:
     sources: list[RefiSource] = field(default_factory=list)
     codings: list[RefiCoding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 def _local(tag: str) -> str:
@@ -327,12 +328,17 @@ def read_project(
             RefiSource(guid=guid, name=element.get("name", guid), text=text)
         )
         for selection in _children(element, "PlainTextSelection"):
-            start = int(selection.get("startPosition", "-1"))
-            end = int(selection.get("endPosition", "-1"))
+            try:
+                start = int(selection.get("startPosition", "-1"))
+                end = int(selection.get("endPosition", "-1"))
+            except ValueError:
+                start = end = -1  # reported below as outside the text
+
             if not 0 <= start <= end <= len(raw_text):
-                project.notes.append(
-                    f"selection {selection.get('guid')} in {element.get('name')!r}: positions "
-                    f"{start}-{end} outside the text ({len(raw_text)} characters); skipped"
+                project.skipped.append(
+                    f"offsets out of range: selection {selection.get('guid')} in "
+                    f"{element.get('name')!r} at {start}-{end}, text of {len(raw_text)} "
+                    f"characters ({len(_children(selection, 'Coding'))} codings)"
                 )
                 continue
             for coding in _children(selection, "Coding"):

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-HOSTILE = "I said <script>alert(1)</script> & left the ward, \"quoted\"."
+HOSTILE = 'I said <script>alert(1)</script> & left the ward, "quoted".'
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -43,15 +43,15 @@ embed:
 topics:
   lemmatize: false
   rerank_words: false
-  model_dir: {tmp / 'models'}
+  model_dir: {tmp / "models"}
 classify:
-  codebook: {ROOT / 'config' / 'codebooks' / 'nhs_managers.yaml'}
+  codebook: {ROOT / "config" / "codebooks" / "nhs_managers.yaml"}
 compare:
-  codes: {ROOT / 'examples' / 'nhs_managers' / 'codes.csv'}
+  codes: {ROOT / "examples" / "nhs_managers" / "codes.csv"}
   n_boot: 50
 store:
-  database: {tmp / 'store' / 'themes.duckdb'}
-  runs_dir: {tmp / 'store'}
+  database: {tmp / "store" / "themes.duckdb"}
+  runs_dir: {tmp / "store"}
 """
     )
     summary = theme_pipeline(str(config), RunOverrides(out=str(tmp / "run")))
@@ -67,26 +67,56 @@ def test_report_is_self_contained_and_escapes_transcript_text(run_folder):
     assert "Trust A &lt;script&gt;alert(2)&lt;/script&gt;" in html
     assert not re.search(r"<script[^>]+src=[\"']https?:", html)
     assert not re.search(r"<link[^>]+href=[\"']https?:", html)
-    for section in ("overview", "prevalence", "topics", "agreement", "disagreements", "provenance"):
+    for section in (
+        "overview",
+        "prevalence",
+        "topics",
+        "agreement",
+        "disagreements",
+        "provenance",
+    ):
         assert f'<section id="{section}">' in html
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_report_renders_in_headless_chromium_without_console_errors(run_folder, tmp_path):
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+def test_report_renders_in_headless_chromium_without_console_errors(
+    run_folder, tmp_path
+):
     flags = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-        "--virtual-time-budget=10000", "--window-size=1400,2400",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=10000",
+        "--window-size=1400,2400",
     ]
     url = (run_folder / "report.html").as_uri()
     dom = subprocess.run(
-        [CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
+        [CHROMIUM, *flags, "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
     console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     assert console == [], console
-    for section in ("overview", "prevalence", "topics", "agreement", "disagreements", "provenance"):
+    for section in (
+        "overview",
+        "prevalence",
+        "topics",
+        "agreement",
+        "disagreements",
+        "provenance",
+    ):
         assert f'id="{section}"' in dom.stdout
     assert dom.stdout.count('class="main-svg"') >= 3, "plotly charts did not render"
     assert "Trust A &lt;script&gt;alert(2)&lt;/script&gt;" in dom.stdout
@@ -94,7 +124,10 @@ def test_report_renders_in_headless_chromium_without_console_errors(run_folder, 
 
     screenshot = tmp_path / "report.png"
     shot = subprocess.run(
-        [CHROMIUM, *flags, f"--screenshot={screenshot}", url], capture_output=True, text=True, timeout=120
+        [CHROMIUM, *flags, f"--screenshot={screenshot}", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert shot.returncode == 0 and screenshot.stat().st_size > 50_000
 
@@ -105,7 +138,14 @@ def test_workbook_has_a_sheet_per_table_frozen_headers_and_readable_widths(run_f
 
     book = openpyxl.load_workbook(run_folder / "results.xlsx", read_only=False)
     assert book.sheetnames[:1] == ["about"]
-    for name in ("auto codes", "codes compared", "agreement", "disagreements", "topics", "prevalence by group"):
+    for name in (
+        "auto codes",
+        "codes compared",
+        "agreement",
+        "disagreements",
+        "topics",
+        "prevalence by group",
+    ):
         sheet = book[name]
         assert sheet.freeze_panes == "A2"
         assert sheet["A1"].font.b
@@ -128,23 +168,47 @@ def test_qdpx_export_validates_and_holds_human_and_auto_codings(run_folder):
     from pipeline.codebook import load_codebook
     from pipeline.codes import read_codes
 
-    schema = xmlschema.XMLSchema(str(ROOT / "tests" / "data" / "refi" / "Project-mrt2019.xsd"))
+    schema = xmlschema.XMLSchema(
+        str(ROOT / "tests" / "data" / "refi" / "Project-mrt2019.xsd")
+    )
     with zipfile.ZipFile(run_folder / "auto_codes.qdpx") as archive:
         schema.validate(archive.read("project.qde").decode("utf-8"))
     documents = pd.read_parquet(run_folder / "documents.parquet")
     texts = dict(zip(documents["document_id"], documents["text"], strict=True))
     codebook = load_codebook(ROOT / "config" / "codebooks" / "nhs_managers.yaml")
-    imported = read_codes(run_folder / "auto_codes.qdpx", codebook=codebook, documents=texts)
+    imported = read_codes(
+        run_folder / "auto_codes.qdpx", codebook=codebook, documents=texts
+    )
     coders = set(imported.coders)
     assert {"coder1", "coder2"} <= coders
     auto_user = next(c for c in coders if c.startswith("auto: "))
     auto = pd.read_parquet(run_folder / "auto_codes.parquet")
     assigned = auto[auto["assigned"]]
-    exported = {(a.document_id, a.code, a.start, a.end) for a in imported.assignments if a.coder == auto_user}
-    assert exported == set(zip(assigned["document_id"], assigned["code"], assigned["start"], assigned["end"], strict=True))
-    human = read_codes(ROOT / "examples" / "nhs_managers" / "codes.csv", codebook=codebook, documents=texts)
+    exported = {
+        (a.document_id, a.code, a.start, a.end)
+        for a in imported.assignments
+        if a.coder == auto_user
+    }
+    assert exported == set(
+        zip(
+            assigned["document_id"],
+            assigned["code"],
+            assigned["start"],
+            assigned["end"],
+            strict=True,
+        )
+    )
+    human = read_codes(
+        ROOT / "examples" / "nhs_managers" / "codes.csv",
+        codebook=codebook,
+        documents=texts,
+    )
     kept = {(a.document_id, a.code, a.coder, a.start, a.end) for a in human.assignments}
-    back = {(a.document_id, a.code, a.coder, a.start, a.end) for a in imported.assignments if a.coder != auto_user}
+    back = {
+        (a.document_id, a.code, a.coder, a.start, a.end)
+        for a in imported.assignments
+        if a.coder != auto_user
+    }
     assert back == kept
 
 

@@ -72,6 +72,9 @@ def read_table(
     encoding = "utf-8"
     try:
         if suffix == ".xlsx":
+            from pipeline.readers.word import check_office_archive
+
+            check_office_archive(data, source=source, limits=config.limits)
             frame = pd.read_excel(
                 io.BytesIO(data), dtype=str, engine="openpyxl"
             ).fillna("")

@@ -47,6 +47,7 @@ def read_docx(data: bytes, context: ReadContext) -> ParsedDocument:
             "this is not one). "
             "Save it from Word as .docx, or rename it if it is plain text"
         )
+    check_office_archive(data, source=context.source, limits=context.config.limits)
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = list(document.iter_inner_content())
@@ -157,3 +158,33 @@ def _add_table(builder: LineBuilder, table) -> None:
             builder.add(prefix + speech, speaker=speaker, content_offset=len(prefix))
         elif speech:
             builder.add(speech)
+
+
+def check_office_archive(data: bytes, *, source: str, limits) -> None:
+    """Refuse a hostile Office file before any XML library opens it.
+
+    The archive is read within the configured limits (entry count, sizes,
+    compression ratio, no names leaving the archive), and no XML part may
+    declare a DTD or entities (billion laughs, external entities); the main
+    document part must be well-formed XML.
+
+    Raises:
+        UnsafeInputError: Over a limit, or XML with a DTD or entities.
+        InputFormatError: Broken XML in the document part.
+    """
+    from pipeline.refi import parse_xml, read_archive
+
+    entries = read_archive(data, source=source, limits=limits.archive_limits())
+    for name, content in entries.items():
+        if name.endswith((".xml", ".rels")) and (
+            b"<!DOCTYPE" in content or b"<!ENTITY" in content
+        ):
+            from pipeline.errors import UnsafeInputError
+
+            raise UnsafeInputError(
+                f"{source}: {name} declares a DTD or entities; refused for safety (an Office "
+                "file never needs them)"
+            )
+    for name in ("word/document.xml", "xl/workbook.xml"):
+        if name in entries:
+            parse_xml(entries[name], source=f"{source}: {name}")
