@@ -47,7 +47,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=False)
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
@@ -127,10 +127,18 @@ CodebookOption = Annotated[
 
 def _settings(config: Path | None, overrides: dict[str, Any]):
     """Load the config with overrides, or exit 2 with the config error."""
+    from pydantic import ValidationError
+
+    from pipeline.config import format_validation_error
+
     try:
         run_overrides = RunOverrides(**overrides)
-    except ValueError as error:
-        raise _fail(f"bad option: {error}", EXIT_USAGE) from None
+    except ValidationError as error:
+        message = format_validation_error(error, "command line").replace(
+            "command line: ", "command line: --"
+        )
+        raise _fail(message, EXIT_USAGE) from None
+
     try:
         return run_overrides, load_config(config, overrides=run_overrides.as_dotted())
     except ConfigError as error:
@@ -232,6 +240,7 @@ def run(
     ):
         if path is not None and not Path(path).exists():
             raise _fail(f"{label} not found: {path}", EXIT_USAGE)
+    _check_codes(settings.compare.codes, settings.classify.codebook)
 
     from flows.environment import prepare_environment
 
@@ -312,6 +321,7 @@ def train(
     ):
         if not Path(path).exists():
             raise _fail(f"{label} not found: {path}", EXIT_USAGE)
+    _check_codes(codes, settings.classify.codebook)
     from flows.environment import prepare_environment
 
     prepare_environment(settings.store.runs_dir)
@@ -418,6 +428,7 @@ def compare(
     _, settings = _settings(config, {"codebook": codebook, "codes": str(codes)})
     if not codes.exists():
         raise _fail(f"codes file not found: {codes}", EXIT_USAGE)
+    _check_codes(codes, settings.classify.codebook)
     from pipeline.compare import compare_run
 
     try:
@@ -534,6 +545,29 @@ def runs(
             summary["agreement"],
         )
     console.print(table)
+
+
+def _check_codes(codes_path, codebook_path) -> None:
+    """Exit 2 when the codes file uses codes the codebook does not have."""
+    if codes_path is None or codebook_path is None:
+        return
+    from pipeline.codebook import load_codebook
+    from pipeline.codes import unknown_codes
+
+    try:
+        missing = unknown_codes(codes_path, load_codebook(codebook_path))
+    except PipelineError as error:
+        raise _fail(str(error), EXIT_USAGE) from None
+    if missing:
+        listed = "; ".join(
+            f"{code!r} ({', '.join(places[:3])}{', ...' if len(places) > 3 else ''})"
+            for code, places in list(missing.items())[:8]
+        )
+        raise _fail(
+            f"{codes_path}: {len(missing)} code(s) not in the codebook {codebook_path}: {listed}. "
+            "Add them to the codebook, or fix the names in the codes file",
+            EXIT_USAGE,
+        )
 
 
 def _run_config(folder: Path, settings):

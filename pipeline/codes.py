@@ -501,3 +501,44 @@ def align_codes(
     return AlignedCodes(
         list(codes), coders, labels, coverage, n_spans, missed, documents
     )
+
+
+def unknown_codes(path: str | Path, codebook: Codebook) -> dict[str, list[str]]:
+    """Codes a codes file uses that the codebook does not have, with where they are.
+
+    A check to run before a run or a training: a code missing from the
+    codebook is usually a typo or the wrong codebook. Wide tables are not
+    checked (their unmatched columns are simply not codes).
+
+    Returns:
+        Code as written to the places (``row 3``, ``coding 12``) using it.
+
+    Raises:
+        CodesError: The file cannot be read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CodesError(f"{path}: codes file not found")
+    missing: dict[str, list[str]] = {}
+    if path.suffix.lower() == ".qdpx":
+        from pipeline.refi import read_project
+
+        try:
+            project = read_project(path)
+        except InputFormatError as error:
+            raise CodesError(str(error)) from error
+        names = {code.guid: code.name for code in project.codes}
+        for number, coding in enumerate(project.codings, start=1):
+            name = names.get(coding.code_guid, coding.code_guid)
+            if codebook.resolve(name) is None:
+                missing.setdefault(name, []).append(f"coding {number}")
+        return missing
+    frame = _read_frame(path)
+    columns = {c.lower(): c for c in frame.columns}
+    if "code" not in columns:
+        return missing
+    for number, value in enumerate(frame[columns["code"]].tolist(), start=1):
+        value = str(value).strip()
+        if codebook.resolve(value) is None:
+            missing.setdefault(value, []).append(f"row {number}")
+    return missing

@@ -1,0 +1,109 @@
+"""The themes command: help with examples, and one clear line with exit status 2 for bad usage."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tests.conftest import ROOT
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.mark.parametrize(
+    "command", ["run", "train", "suggest", "compare", "report", "runs", "serve"]
+)
+def test_every_command_has_help_with_an_example(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    assert (
+        "Example: themes " + command in " ".join(result.output.split())
+        or command == "runs"
+    )
+
+
+def test_top_level_help_lists_the_commands():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in (
+        "run",
+        "train",
+        "suggest",
+        "compare",
+        "report",
+        "runs",
+        "serve",
+        "check",
+    ):
+        assert command in result.output
+
+
+def error_lines(result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.startswith("error:")]
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("segment:\n  unti: turn\n", "segment.unti: unknown key; allowed keys:"),
+        (
+            "segment:\n  window_size: many\n",
+            "segment.window_size: Input should be a valid integer",
+        ),
+        ("classify:\n  codebook: [1, 2]\n", "classify.codebook"),
+        ("nonsense: 1\n", "nonsense: unknown key"),
+    ],
+)
+def test_config_errors_are_one_line_with_exit_status_2(tmp_path, config, expected):
+    path = tmp_path / "config.yaml"
+    path.write_text(config)
+    result = invoke("run", "--config", str(path), "--corpus", str(tmp_path))
+    assert result.exit_code == 2
+    lines = error_lines(result)
+    assert len(lines) == 1 and expected in lines[0] and str(path) in lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "--config", "nowhere.yaml"], "config file not found"),
+        (["run", "--corpus", "no/such/folder"], "corpus not found: no/such/folder"),
+        (
+            ["run", "--config", "config/demo.yaml", "--codebook", "missing.yaml"],
+            "codebook not found: missing.yaml",
+        ),
+        (
+            ["run", "--config", "config/demo.yaml", "--codes", "missing.csv"],
+            "codes file not found: missing.csv",
+        ),
+        (["run", "--config", "config/demo.yaml", "--unit", "paragraph"], "unit"),
+        (["compare", "--codes", "missing.csv"], "codes file not found"),
+        (["report", "no/such/run"], "no run at no/such/run"),
+    ],
+)
+def test_missing_files_and_bad_options_exit_2_with_one_line(
+    monkeypatch, args, expected
+):
+    monkeypatch.chdir(ROOT)
+    result = invoke(*args)
+    assert result.exit_code in (1, 2)
+    assert result.exit_code == 2 or args[0] == "report"
+    lines = error_lines(result)
+    assert len(lines) == 1 and expected in lines[0], result.output
+
+
+def test_codes_missing_from_the_codebook_exit_2_naming_them(monkeypatch, tmp_path):
+    monkeypatch.chdir(ROOT)
+    codes = tmp_path / "codes.csv"
+    codes.write_text(
+        "document_id,code,text\nM01,heroic_leadership,x\nM02,Typo Code,y\nM03,gm_isolation,z\n"
+    )
+    result = invoke("run", "--config", "config/demo.yaml", "--codes", str(codes))
+    assert result.exit_code == 2
+    (line,) = error_lines(result)
+    assert "2 code(s) not in the codebook" in line
+    assert "'heroic_leadership' (row 1)" in line and "'Typo Code' (row 2)" in line
