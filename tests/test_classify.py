@@ -195,3 +195,36 @@ def test_no_code_with_enough_examples_is_a_clear_error():
             ClassifyConfig(),
             segment_keys=[str(i) for i in range(len(X))],
         )
+
+
+def test_suggestions_are_uncoded_uncertain_and_diverse():
+    import pyarrow as pa
+
+    from pipeline.suggest import suggest_segments
+
+    rng = np.random.default_rng(0)
+    n = 60
+    embeddings = rng.standard_normal((n, 8))
+    embeddings[30:] = embeddings[:30] + 1e-3  # near-duplicates of the first half
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    scores = np.column_stack([np.linspace(0, 1, n), np.full(n, 0.9)])
+    thresholds = np.array([0.5, 0.5])
+    coded = np.zeros(n, dtype=bool)
+    coded[29] = coded[30] = True  # the most uncertain ones are already coded
+    segments = pa.table(
+        {
+            "segment_id": [f"s{i}" for i in range(n)],
+            "document_id": ["d"] * n,
+            "start": list(range(n)),
+            "end": list(range(1, n + 1)),
+            "text": [f"text {i}" for i in range(n)],
+            "question": [None] * n,
+        }
+    )
+    table = suggest_segments(segments, embeddings, scores, thresholds, ["a", "b"], coded, n=5)
+    assert len(table) == 5 and list(table["rank"]) == [1, 2, 3, 4, 5]
+    assert not set(table["segment_id"]) & {"s29", "s30"}
+    assert table["segment_id"].iloc[0] in {"s28", "s31"}, "the most uncertain uncoded comes first"
+    picked = [int(s[1:]) for s in table["segment_id"]]
+    assert len({i % 30 for i in picked}) == 5, "near-duplicates are not both suggested"
+    assert set(table["uncertain_code"]) == {"a"}
