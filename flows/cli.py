@@ -186,6 +186,12 @@ def run(
         str | None,
         typer.Option(help="Human codes to compare with (CSV, XLSX or .qdpx)."),
     ] = None,
+    anonymise: Annotated[
+        str | None,
+        typer.Option(
+            help="What to do with identifiers the check finds: report, redact or block."
+        ),
+    ] = None,
     refit_topics: Annotated[
         bool,
         typer.Option(
@@ -224,6 +230,7 @@ def run(
             "codes": codes,
             "refit_topics": refit_topics,
             "executor": executor,
+            "anonymise": anonymise,
         },
     )
     if settings.ingest.corpus is None:
@@ -441,6 +448,76 @@ def compare(
         raise _fail(str(error), EXIT_FAILED) from None
     _print_agreement(summary)
     console.print(f"Results: [bold]{folder}[/] (agreement.csv, disagreements.csv)")
+
+
+@app.command()
+def check(
+    corpus: Annotated[Path, typer.Argument(help="Folder of transcripts, or a table.")],
+    config: ConfigOption = None,
+    id_column: IdColumnOption = None,
+    text_column: TextColumnOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the findings (kind, document, offsets) to this CSV."
+        ),
+    ] = None,
+) -> None:
+    """Check a corpus for identifiers left in the speech; print findings per document.
+
+    Reads the corpus as a run would, and reports where names, places,
+    organisations, e-mail addresses, phone numbers, postcodes, NHS and
+    National Insurance numbers, dates of birth and web addresses seem to be
+    left, as counts per kind; it never prints the identifiers. Writes nothing
+    unless --out is given. Exit status 3 when anything is found.
+
+    Example: themes check examples/nhs_managers
+    """
+    _, settings = _settings(
+        config,
+        {"corpus": str(corpus), "id_column": id_column, "text_column": text_column},
+    )
+    if not corpus.exists():
+        raise _fail(f"corpus not found: {corpus}", EXIT_USAGE)
+    from pipeline.anonymise import IdentifierChecker, apply_policy
+    from pipeline.ingest import ingest_corpus
+
+    try:
+        with _progress_bars():
+            ingested = ingest_corpus(settings.ingest)
+        result = apply_policy(
+            ingested.transcripts, IdentifierChecker(settings.anonymise), "report"
+        )
+    except PipelineError as error:
+        raise _fail(str(error), EXIT_FAILED) from None
+    counts = result.counts()
+    kinds = sorted({kind for per_kind in counts.values() for kind in per_kind})
+    table = Table(title=f"Possible identifiers in {len(counts)} documents")
+    table.add_column("document")
+    for kind in kinds:
+        table.add_column(kind, justify="right")
+    table.add_column("total", justify="right")
+    for document_id, per_kind in counts.items():
+        table.add_row(
+            document_id,
+            *[str(per_kind.get(kind, 0) or "") for kind in kinds],
+            str(sum(per_kind.values())),
+        )
+    console.print(table)
+    for item in ingested.quarantined:
+        console.print(
+            f"  not read: {item.source}: {item.reason}", highlight=False, markup=False
+        )
+    if out is not None:
+        result.findings_table().to_csv(out, index=False)
+        console.print(f"Findings (kind, document, offsets; no text): {out}")
+    total = len(result.findings)
+    console.print(
+        f"{total} possible identifiers found"
+        + (" (check them, then anonymise, or use --anonymise redact)" if total else "")
+    )
+    if total:
+        raise typer.Exit(EXIT_QUARANTINE)
 
 
 @app.command()
@@ -685,8 +762,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print("[bold]Notes:[/]")
         for note in summary["notes"]:
             console.print(f"  {note}", highlight=False, markup=False)
+    anonymisation = summary.get("anonymisation") or {}
+    if anonymisation.get("n_findings"):
+        console.print(
+            f"[bold yellow]Anonymisation check[/]: {anonymisation['n_findings']} possible "
+            f"identifiers in {anonymisation['documents_with_findings']} documents (policy "
+            f"{anonymisation['policy']}); where they are: anonymisation.csv, "
+            "counts per document in the report"
+        )
     if summary.get("compare"):
         _print_agreement(summary["compare"])
+
     reused = [step for step, hit in summary.get("reused", {}).items() if hit]
     counts = summary["counts"]
     if reused or counts.get("embeddings_cached"):

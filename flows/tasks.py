@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from prefect import task
 
+from pipeline.anonymise import cached_checker, check_corpus
 from pipeline.autocodes import (
     auto_codes_for_csv,
     auto_codes_table,
@@ -65,13 +66,26 @@ def ingest_task(
 ) -> dict[str, Any]:
     """Read the corpus; write ``documents.parquet`` and ``ingest.json``."""
     started = time.perf_counter()
-    parsed = ParsedCache(Path(config.store.runs_dir) / ".cache" / "parsed")
-    result = ingest_corpus(config.ingest, cache=parsed)
+    # Parsed text is cached only when it is kept as it is: with redact or block,
+    # nothing unchecked is written anywhere.
+    parsed = (
+        ParsedCache(Path(config.store.runs_dir) / ".cache" / "parsed")
+        if config.anonymise.policy == "report"
+        else None
+    )
+    read = ingest_corpus(config.ingest, cache=parsed)
+    result, checked, anonymisation = check_corpus(
+        read, config.anonymise, checker=cached_checker(config.anonymise)
+    )
     folder = RunFolder(step_dir)
     folder.write_parquet(
         "documents.parquet", transcripts_to_table(list(result.transcripts))
     )
-    folder.write_json("ingest.json", ingest_manifest(result))
+    folder.write_csv("anonymisation.csv", checked.findings_table())
+    folder.write_json(
+        "ingest.json", ingest_manifest(result) | {"anonymisation": anonymisation}
+    )
+
     speakers = {
         turn.speaker
         for transcript in result.transcripts

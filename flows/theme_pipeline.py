@@ -104,7 +104,10 @@ def task_runner_for(config: PipelineConfig):
 @flow(name="ingest")
 def ingest_flow(config: PipelineConfig, run_id: str, run_dir: str) -> dict[str, Any]:
     """Fingerprint and read the corpus; store its documents."""
-    key = step_key("ingest", fingerprint_corpus(config.ingest))
+    key = step_key(
+        "ingest", fingerprint_corpus(config.ingest), config.section_hash("anonymise")
+    )
+
     result, reused = run_cached(
         ingest_task,
         config=config,
@@ -453,6 +456,7 @@ def theme_pipeline(
         "reused": reused,
         "quarantined": ingest_report["quarantined"],
         "notes": ingest_report["notes"],
+        "anonymisation": ingest_report.get("anonymisation"),
         "topics": extra.get("topics"),
         "classify": extra.get("classify"),
         "compare": extra.get("compare"),

@@ -108,6 +108,7 @@ def read_codes(
     codebook: Codebook,
     documents: Mapping[str, str],
     id_column: str | None = None,
+    offset_maps: Mapping | None = None,
 ) -> CodesImport:
     """Read human codes and check them against the codebook and the documents.
 
@@ -117,6 +118,9 @@ def read_codes(
         documents: Document id to normalised text.
         id_column: For a wide table: its document id column (default
             ``document_id``, else the first column).
+        offset_maps: Document id to an ``OffsetMap`` of its redaction (see
+            :mod:`pipeline.anonymise`): offsets in the codes file refer to the
+            original text and are carried over to the redacted one.
 
     Returns:
         The usable codes and the unused rows with reasons.
@@ -129,11 +133,11 @@ def read_codes(
         raise CodesError(f"{path}: codes file not found")
     suffix = path.suffix.lower()
     if suffix == ".qdpx":
-        return _read_qdpx(path, codebook, documents)
+        return _read_qdpx(path, codebook, documents, offset_maps or {})
     frame = _read_frame(path)
     columns = {c.lower(): c for c in frame.columns}
     if "code" in columns:
-        return _read_long(path, frame, columns, codebook, documents)
+        return _read_long(path, frame, columns, codebook, documents, offset_maps or {})
     return _read_wide(path, frame, codebook, documents, id_column)
 
 
@@ -158,7 +162,7 @@ def _read_frame(path: Path):
     return frame
 
 
-def _read_long(path, frame, columns, codebook, documents) -> CodesImport:
+def _read_long(path, frame, columns, codebook, documents, offset_maps) -> CodesImport:
     document_column = columns.get("document_id") or columns.get("document")
     if document_column is None:
         raise CodesError(
@@ -191,6 +195,8 @@ def _read_long(path, frame, columns, codebook, documents) -> CodesImport:
         if start_value or end_value:
             try:
                 start, end = int(float(start_value)), int(float(end_value))
+                if document_id in offset_maps and 0 <= start < end:
+                    start, end = offset_maps[document_id].map_span(start, end)
             except ValueError:
                 unused.append(
                     UnusedCode(
@@ -311,8 +317,9 @@ def wide_column_mapping(columns: Sequence[str], codebook: Codebook) -> dict[str,
 
 
 def _read_qdpx(
-    path: Path, codebook: Codebook, documents: Mapping[str, str]
+    path: Path, codebook: Codebook, documents: Mapping[str, str], offset_maps: Mapping
 ) -> CodesImport:
+
     from pipeline.refi import read_project
 
     try:
@@ -344,7 +351,13 @@ def _read_qdpx(
             coding.user_guid or "", coding.user_guid or DEFAULT_CODER
         )
         assignments.append(
-            CodeAssignment(document_id, code, coder, coding.start, coding.end, origin)
+            CodeAssignment(
+                document_id,
+                code,
+                coder,
+                *_mapped(offset_maps, document_id, coding),
+                origin,
+            )
         )
     unused.extend(
         UnusedCode(f"{path.name}:selection", reason) for reason in project.skipped
@@ -352,6 +365,12 @@ def _read_qdpx(
     return _result(
         assignments, unused, str(path), "qdpx", tuple(project.notes) + tuple(notes)
     )
+
+
+def _mapped(offset_maps: Mapping, document_id: str, coding) -> tuple[int, int]:
+    if document_id in offset_maps:
+        return tuple(offset_maps[document_id].map_span(coding.start, coding.end))
+    return coding.start, coding.end
 
 
 def match_sources(

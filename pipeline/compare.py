@@ -447,6 +447,7 @@ def compare_run(run_dir, config, *, codes_path=None, out_dir=None) -> dict:
         codebook=codebook,
         documents=texts,
         id_column=config.ingest.id_column,
+        offset_maps=redaction_maps(folder),
     )
     codes = list(classifier["thresholds"])
     aligned = align_codes(
@@ -511,6 +512,16 @@ def compare_run(run_dir, config, *, codes_path=None, out_dir=None) -> dict:
             ["unit", "coder_a", "coder_b", "kappa", "alpha", "ac1", "f1"]
         ].to_dict(orient="records"),
     }
+
+
+def redaction_maps(folder) -> dict:
+    """Offset maps of the run's redacted documents (empty unless the policy was redact)."""
+    from pipeline.anonymise import offset_map_from
+
+    if not folder.file("ingest.json").is_file():
+        return {}
+    report = folder.read_json("ingest.json").get("anonymisation") or {}
+    return {d: offset_map_from(m) for d, m in (report.get("offset_maps") or {}).items()}
 
 
 def _model_codebook(config):

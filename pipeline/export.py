@@ -206,7 +206,7 @@ def load_codebook_and_codes(run_dir: str | Path, config):
     """
     from pipeline.codebook import load_codebook
     from pipeline.codes import read_codes
-    from pipeline.compare import _model_codebook
+    from pipeline.compare import _model_codebook, redaction_maps
 
     path = config.classify.codebook or _model_codebook(config)
     if path is None or not Path(path).is_file():
@@ -227,5 +227,6 @@ def load_codebook_and_codes(run_dir: str | Path, config):
         codebook=codebook,
         documents=texts,
         id_column=config.ingest.id_column,
+        offset_maps=redaction_maps(RunFolder(run_dir)),
     )
     return codebook, imported
