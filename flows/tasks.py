@@ -47,7 +47,8 @@ from pipeline.records import (
 )
 from pipeline.segment import cached_sentence_splitter, segment_transcripts
 from pipeline.store import RunFolder
-from pipeline.topics import run_topics
+from pipeline.topics import run_topics, seed_topics
+
 
 IO_RETRIES: dict[str, Any] = dict(retries=2, retry_delay_seconds=[1, 4])
 
@@ -144,7 +145,10 @@ def topics_task(
     segments = folder.read_parquet("segments.parquet")
     embeddings = folder.read_embeddings(n_rows=segments.num_rows)
     metadata = segment_metadata(segments, folder.read_parquet("documents.parquet"))
-    embedder = cached_embedder(config.embed) if config.topics.rerank_words else None
+    guided = config.topics.guided and config.classify.codebook is not None
+    embedder = (
+        cached_embedder(config.embed) if config.topics.rerank_words or guided else None
+    )
     step = run_topics(
         segments.column("segment_id").to_pylist(),
         segments.column("text").to_pylist(),
@@ -152,7 +156,9 @@ def topics_task(
         metadata,
         config,
         embedder=embedder,
+        seed_topic_list=seed_topics(config.classify.codebook) if guided else None,
     )
+
     out = RunFolder(step_dir)
     out.write_parquet(
         "segment_topics.parquet",

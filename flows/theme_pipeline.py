@@ -249,7 +249,9 @@ def analyse_flow(
             "fit"
             if saved is None
             else f"transform:{file_hash(saved[0] / 'card.json')}",
+            file_hash(config.classify.codebook) if config.topics.guided else "",
         )
+
         started = time.perf_counter()
         topics, out["reused"]["topics"] = run_cached(
             topics_task,

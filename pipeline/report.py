@@ -153,7 +153,6 @@ def report_context(
         "counts": manifest.get("counts", {}),
         "quarantined": manifest.get("quarantined", []),
         "anonymisation": manifest.get("anonymisation") or {},
-
         "notes": manifest.get("notes", []),
         "formats": documents["format"].value_counts().to_dict(),
         "roles": segments["role"].value_counts().to_dict(),

@@ -1071,3 +1071,13 @@ def _transform_with_saved(
         0,
         str(folder),
     )
+
+
+def seed_topics(codebook_path) -> list[list[str]]:
+    """Keyword lists of a codebook's leaf codes, for guided topics."""
+    from pipeline.codebook import load_codebook
+
+    codebook = load_codebook(codebook_path)
+    return [
+        list(codebook[c].keywords) for c in codebook.leaves() if codebook[c].keywords
+    ]
