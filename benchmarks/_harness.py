@@ -86,7 +86,9 @@ class Results:
             if figure.baseline_name
             else ""
         )
-        print(f"{figure.name}: {figure.value:,.4g} {figure.unit}{base}{ratio}", flush=True)
+        print(
+            f"{figure.name}: {figure.value:,.4g} {figure.unit}{base}{ratio}", flush=True
+        )
         return figure
 
     def note(self, text: str) -> None:

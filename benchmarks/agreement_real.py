@@ -40,7 +40,12 @@ def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=Fa
     prepared = prepare_corpus(config, corpus)
     timings["ingest, segment, embed"] = time.perf_counter() - started
     codebook = load_codebook(codebook_path)
-    imported = read_codes(codes_path, codebook=codebook, documents=prepared.texts, id_column=config.ingest.id_column)
+    imported = read_codes(
+        codes_path,
+        codebook=codebook,
+        documents=prepared.texts,
+        id_column=config.ingest.id_column,
+    )
     codes = codebook.leaves()
     aligned = align_codes(prepared.segments, imported, codes)
     texts = prepared.segments.column("text").to_pylist()
@@ -52,10 +57,16 @@ def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=Fa
 
             groups = _groups(prepared, config.classify.group_by)
         labels = aligned.combined("union")
-        keep = [j for j in range(len(codes)) if labels[:, j].sum() >= config.classify.min_examples]
+        keep = [
+            j
+            for j in range(len(codes))
+            if labels[:, j].sum() >= config.classify.min_examples
+        ]
         codes = [codes[j] for j in keep]
         aligned = align_codes(prepared.segments, imported, codes)
-        scores, decisions = cross_validate(texts, prepared.embeddings, labels[:, keep], groups, config.classify)
+        scores, decisions = cross_validate(
+            texts, prepared.embeddings, labels[:, keep], groups, config.classify
+        )
         thresholds = np.full(len(codes), 0.5)
         method = "supervised (out-of-fold)"
     else:
@@ -67,9 +78,16 @@ def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=Fa
     timings[f"coding ({method})"] = time.perf_counter() - started
     started = time.perf_counter()
     comparison = compare_codes(
-        segments=prepared.segments, texts=prepared.texts, imported=imported, aligned=aligned,
-        auto_scores=scores, auto_decisions=decisions, thresholds=thresholds,
-        embeddings=prepared.embeddings, codebook=codebook, n_boot=200,
+        segments=prepared.segments,
+        texts=prepared.texts,
+        imported=imported,
+        aligned=aligned,
+        auto_scores=scores,
+        auto_decisions=decisions,
+        thresholds=thresholds,
+        embeddings=prepared.embeddings,
+        codebook=codebook,
+        n_boot=200,
     )
     timings["agreement"] = time.perf_counter() - started
     return prepared, imported, aligned, comparison, timings, method
@@ -81,15 +99,37 @@ def report(results, label, prepared, imported, aligned, comparison, timings, met
         f"segments; human codes used {len(imported.assignments):,}, not used {len(imported.unused)}; "
         f"method {method}"
     )
-    results.add(Figure(f"{label}: alignment coverage (share of human spans on a segment)", aligned.coverage, ""))
+    results.add(
+        Figure(
+            f"{label}: alignment coverage (share of human spans on a segment)",
+            aligned.coverage,
+            "",
+        )
+    )
     table = comparison.agreement
     pooled = table[table["code"] == "(all codes)"]
     for row in pooled.itertuples():
-        results.add(Figure(f"{label}: pooled kappa, {row.unit} ({row.coder_a} vs {row.coder_b})", row.kappa, ""))
-        results.add(Figure(f"{label}: pooled F1, {row.unit} ({row.coder_a} vs {row.coder_b})", row.f1, ""))
+        results.add(
+            Figure(
+                f"{label}: pooled kappa, {row.unit} ({row.coder_a} vs {row.coder_b})",
+                row.kappa,
+                "",
+            )
+        )
+        results.add(
+            Figure(
+                f"{label}: pooled F1, {row.unit} ({row.coder_a} vs {row.coder_b})",
+                row.f1,
+                "",
+            )
+        )
     for step, seconds in timings.items():
-        results.add(Figure(f"{label}: time, {step}", seconds, "s", higher_is_better=False))
-    per_code = table[(table["code"] != "(all codes)")][["code", "unit", "prevalence", "kappa", "alpha", "ac1", "f1", "flag"]]
+        results.add(
+            Figure(f"{label}: time, {step}", seconds, "s", higher_is_better=False)
+        )
+    per_code = table[(table["code"] != "(all codes)")][
+        ["code", "unit", "prevalence", "kappa", "alpha", "ac1", "f1", "flag"]
+    ]
     print(per_code.to_string(index=False, max_colwidth=60))
     out = Path(__file__).resolve().parent / "out"
     out.mkdir(exist_ok=True)
@@ -109,7 +149,10 @@ def main() -> None:
             }
         )
         outputs = code_and_compare(
-            think_aloud, THINK_ALOUD / "transcripts", THINK_ALOUD / "codes.csv", THINK_ALOUD / "codebook.csv"
+            think_aloud,
+            THINK_ALOUD / "transcripts",
+            THINK_ALOUD / "codes.csv",
+            THINK_ALOUD / "codebook.csv",
         )
         report(results, "think-aloud", *outputs)
         feedback = load_config(
@@ -118,10 +161,17 @@ def main() -> None:
         )
         for supervised in (False, True):
             outputs = code_and_compare(
-                feedback, None, ROOT / "examples" / "nhs_feedback" / "feedback.csv",
-                ROOT / "config" / "codebooks" / "nhs_feedback.yaml", supervised=supervised,
+                feedback,
+                None,
+                ROOT / "examples" / "nhs_feedback" / "feedback.csv",
+                ROOT / "config" / "codebooks" / "nhs_feedback.yaml",
+                supervised=supervised,
             )
-            report(results, "NHS feedback " + ("supervised" if supervised else "zero-shot"), *outputs)
+            report(
+                results,
+                "NHS feedback " + ("supervised" if supervised else "zero-shot"),
+                *outputs,
+            )
     results.save()
 
 

@@ -8,7 +8,9 @@ respondent, the same folds for every method:
 (b) the supervised classifier (embeddings, plus TF-IDF words when
     ``classify.tfidf``), thresholds tuned per code inside each training fold;
 (c) the zero-shot classifier: the codebook only, no training labels;
-(d) a keyword baseline: a code when one of its codebook keywords occurs.
+(d) a keyword baseline: a code when one of its codebook keywords occurs;
+(e) (b) without TF-IDF and (c) again on int8 vectors against fp32 vectors: the downstream
+    cost of the int8 embedding backend.
 
 Printed: micro-F1, macro-F1 and mean per-label Cohen's kappa of each, the
 training time and peak memory of (b) on the whole file. Run with ``--quick``
@@ -94,8 +96,12 @@ def main() -> None:
     for train, test in folds:
         vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2)
         words = vectorizer.fit_transform([texts[i] for i in train])
-        model = OneVsRestClassifier(LinearSVC(C=1.0, class_weight="balanced")).fit(words, Y[train])
-        predicted[test] = model.predict(vectorizer.transform([texts[i] for i in test])).astype(bool)
+        model = OneVsRestClassifier(LinearSVC(C=1.0, class_weight="balanced")).fit(
+            words, Y[train]
+        )
+        predicted[test] = model.predict(
+            vectorizer.transform([texts[i] for i in test])
+        ).astype(bool)
     scores["tfidf_linearsvc"] = metrics(Y, predicted)
 
     # (b) the supervised classifier, same folds
@@ -116,10 +122,44 @@ def main() -> None:
     # (d) keywords
     scores["keywords"] = metrics(Y, keyword_hits(texts, codebook, codes))
 
-    best = "supervised_embeddings_tfidf" if scores["supervised_embeddings_tfidf"]["micro_f1"] >= scores["supervised_embeddings"]["micro_f1"] else "supervised_embeddings"
+    # (e) downstream effect of the embedding backend: the supervised classifier
+    # (embeddings only) and zero-shot on fp32 ONNX vectors (same as torch) and
+    # on int8 vectors, same folds.
+    plain = config.classify.model_copy(update={"tfidf": False, "cv_folds": 5})
+    for backend in ("onnx", "onnx-int8"):
+        other = make_embedder(config.embed.model_copy(update={"backend": backend}))
+        if backend == config.embed.backend:  # measured above: same vectors, same folds
+            vectors = X
+            scores[f"supervised_embeddings [{backend}]"] = scores[
+                "supervised_embeddings"
+            ]
+        else:
+            vectors = embed_texts(texts, other, cache=with_cache).vectors
+            _, decisions = cross_validate(
+                texts, vectors, Y, groups, plain, random_state=0
+            )
+            scores[f"supervised_embeddings [{backend}]"] = metrics(Y, decisions)
+        coder = ZeroShotCoder.fit(codebook, other, config.classify)
+        decided = coder.decide(coder.score(texts, vectors))[
+            :, [coder.codes.index(c) for c in codes]
+        ]
+        scores[f"zero_shot [{backend}]"] = metrics(Y, decided)
+
+    best = (
+        "supervised_embeddings_tfidf"
+        if scores["supervised_embeddings_tfidf"]["micro_f1"]
+        >= scores["supervised_embeddings"]["micro_f1"]
+        else "supervised_embeddings"
+    )
     for name, values in scores.items():
         for metric, value in values.items():
-            baseline = {"supervised_embeddings": "tfidf_linearsvc", "supervised_embeddings_tfidf": "tfidf_linearsvc", "zero_shot": "keywords"}.get(name)
+            baseline = {
+                "supervised_embeddings": "tfidf_linearsvc",
+                "supervised_embeddings_tfidf": "tfidf_linearsvc",
+                "zero_shot": "keywords",
+                "supervised_embeddings [onnx-int8]": "supervised_embeddings [onnx]",
+                "zero_shot [onnx-int8]": "zero_shot [onnx]",
+            }.get(name)
             results.add(
                 Figure(
                     f"{name}: {metric}",
@@ -131,15 +171,32 @@ def main() -> None:
             )
 
     # training on the whole file: time and peak memory
-    classify = config.classify.model_copy(update={"tfidf": best.endswith("tfidf"), "cv_folds": 5})
+    classify = config.classify.model_copy(
+        update={"tfidf": best.endswith("tfidf"), "cv_folds": 5}
+    )
     started = time.perf_counter()
     with PeakMemory() as memory:
         train_supervised(
-            texts, X, Y, codes, groups, classify,
-            segment_keys=[str(i) for i in range(len(texts))], random_state=0,
+            texts,
+            X,
+            Y,
+            codes,
+            groups,
+            classify,
+            segment_keys=[str(i) for i in range(len(texts))],
+            random_state=0,
         )
-    results.add(Figure(f"training {best} on all comments (CV, learning curve, final fit)", time.perf_counter() - started, "s", higher_is_better=False))
-    results.add(Figure("training peak memory", memory.peak_gb, "GB", higher_is_better=False))
+    results.add(
+        Figure(
+            f"training {best} on all comments (CV, learning curve, final fit)",
+            time.perf_counter() - started,
+            "s",
+            higher_is_better=False,
+        )
+    )
+    results.add(
+        Figure("training peak memory", memory.peak_gb, "GB", higher_is_better=False)
+    )
     results.save()
 
 

@@ -32,7 +32,9 @@ BATCH = 64
 
 def bare_encode(model, texts):
     started = time.perf_counter()
-    vectors = model.encode(texts, batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False)
+    vectors = model.encode(
+        texts, batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False
+    )
     return vectors, time.perf_counter() - started
 
 
@@ -44,15 +46,21 @@ def main() -> None:
     rng = np.random.default_rng(0)
     texts = [comments[i] for i in rng.integers(0, len(comments), N_TEXTS)]
     distinct = sorted(set(comments))
-    results.note(f"{len(texts):,} resampled comments, {len(set(texts)):,} distinct; engine figures on {len(distinct):,} distinct comments")
-    bare = SentenceTransformer(str(resolve_model("all-MiniLM-L6-v2", allow_download=False).path), device="cpu")
+    results.note(
+        f"{len(texts):,} resampled comments, {len(set(texts)):,} distinct; engine figures on {len(distinct):,} distinct comments"
+    )
+    bare = SentenceTransformer(
+        str(resolve_model("all-MiniLM-L6-v2", allow_download=False).path), device="cpu"
+    )
     bare.encode(distinct[:64], batch_size=BATCH)  # warm-up
 
     default = EmbedConfig()
     with tempfile.TemporaryDirectory() as tmp:
         onnx_dir = Path(tmp) / "onnx"
         embedders = {
-            name: make_embedder(EmbedConfig(backend=name, onnx_cache_dir=onnx_dir, batch_size=BATCH))
+            name: make_embedder(
+                EmbedConfig(backend=name, onnx_cache_dir=onnx_dir, batch_size=BATCH)
+            )
             for name in ("sentence-transformers", "onnx", "onnx-int8")
         }
         for embedder in embedders.values():
@@ -76,7 +84,9 @@ def main() -> None:
                     note=f"cosine to torch vectors: mean {cosine.mean():.4f}, min {cosine.min():.4f}, p1 {np.percentile(cosine, 1):.4f}",
                 )
             )
-            results.note(f"{name}: cosine to torch mean {cosine.mean():.4f}, min {cosine.min():.4f}, 1st percentile {np.percentile(cosine, 1):.4f}")
+            results.note(
+                f"{name}: cosine to torch mean {cosine.mean():.4f}, min {cosine.min():.4f}, 1st percentile {np.percentile(cosine, 1):.4f}"
+            )
 
         # 2. The pipeline's embedding step (default backend) on all 20,000 texts.
         store = ResultsStore(Path(tmp) / "themes.duckdb")
@@ -100,7 +110,14 @@ def main() -> None:
         started = time.perf_counter()
         again = embed_texts(texts, embedder, cache=store)
         seconds = time.perf_counter() - started
-        results.add(Figure("rerun with nothing new: texts embedded", again.n_embedded, "texts", higher_is_better=False))
+        results.add(
+            Figure(
+                "rerun with nothing new: texts embedded",
+                again.n_embedded,
+                "texts",
+                higher_is_better=False,
+            )
+        )
         results.add(
             Figure(
                 "rerun with nothing new: time",

@@ -27,14 +27,54 @@ def figure(script: str, name: str) -> dict | None:
 
 
 ROWS = [
-    ("Supervised classifier on real NHS feedback (5-fold CV by respondent): micro-F1", "classify_nhs_feedback", "supervised_embeddings_tfidf: micro_f1", "value"),
-    ("... macro-F1", "classify_nhs_feedback", "supervised_embeddings_tfidf: macro_f1", "value"),
-    ("... mean per-label kappa", "classify_nhs_feedback", "supervised_embeddings_tfidf: mean_kappa", "value"),
-    ("TF-IDF + LinearSVC baseline, same folds: micro-F1", "classify_nhs_feedback", "tfidf_linearsvc: micro_f1", "value"),
-    ("Zero-shot from the codebook (no labels): micro-F1", "classify_nhs_feedback", "zero_shot: micro_f1", "value"),
-    ("Embedding step vs bare SentenceTransformer.encode (segments/s ratio)", "embed_throughput", "pipeline embedding step (onnx, dedup + cache), 20,000 comments", "ratio"),
-    ("Rerun with one new interview, share of a full run (50 transcripts)", "incremental", "rerun with one new transcript", "ratio"),
-    ("Run with nothing new (start-up, Prefect), seconds", "incremental", "rerun with nothing new (fixed cost: start-up, Prefect)", "value"),
+    (
+        "Supervised classifier on real NHS feedback (5-fold CV by respondent): micro-F1",
+        "classify_nhs_feedback",
+        "supervised_embeddings_tfidf: micro_f1",
+        "value",
+    ),
+    (
+        "... macro-F1",
+        "classify_nhs_feedback",
+        "supervised_embeddings_tfidf: macro_f1",
+        "value",
+    ),
+    (
+        "... mean per-label kappa",
+        "classify_nhs_feedback",
+        "supervised_embeddings_tfidf: mean_kappa",
+        "value",
+    ),
+    (
+        "TF-IDF + LinearSVC baseline, same folds: micro-F1",
+        "classify_nhs_feedback",
+        "tfidf_linearsvc: micro_f1",
+        "value",
+    ),
+    (
+        "Zero-shot from the codebook (no labels): micro-F1",
+        "classify_nhs_feedback",
+        "zero_shot: micro_f1",
+        "value",
+    ),
+    (
+        "Embedding step vs bare SentenceTransformer.encode (segments/s ratio)",
+        "embed_throughput",
+        "pipeline embedding step (onnx, dedup + cache), 20,000 comments",
+        "ratio",
+    ),
+    (
+        "Rerun with one new interview, share of a full run (50 transcripts)",
+        "incremental",
+        "rerun with one new transcript",
+        "ratio",
+    ),
+    (
+        "Run with nothing new (start-up, Prefect), seconds",
+        "incremental",
+        "rerun with nothing new (fixed cost: start-up, Prefect)",
+        "value",
+    ),
     ("Peak memory at 100,000 segments, GB", "scale", "peak memory, whole run", "value"),
 ]
 
@@ -47,8 +87,13 @@ def main() -> None:
             continue
         value = item[field]
         lines.append(f"| {label} | {value:.2f} |")
-    lines += ["", "From [`benchmarks/results.md`](benchmarks/results.md), written by `make bench` "
-              "([scripts](benchmarks/)).", "", END]
+    lines += [
+        "",
+        "From [`benchmarks/results.md`](benchmarks/results.md), written by `make bench` "
+        "([scripts](benchmarks/)).",
+        "",
+        END,
+    ]
     readme = ROOT / "README.md"
     text = readme.read_text()
     if START in text and END in text:

@@ -47,14 +47,24 @@ def make_corpus(folder: Path, n: int, seed: int = 0) -> None:
         lines = []
         for index in chosen:
             for turn in pairs[index]:
-                label = "Interviewer" if turn.role == "interviewer" else f"P{number:02d}"
-                lines.append(f"{label}: {transcript.text[turn.start:turn.end]}")
-        (folder / f"T{number:03d}.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+                label = (
+                    "Interviewer" if turn.role == "interviewer" else f"P{number:02d}"
+                )
+                lines.append(f"{label}: {transcript.text[turn.start : turn.end]}")
+        (folder / f"T{number:03d}.txt").write_text(
+            "\n\n".join(lines) + "\n", encoding="utf-8"
+        )
 
 
 def run(config: Path, out: Path, env: dict) -> float:
     started = time.perf_counter()
-    done = subprocess.run([THEMES, "run", "--config", str(config), "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [THEMES, "run", "--config", str(config), "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(done.stdout + done.stderr)
@@ -79,7 +89,11 @@ def main() -> None:
             f"store:\n  database: {tmp / 'store' / 'themes.duckdb'}\n  runs_dir: {tmp / 'store'}\n"
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-        env.update(PREFECT_HOME=str(tmp / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false", HF_HUB_OFFLINE="1")
+        env.update(
+            PREFECT_HOME=str(tmp / "prefect"),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            HF_HUB_OFFLINE="1",
+        )
         # warm the ONNX export so the full run measures the pipeline, not a one-off export
         from pipeline.config import EmbedConfig
         from pipeline.embed import make_embedder
@@ -101,10 +115,38 @@ def main() -> None:
         )
         nothing = run(config, tmp / "nothing", env)
         manifest = json.loads((tmp / "nothing" / "manifest.json").read_text())
-        results.note(f"rerun with nothing new: reused {manifest['reused']}; timings {manifest['timings']}")
-    results.add(Figure("full run, 50 transcripts (wall time, fresh process)", full, "s", higher_is_better=False))
-    results.add(Figure("rerun with one new transcript", one_new, "s", "full run", full, higher_is_better=False, note="target ratio <= 0.15"))
-    results.add(Figure("rerun with nothing new (fixed cost: start-up, Prefect)", nothing, "s", "target", 15.0, higher_is_better=False))
+        results.note(
+            f"rerun with nothing new: reused {manifest['reused']}; timings {manifest['timings']}"
+        )
+    results.add(
+        Figure(
+            "full run, 50 transcripts (wall time, fresh process)",
+            full,
+            "s",
+            higher_is_better=False,
+        )
+    )
+    results.add(
+        Figure(
+            "rerun with one new transcript",
+            one_new,
+            "s",
+            "full run",
+            full,
+            higher_is_better=False,
+            note="target ratio <= 0.15",
+        )
+    )
+    results.add(
+        Figure(
+            "rerun with nothing new (fixed cost: start-up, Prefect)",
+            nothing,
+            "s",
+            "target",
+            15.0,
+            higher_is_better=False,
+        )
+    )
     results.save()
 
 

@@ -51,30 +51,66 @@ def main() -> None:
     Y = np.column_stack(labels)
     texts = frame["FFT answer"].tolist()
     config = load_config(overrides={"classify.learning_curve": list(SHARES)})
-    X = embed_texts(texts, make_embedder(config.embed), cache=ResultsStore(ROOT / "runs" / "bench_cache.duckdb")).vectors
+    X = embed_texts(
+        texts,
+        make_embedder(config.embed),
+        cache=ResultsStore(ROOT / "runs" / "bench_cache.duckdb"),
+    ).vectors
     started = time.perf_counter()
-    curve = learning_curve(texts, X, Y, codes, frame["Respondent ID"].to_numpy(), config.classify, random_state=0)
+    curve = learning_curve(
+        texts,
+        X,
+        Y,
+        codes,
+        frame["Respondent ID"].to_numpy(),
+        config.classify,
+        random_state=0,
+    )
     seconds = time.perf_counter() - started
     OUT.mkdir(exist_ok=True)
     curve.to_csv(OUT / "learning_curve.csv", index=False)
     names = {code: codebook[code].name for code in codes}
     figure, axis = plt.subplots(figsize=(10, 6.5), dpi=110)
     for code, rows in curve.groupby("code"):
-        axis.plot(rows["n_examples"], rows["kappa"], marker="o", linewidth=1, label=names[code][:38])
+        axis.plot(
+            rows["n_examples"],
+            rows["kappa"],
+            marker="o",
+            linewidth=1,
+            label=names[code][:38],
+        )
     mean = curve.groupby("share")[["n_examples", "kappa"]].mean()
-    axis.plot(mean["n_examples"], mean["kappa"], color="black", linewidth=3, label="mean over labels")
+    axis.plot(
+        mean["n_examples"],
+        mean["kappa"],
+        color="black",
+        linewidth=3,
+        label="mean over labels",
+    )
     axis.set_xscale("log")
     axis.set_xlabel("human-coded examples of the label in training (log scale)")
     axis.set_ylabel("cross-validated Cohen's kappa")
-    axis.set_title("NHS patient feedback: supervised kappa per label as human coding grows")
+    axis.set_title(
+        "NHS patient feedback: supervised kappa per label as human coding grows"
+    )
     axis.grid(alpha=0.3)
     axis.legend(fontsize=6.5, ncol=2, loc="lower right")
     figure.tight_layout()
     figure.savefig(ROOT / "docs" / "learning_curve.png")
     for share, row in mean.iterrows():
-        results.add(Figure(f"mean kappa with {share:.0%} of training respondents (~{row['n_examples']:.0f} examples per label)", row["kappa"], ""))
-    results.add(Figure("learning curve computation", seconds, "s", higher_is_better=False))
-    results.note(f"{len(codes)} labels, {len(texts):,} comments; figure docs/learning_curve.png")
+        results.add(
+            Figure(
+                f"mean kappa with {share:.0%} of training respondents (~{row['n_examples']:.0f} examples per label)",
+                row["kappa"],
+                "",
+            )
+        )
+    results.add(
+        Figure("learning curve computation", seconds, "s", higher_is_better=False)
+    )
+    results.note(
+        f"{len(codes)} labels, {len(texts):,} comments; figure docs/learning_curve.png"
+    )
     results.save()
 
 

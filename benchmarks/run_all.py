@@ -83,7 +83,9 @@ def main() -> None:
             continue
         print(f"== {script[0]}", flush=True)
         started = time.perf_counter()
-        subprocess.run([sys.executable, str(HERE / script[0]), *script[1:]], check=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, str(HERE / script[0]), *script[1:]], check=True, cwd=ROOT
+        )
         durations[script[0].removesuffix(".py")] = time.perf_counter() - started
     timings_file = OUT / "durations.json"
     previous = json.loads(timings_file.read_text()) if timings_file.is_file() else {}

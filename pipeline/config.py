@@ -322,13 +322,13 @@ class ClassifyConfig(StrictModel):
     codebook: Path | None = None
     model: Path | None = None
     zero_shot_threshold: float | Literal["auto"] = "auto"
-    margin: float = Field(default=0.08, ge=0)
+    margin: float = Field(default=0.15, ge=0)
     max_labels: int = Field(default=3, ge=1)
     counter_weight: float = Field(default=0.5, ge=0)
-    keyword_bonus: float = Field(default=0.05, ge=0)
+    keyword_bonus: float = Field(default=1.0, ge=0)
     min_examples: int = Field(default=8, ge=2)
     threshold_metric: Literal["kappa", "f1"] = "kappa"
-    tfidf: bool = False
+    tfidf: bool = True
     cv_folds: int = Field(default=5, ge=2)
     group_by: str | None = None
     training_coders: str = "union"

@@ -77,17 +77,22 @@ class FeatureBuilder:
 
     def fit_transform(self, texts: Sequence[str], embeddings: np.ndarray):
         """Fit the TF-IDF vocabulary (if any) and build features."""
+        self.vectorizer_ = None
         if self.tfidf:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
-            self.vectorizer_ = TfidfVectorizer(
-                sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_features=30_000
-            ).fit(list(texts))
+            try:
+                self.vectorizer_ = TfidfVectorizer(
+                    sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_features=30_000
+                ).fit(list(texts))
+            except ValueError:
+                # no word occurs twice (tiny or empty texts): embeddings only
+                logger.info("classify: too few repeated words for TF-IDF features")
         return self.transform(texts, embeddings)
 
     def transform(self, texts: Sequence[str], embeddings: np.ndarray):
         """Build features for new segments."""
-        if not self.tfidf:
+        if not self.tfidf or self.vectorizer_ is None:
             return np.asarray(embeddings, dtype=np.float64)
         words = self.vectorizer_.transform(list(texts))
         return sp.hstack([sp.csr_matrix(embeddings), words], format="csr")

@@ -5,8 +5,9 @@ definition, include notes, examples) and counter-examples are embedded with
 the same model as the segments; a :class:`~pipeline.classify.PrototypeClassifier`
 scores segments against them and chooses a threshold per code from the
 codebook alone. Keywords and phrases of the codebook, found with spaCy's
-``PhraseMatcher`` (case-insensitive), add ``keyword_bonus`` to a code's score:
-evidence, not a rule.
+``PhraseMatcher`` (case-insensitive), add ``keyword_bonus`` to a code's score
+(by default enough to lift the code over its threshold: on real comments the
+keywords are the stronger evidence, see ``docs/classifiers.md``).
 """
 
 from __future__ import annotations
