@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -56,20 +57,63 @@ def _main() -> None:
 
 
 class _UserErrorFilter(logging.Filter):
-    """Drops Prefect's tracebacks of the project's own errors: the CLI explains them."""
+    """Drops Prefect's tracebacks of the project's own errors: the CLI explains them.
+
+    Any other error's message and traceback are hidden too unless ``--debug``:
+    a library's message may quote the text it failed on (a transcript's), and
+    no transcript text goes to the logs by default.
+    """
+
+    def __init__(self, debug: bool = False) -> None:
+        super().__init__()
+        self.debug = debug
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if error is None and record.args:
             error = next((a for a in record.args if isinstance(a, BaseException)), None)
-        return not isinstance(error, PipelineError) and "PipelineError" not in str(
+        if isinstance(error, PipelineError) or "PipelineError" in str(
             getattr(record, "msg", "")
-        )
+        ):
+            return False
+        if error is None and not self.debug:
+            # Prefect's "Finished in state Failed('... exception ValueError: <message>')"
+            message = record.getMessage()
+            found = re.search(r"exception (\w+):", message)
+            if found:
+                record.msg = (
+                    f"{message[: found.end() - 1]} (message hidden: it may quote "
+                    "transcript text; --debug shows it)"
+                )
+                record.args = ()
+        if error is not None and not self.debug:
+            record.msg = (
+                f"{type(error).__name__} (message hidden: it may quote transcript "
+                "text; --debug shows it)"
+            )
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
-def _quiet_user_errors() -> None:
+def _unexpected(error: BaseException) -> str:
+    """One line about an unexpected error, without its message (it may quote text)."""
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if "/pipeline/" in f.filename or "/flows/" in f.filename]
+    where = ours[-1] if ours else (frames[-1] if frames else None)
+    place = f" in {Path(where.filename).name}:{where.lineno}" if where else ""
+    return (
+        f"unexpected error {type(error).__name__}{place}: this is a bug, please report "
+        "it; rerun with --debug for the traceback (it may quote transcript text)"
+    )
+
+
+def _quiet_user_errors(debug: bool = False) -> None:
     """Keep Prefect from printing tracebacks of bad input or a busy store."""
-    user_errors = _UserErrorFilter()
+    user_errors = _UserErrorFilter(debug)
     for name in (
         "prefect",
         "prefect.flow_runs",
@@ -257,7 +301,7 @@ def run(
         logging.getLogger("pipeline").setLevel(logging.DEBUG)
     from flows.theme_pipeline import theme_pipeline
 
-    _quiet_user_errors()
+    _quiet_user_errors(debug)
     try:
         with _progress_bars():
             summary = theme_pipeline(
@@ -267,6 +311,10 @@ def run(
         raise _fail(str(error), EXIT_BUSY) from None
     except PipelineError as error:
         raise _fail(str(error), EXIT_FAILED) from None
+    except Exception as error:
+        if debug:
+            raise
+        raise _fail(_unexpected(error), EXIT_FAILED) from None
     _print_summary(summary)
     if summary["counts"]["documents"] == 0:
         raise _fail(

@@ -95,10 +95,15 @@ def anonymise_run(tmp_path, policy: str):
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    shutil.copy(ROOT / "tests" / "data" / "anonymise" / "interview_with_names.txt", corpus / "named.txt")
+    shutil.copy(
+        ROOT / "tests" / "data" / "anonymise" / "interview_with_names.txt",
+        corpus / "named.txt",
+    )
     with open(corpus / "named.txt", "a") as handle:
         handle.write("\n" + PLANTED)
-    shutil.copy(ROOT / "tests" / "data" / "corpus" / "int_resp.txt", corpus / "clean.txt")
+    shutil.copy(
+        ROOT / "tests" / "data" / "corpus" / "int_resp.txt", corpus / "clean.txt"
+    )
     text = (corpus / "named.txt").read_text()
     start = text.index("I spoke to Margaret Thornton")
     codes = tmp_path / "codes.csv"
@@ -120,25 +125,29 @@ embed:
 topics:
   enabled: false
 classify:
-  codebook: {ROOT / 'config' / 'codebooks' / 'nhs_managers.yaml'}
+  codebook: {ROOT / "config" / "codebooks" / "nhs_managers.yaml"}
 compare:
   codes: {codes}
   n_boot: 10
 store:
-  database: {tmp_path / 'store' / 'themes.duckdb'}
-  runs_dir: {tmp_path / 'store'}
+  database: {tmp_path / "store" / "themes.duckdb"}
+  runs_dir: {tmp_path / "store"}
 """
     )
     return theme_pipeline(str(config), RunOverrides(out=str(tmp_path / "run")))
 
 
 @pytest.mark.slow
-def test_redact_policy_removes_identifiers_before_anything_is_stored(prefect_harness, tmp_path):
+def test_redact_policy_removes_identifiers_before_anything_is_stored(
+    prefect_harness, tmp_path
+):
     summary = anonymise_run(tmp_path, "redact")
     assert summary["status"] == "completed"
     assert summary["anonymisation"]["n_findings"] >= 6
     run = tmp_path / "run"
-    documents = pq.read_table(run / "documents.parquet").to_pandas().set_index("document_id")
+    documents = (
+        pq.read_table(run / "documents.parquet").to_pandas().set_index("document_id")
+    )
     text = documents.loc["named", "text"]
     assert "[PERSON]" in text and "[PHONE]" in text and "[EMAIL]" in text
     leaks = ["07700 900123", "jo.bloggs@example.org", *NAMES]
@@ -153,9 +162,14 @@ def test_redact_policy_removes_identifiers_before_anything_is_stored(prefect_har
     findings = (run / "anonymisation.csv").read_text()
     assert findings.splitlines()[0] == "document_id,kind,start,end,detector"
     compared = pq.read_table(run / "codes_compared.parquet").to_pandas()
-    coded = compared[(compared["code"] == "network_support") & (compared["ann"] == True)]  # noqa: E712
+    coded = compared[
+        (compared["code"] == "network_support") & (compared["ann"] == True)
+    ]  # noqa: E712
     assert len(coded) == 1
-    assert "I spoke to [PERSON] almost every week" in segments.set_index("segment_id").loc[coded["segment_id"].iloc[0], "text"]
+    assert (
+        "I spoke to [PERSON] almost every week"
+        in segments.set_index("segment_id").loc[coded["segment_id"].iloc[0], "text"]
+    )
 
 
 @pytest.mark.slow
@@ -168,7 +182,9 @@ def test_block_policy_quarantines_documents_with_identifiers(prefect_harness, tm
 
 
 @pytest.mark.slow
-def test_report_policy_keeps_text_and_lists_counts_in_the_report(prefect_harness, tmp_path):
+def test_report_policy_keeps_text_and_lists_counts_in_the_report(
+    prefect_harness, tmp_path
+):
     summary = anonymise_run(tmp_path, "report")
     html = (tmp_path / "run" / "report.html").read_text()
     assert "Anonymisation check" in html and "PERSON" in html
@@ -182,8 +198,58 @@ def test_check_command_prints_counts_never_identifiers(tmp_path):
 
     from flows.cli import app
 
-    result = CliRunner().invoke(app, ["check", str(ROOT / "tests" / "data" / "anonymise")])
+    result = CliRunner().invoke(
+        app, ["check", str(ROOT / "tests" / "data" / "anonymise")]
+    )
     assert result.exit_code == 3
     assert "PERSON" in result.output
     for name in NAMES:
         assert name not in result.output
+
+
+SECRET = "I never told anyone about the ward manager in Leeds"
+
+
+def test_unexpected_error_is_one_line_without_its_message(
+    prefect_harness, tmp_path, monkeypatch, capfd
+):
+    """A library error that quotes transcript text: the CLI and Prefect's logs name its type only."""
+    from typer.testing import CliRunner
+
+    import flows.tasks
+    from flows.cli import app
+
+    def broken(*args, **kwargs):
+        raise ValueError(f"{SECRET} cannot be used in worksheets.")
+
+    monkeypatch.setattr(flows.tasks, "export_run", broken)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.txt").write_text("Interviewer: How was it?\nP01: Fine, mostly.\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"""
+ingest:
+  corpus: {corpus}
+segment:
+  spacy_model: 'blank:en'
+embed:
+  backend: hashing
+topics:
+  enabled: false
+store:
+  database: {tmp_path / "store" / "themes.duckdb"}
+  runs_dir: {tmp_path / "store"}
+"""
+    )
+    result = CliRunner().invoke(
+        app, ["run", "--config", str(config), "--out", str(tmp_path / "run")]
+    )
+    captured = capfd.readouterr()
+    output = result.output + captured.out + captured.err
+    assert result.exit_code == 1, output
+    assert "unexpected error ValueError" in output
+    assert "--debug" in output
+    assert SECRET not in output, [
+        line for line in output.splitlines() if SECRET in line
+    ]
