@@ -111,9 +111,10 @@ def segment_batch_task(
     out_path: str,
 ) -> str:
     """Segment some documents of the run; write their segments as Parquet."""
-    wanted = set(document_ids)
-    table = pq.read_table(documents_path)
-    transcripts = [t for t in transcripts_from_table(table) if t.document_id in wanted]
+    # only this batch's rows are rebuilt (rebuilding every document in every
+    # batch made segmentation grow with the square of the corpus)
+    table = pq.read_table(documents_path, filters=[("document_id", "in", document_ids)])
+    transcripts = transcripts_from_table(table)
     nlp = (
         None
         if config.segment.unit == "turn"

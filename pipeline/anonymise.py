@@ -584,12 +584,12 @@ class IdentifierChecker:
             return [None] * len(texts)
         # Entities need a capital letter to survive the filters below, so
         # all-lower-case turns ("yeah", "mm-hm") skip the model.
-        needed = [i for i, text in enumerate(texts) if any(c.isupper() for c in text)]
-        docs: list[Doc | None] = [None] * len(texts)
-        for i, doc in zip(
-            needed, self.nlp.pipe((texts[i] for i in needed), batch_size=64)
-        ):
-            docs[i] = doc
+        # Identical turns (common in comment corpora) go through the model once.
+        needed = list(
+            dict.fromkeys(text for text in texts if any(c.isupper() for c in text))
+        )
+        parsed = dict(zip(needed, self.nlp.pipe(needed, batch_size=64), strict=True))
+        docs: list[Doc | None] = [parsed.get(text) for text in texts]
         return docs
 
     def _collect(

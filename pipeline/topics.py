@@ -137,12 +137,13 @@ def lemmatize(
     import spacy
 
     nlp = spacy.load(spacy_model, exclude=["parser", "ner", "senter"])
-    lemmas = []
-    for doc in nlp.pipe(texts, batch_size=batch_size):
-        lemmas.append(
-            _FILLER_RE.sub(" ", " ".join(t.lemma_.lower() for t in doc if t.is_alpha))
+    distinct = list(dict.fromkeys(texts))  # repeated texts are lemmatised once
+    lemmas = {}
+    for text, doc in zip(distinct, nlp.pipe(distinct, batch_size=batch_size)):
+        lemmas[text] = _FILLER_RE.sub(
+            " ", " ".join(t.lemma_.lower() for t in doc if t.is_alpha)
         )
-    return lemmas
+    return [lemmas[text] for text in texts]
 
 
 @dataclass(frozen=True, slots=True)
