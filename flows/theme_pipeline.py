@@ -81,6 +81,13 @@ def run_cached(task_fn, **parameters) -> tuple[Any, bool]:
     return result, reused
 
 
+def fresh_file(path: str, task_fn, **parameters) -> str:
+    """A mapped task's output file; recomputed when a cached result's file was deleted."""
+    if Path(path).is_file():
+        return path
+    return task_fn.with_options(refresh_cache=True)(**parameters)
+
+
 def task_runner_for(config: PipelineConfig):
     """The task runner of the ``analyse`` subflow: threads, or Dask."""
     if config.execution.executor == "dask":
@@ -153,9 +160,16 @@ def _segment(
     )
     new_tables = []
     for number, future in enumerate(futures, start=1):
-        new_tables.append(
-            RunFolder(Path(future.result()).parent).read_parquet("segments.parquet")
+        path = fresh_file(
+            future.result(),
+            segment_batch_task,
+            config=config,
+            cache_key=keys[number - 1],
+            documents_path=str(folder.file("documents.parquet")),
+            document_ids=batches[number - 1],
+            out_path=paths[number - 1],
         )
+        new_tables.append(RunFolder(Path(path).parent).read_parquet("segments.parquet"))
         report_progress("segment", number, len(futures))
     segments = combine_segments([cached, *new_tables], order)
     folder.write_parquet("segments.parquet", segments)
@@ -192,7 +206,15 @@ def _embed(config: PipelineConfig, run_dir: str, store: ResultsStore) -> dict[st
     for number, (batch, future) in enumerate(
         zip(batches, futures, strict=True), start=1
     ):
-        vectors = vectors_of([future.result()])
+        path = fresh_file(
+            future.result(),
+            embed_batch_task,
+            config=config,
+            cache_key=keys[number - 1],
+            texts=[plan.texts_by_key[k] for k in batch],
+            out_path=paths[number - 1],
+        )
+        vectors = vectors_of([path])
         store.put_embeddings(model_id, batch, vectors)
         new.update(zip(batch, vectors, strict=True))
         report_progress("embed", number, len(futures))

@@ -156,3 +156,21 @@ def test_cli_missing_corpus_exits_2(tmp_path):
     result = invoke("run", "--corpus", str(tmp_path / "missing"))
     assert result.exit_code == 2
     assert "corpus not found" in result.output
+
+
+def test_rerun_after_the_store_and_step_files_were_deleted(
+    prefect_harness, tmp_path, data_dir
+):
+    """Prefect still remembers the cached steps; their files are gone: they are recomputed."""
+    from flows.theme_pipeline import theme_pipeline
+    from pipeline.config import RunOverrides
+
+    config = write_config(tmp_path, data_dir / "corpus")
+    first = theme_pipeline(str(config), RunOverrides(out=str(tmp_path / "run1")))
+    shutil.rmtree(tmp_path / "store")
+    second = theme_pipeline(str(config), RunOverrides(out=str(tmp_path / "run2")))
+    assert second["status"] == "completed"
+    assert second["counts"]["segments"] == first["counts"]["segments"]
+    a = pq.read_table(tmp_path / "run1" / "segments.parquet").to_pandas()
+    b = pq.read_table(tmp_path / "run2" / "segments.parquet").to_pandas()
+    pd.testing.assert_frame_equal(a, b)
