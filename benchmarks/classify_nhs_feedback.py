@@ -87,7 +87,10 @@ def main() -> None:
     config = load_config()
     embedder = make_embedder(config.embed)
     with_cache = ResultsStore(ROOT / "runs" / "bench_cache.duckdb")
+    started = time.perf_counter()
     X = embed_texts(texts, embedder, cache=with_cache).vectors
+    results.note(f"embedding (cached across runs): {time.perf_counter() - started:.0f} s")
+    started = time.perf_counter()
     folds = grouped_folds(groups, 5)
     scores: dict[str, dict[str, float]] = {}
 
@@ -103,6 +106,7 @@ def main() -> None:
             vectorizer.transform([texts[i] for i in test])
         ).astype(bool)
     scores["tfidf_linearsvc"] = metrics(Y, predicted)
+    results.note(f"tfidf_linearsvc: 5-fold CV took {time.perf_counter() - started:.0f} s")
 
     # (b) the supervised classifier, same folds
     for tfidf in (False, True):

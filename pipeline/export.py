@@ -91,6 +91,13 @@ def export_run(
         ("topics by group", "topics_by_group.csv"),
     ):
         table = _table(folder, name)
+        if table is not None and sheet == "codes compared":
+            # every segment x code is in the CSV; the sheet keeps the rows
+            # where someone applied the code (most rows say nobody did)
+            applied = table["auto_assigned"].eq(True)
+            if "human_any" in table:
+                applied |= table["human_any"].eq(True)
+            table = table[applied]
         if table is not None:
             sheets[sheet] = table
     if len(prevalence):
@@ -98,7 +105,8 @@ def export_run(
     if sheets:
         about = [
             "auto codes: each segment's assigned codes and its three best-scoring codes (all pairs: auto_codes.parquet)",
-            "codes compared: per segment and code, each human coder, the auto score and decision, agreement",
+            "codes compared: per segment and code that a coder or the auto-coder applied, each human coder, "
+            "the auto score and decision, agreement (every segment and code: codes_compared.csv)",
             "agreement: per code and unit, kappa, alpha, AC1, Brennan-Prediger kappa, F1 with 95% intervals",
             "disagreements: segments where auto and human codes differ, most confident first",
             "topics, topics by group: BERTopic topics, their words, sizes and quotes",

@@ -221,10 +221,14 @@ def test_suggestions_are_uncoded_uncertain_and_diverse():
             "question": [None] * n,
         }
     )
-    table = suggest_segments(segments, embeddings, scores, thresholds, ["a", "b"], coded, n=5)
+    table = suggest_segments(
+        segments, embeddings, scores, thresholds, ["a", "b"], coded, n=5
+    )
     assert len(table) == 5 and list(table["rank"]) == [1, 2, 3, 4, 5]
     assert not set(table["segment_id"]) & {"s29", "s30"}
-    assert table["segment_id"].iloc[0] in {"s28", "s31"}, "the most uncertain uncoded comes first"
+    assert table["segment_id"].iloc[0] in {"s28", "s31"}, (
+        "the most uncertain uncoded comes first"
+    )
     picked = [int(s[1:]) for s in table["segment_id"]]
     assert len({i % 30 for i in picked}) == 5, "near-duplicates are not both suggested"
     assert set(table["uncertain_code"]) == {"a"}
