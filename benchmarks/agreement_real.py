@@ -71,9 +71,13 @@ def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=Fa
         method = "supervised (out-of-fold)"
     else:
         coder = ZeroShotCoder.fit(codebook, prepared.embedder, config.classify)
-        scores = coder.score(texts, prepared.embeddings)
+        scores = coder.score(
+            texts,
+            prepared.embeddings,
+            groups=prepared.segments.column("document_id").to_pylist(),
+        )
         decisions = coder.decide(scores)
-        thresholds = coder.classifier.thresholds_
+        thresholds = coder.thresholds_
         method = "zero-shot"
     timings[f"coding ({method})"] = time.perf_counter() - started
     started = time.perf_counter()

@@ -89,7 +89,9 @@ def main() -> None:
     with_cache = ResultsStore(ROOT / "runs" / "bench_cache.duckdb")
     started = time.perf_counter()
     X = embed_texts(texts, embedder, cache=with_cache).vectors
-    results.note(f"embedding (cached across runs): {time.perf_counter() - started:.0f} s")
+    results.note(
+        f"embedding (cached across runs): {time.perf_counter() - started:.0f} s"
+    )
     started = time.perf_counter()
     folds = grouped_folds(groups, 5)
     scores: dict[str, dict[str, float]] = {}
@@ -106,7 +108,9 @@ def main() -> None:
             vectorizer.transform([texts[i] for i in test])
         ).astype(bool)
     scores["tfidf_linearsvc"] = metrics(Y, predicted)
-    results.note(f"tfidf_linearsvc: 5-fold CV took {time.perf_counter() - started:.0f} s")
+    results.note(
+        f"tfidf_linearsvc: 5-fold CV took {time.perf_counter() - started:.0f} s"
+    )
 
     # (b) the supervised classifier, same folds
     for tfidf in (False, True):
@@ -120,7 +124,7 @@ def main() -> None:
     # (c) zero-shot, codebook only
     coder = ZeroShotCoder.fit(codebook, embedder, config.classify)
     columns = [coder.codes.index(code) for code in codes]
-    zero_shot = coder.decide(coder.score(texts, X))[:, columns]
+    zero_shot = coder.decide(coder.score(texts, X, groups=groups))[:, columns]
     scores["zero_shot"] = metrics(Y, zero_shot)
 
     # (d) keywords
@@ -144,7 +148,7 @@ def main() -> None:
             )
             scores[f"supervised_embeddings [{backend}]"] = metrics(Y, decisions)
         coder = ZeroShotCoder.fit(codebook, other, config.classify)
-        decided = coder.decide(coder.score(texts, vectors))[
+        decided = coder.decide(coder.score(texts, vectors, groups=groups))[
             :, [coder.codes.index(c) for c in codes]
         ]
         scores[f"zero_shot [{backend}]"] = metrics(Y, decided)

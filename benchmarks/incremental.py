@@ -2,8 +2,8 @@
 
 A corpus of 50 transcripts resampled from the 12 synthetic interviews (each a
 new document: a random selection of another interview's answers, so
-documents differ; each answer carries a mark of its session, so no text of a
-new transcript is already in the embedding cache), run with the demo's settings through ``themes run`` in a
+documents differ; every sentence of an answer carries a mark of its session,
+so no text of a new transcript is already in the embedding cache), run with the demo's settings through ``themes run`` in a
 fresh process each time (Prefect start-up included):
 
 1. full run on the 50 (empty store and caches);
@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -53,9 +54,9 @@ def make_corpus(folder: Path, n: int, seed: int = 0) -> None:
                 )
                 speech = transcript.text[turn.start : turn.end]
                 if turn.role != "interviewer":
-                    # a mark that makes every answer a new text: nothing of a new
-                    # transcript is in the embedding cache already
-                    speech += f" (Session {number}, answer {index}.)"
+                    # a mark at the end of every sentence makes each one a new
+                    # text: nothing of a new transcript is in the embedding cache
+                    speech = re.sub(r"([.!?])(?=\s|$)", f" (session {number})\\1", speech)
                 lines.append(f"{label}: {speech}")
         (folder / f"T{number:03d}.txt").write_text(
             "\n\n".join(lines) + "\n", encoding="utf-8"

@@ -215,8 +215,12 @@ def code_segments(
     from pipeline.zeroshot import ZeroShotCoder
 
     codebook = load_codebook(config.classify.codebook)
-    coder = ZeroShotCoder.fit(codebook, embedder, config.classify)
-    scores = coder.score(texts, embeddings)
+    coder = ZeroShotCoder.fit(
+        codebook, embedder, config.classify, random_state=config.random_state
+    )
+    scores = coder.score(
+        texts, embeddings, groups=segments.column("document_id").to_pylist()
+    )
     decisions = coder.decide(scores)
     model = (
         f"zero-shot {codebook.name} [{codebook.content_hash()}] ({embedding_model_id})"
@@ -225,7 +229,7 @@ def code_segments(
         coder.codes,
         scores,
         decisions,
-        coder.classifier.thresholds_,
+        coder.thresholds_,
         ["zero-shot"] * len(texts),
         model,
     )

@@ -303,6 +303,11 @@ class ClassifyConfig(StrictModel):
         counter_weight: Zero-shot: how much nearness to a counter-example lowers a score.
         keyword_bonus: Zero-shot: added to a code's score when one of its
             keywords occurs in the segment.
+        keyword_training: Zero-shot: decide a code whose keywords occur often
+            enough with a model trained on those matches (cross-fitted, no
+            human codes; see :mod:`pipeline.zeroshot`).
+        keyword_training_threshold: Zero-shot: the probability that model
+            needs to give a code.
         min_examples: Supervised: codes with fewer human examples are not
             trained (reported as "not enough human examples").
         threshold_metric: Supervised: what each code's threshold maximises.
@@ -326,6 +331,8 @@ class ClassifyConfig(StrictModel):
     max_labels: int = Field(default=3, ge=1)
     counter_weight: float = Field(default=0.5, ge=0)
     keyword_bonus: float = Field(default=1.0, ge=0)
+    keyword_training: bool = True
+    keyword_training_threshold: float = Field(default=0.8, gt=0, le=1)
     min_examples: int = Field(default=8, ge=2)
     threshold_metric: Literal["kappa", "f1"] = "kappa"
     tfidf: bool = True

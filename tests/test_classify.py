@@ -232,3 +232,56 @@ def test_suggestions_are_uncoded_uncertain_and_diverse():
     picked = [int(s[1:]) for s in table["segment_id"]]
     assert len({i % 30 for i in picked}) == 5, "near-duplicates are not both suggested"
     assert set(table["uncertain_code"]) == {"a"}
+
+
+def test_keyword_training_finds_segments_that_say_it_in_other_words():
+    from pipeline.zeroshot import keyword_trained_scores
+
+    X, Y, _ = clustered(n_per_code=40)
+    coded = Y.astype(bool)
+    hits = np.zeros_like(coded)
+    rng = np.random.default_rng(2)
+    for j in range(coded.shape[1]):  # keywords occur in half of each code's segments
+        hits[rng.choice(np.flatnonzero(coded[:, j]), 20, replace=False), j] = True
+    groups = np.arange(len(X)) // 4
+    probabilities, trained = keyword_trained_scores(
+        X, hits, groups=groups, min_positives=8
+    )
+    assert trained.all()
+    from sklearn.metrics import roc_auc_score
+
+    for j in range(
+        coded.shape[1]
+    ):  # unmatched segments of the code rank above the rest
+        unmatched = coded[:, j] & ~hits[:, j]
+        keep = unmatched | ~coded[:, j]
+        assert roc_auc_score(unmatched[keep], probabilities[keep, j]) > 0.95
+    assert (probabilities[~coded] < 0.8).mean() > 0.95
+    few = hits.copy()
+    few[:, 0] = False
+    few[:3, 0] = True
+    _, trained = keyword_trained_scores(X, few, groups=groups, min_positives=8)
+    assert trained.tolist() == [False, True, True]
+
+
+def test_zero_shot_decisions_of_keyword_trained_codes_use_their_threshold():
+    codebook = load_codebook(MINI)
+    coder = ZeroShotCoder.fit(
+        codebook, HashingEmbedder(128), ClassifyConfig(min_examples=2)
+    )
+    texts = [
+        "an MBA course",
+        "a short course",
+        "another course",
+        "a course again",
+    ] * 3 + [
+        "lonely on my own",
+        "weather today",
+    ] * 6
+    embeddings = HashingEmbedder(128).embed(texts)
+    scores = coder.score(texts, embeddings)
+    assert coder.keyword_trained_.tolist() == [False, True, True]
+    decisions = coder.decide(scores)
+    courses = coder.codes.index("courses")
+    assert decisions[:12, courses].all()
+    assert coder.thresholds_[courses] == ClassifyConfig().keyword_training_threshold
