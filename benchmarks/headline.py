@@ -1,7 +1,8 @@
 """Refresh the README's table of headline figures from ``benchmarks/out/*.json``.
 
 The table sits between ``<!-- headline:start -->`` and ``<!-- headline:end -->``
-in the README; every figure in it is a line of ``benchmarks/results.md``.
+in the README; every figure in it is a line of ``benchmarks/results.md`` (same
+script, same figure name), with the baseline measured in the same run.
 """
 
 from __future__ import annotations
@@ -15,6 +16,76 @@ from benchmarks._harness import OUT, ROOT  # noqa: E402
 
 START, END = "<!-- headline:start -->", "<!-- headline:end -->"
 
+# (label in the README, script, figure name in results.md, baseline label or None)
+ROWS = [
+    (
+        "Supervised classifier, real NHS feedback, 5-fold CV by respondent: micro-F1",
+        "classify_nhs_feedback",
+        "supervised_embeddings_tfidf: micro_f1",
+        "TF-IDF + LinearSVC",
+    ),
+    (
+        "... macro-F1",
+        "classify_nhs_feedback",
+        "supervised_embeddings_tfidf: macro_f1",
+        "TF-IDF + LinearSVC",
+    ),
+    (
+        "... mean per-label Cohen's kappa",
+        "classify_nhs_feedback",
+        "supervised_embeddings_tfidf: mean_kappa",
+        "TF-IDF + LinearSVC",
+    ),
+    (
+        "Zero-shot from the codebook (no human codes): micro-F1",
+        "classify_nhs_feedback",
+        "zero_shot: micro_f1",
+        "codebook keywords alone",
+    ),
+    (
+        "... macro-F1",
+        "classify_nhs_feedback",
+        "zero_shot: macro_f1",
+        "codebook keywords alone",
+    ),
+    (
+        "Embedding engine (fp32 ONNX, the default), texts/s",
+        "embed_throughput",
+        "onnx backend, distinct comments",
+        "bare SentenceTransformer.encode",
+    ),
+    (
+        "Embedding step of a run (dedup + cache), 20,000 comments, segments/s",
+        "embed_throughput",
+        "pipeline embedding step (onnx, dedup + cache), 20,000 comments",
+        "bare SentenceTransformer.encode",
+    ),
+    (
+        "Rerun with one new interview (50 transcripts), s",
+        "incremental",
+        "rerun with one new transcript",
+        "full run",
+    ),
+    (
+        "Run with nothing new (start-up, Prefect), s",
+        "incremental",
+        "rerun with nothing new (fixed cost: start-up, Prefect)",
+        "target",
+    ),
+    (
+        "Peak memory, 100,000 segments end to end, GB",
+        "scale",
+        "peak memory, whole run",
+        "target",
+    ),
+    (
+        "Wall time, 100,000 segments end to end, s",
+        "scale",
+        "whole run (process start to exit)",
+        None,
+    ),
+]
+
 
 def figure(script: str, name: str) -> dict | None:
     path = OUT / f"{script}.json"
@@ -26,80 +97,49 @@ def figure(script: str, name: str) -> dict | None:
     return None
 
 
-ROWS = [
-    (
-        "Supervised classifier on real NHS feedback (5-fold CV by respondent): micro-F1",
-        "classify_nhs_feedback",
-        "supervised_embeddings_tfidf: micro_f1",
-        "value",
-    ),
-    (
-        "... macro-F1",
-        "classify_nhs_feedback",
-        "supervised_embeddings_tfidf: macro_f1",
-        "value",
-    ),
-    (
-        "... mean per-label kappa",
-        "classify_nhs_feedback",
-        "supervised_embeddings_tfidf: mean_kappa",
-        "value",
-    ),
-    (
-        "TF-IDF + LinearSVC baseline, same folds: micro-F1",
-        "classify_nhs_feedback",
-        "tfidf_linearsvc: micro_f1",
-        "value",
-    ),
-    (
-        "Zero-shot from the codebook (no labels): micro-F1",
-        "classify_nhs_feedback",
-        "zero_shot: micro_f1",
-        "value",
-    ),
-    (
-        "Embedding step vs bare SentenceTransformer.encode (segments/s ratio)",
-        "embed_throughput",
-        "pipeline embedding step (onnx, dedup + cache), 20,000 comments",
-        "ratio",
-    ),
-    (
-        "Rerun with one new interview, share of a full run (50 transcripts)",
-        "incremental",
-        "rerun with one new transcript",
-        "ratio",
-    ),
-    (
-        "Run with nothing new (start-up, Prefect), seconds",
-        "incremental",
-        "rerun with nothing new (fixed cost: start-up, Prefect)",
-        "value",
-    ),
-    ("Peak memory at 100,000 segments, GB", "scale", "peak memory, whole run", "value"),
-]
+def fmt(value: float) -> str:
+    if abs(value) < 1:
+        return f"{value:.4f}"
+    if abs(value) < 10:
+        return f"{value:.2f}"
+    return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def main() -> None:
-    lines = [START, "", "| figure | value |", "|---|---:|"]
-    for label, script, name, field in ROWS:
+def table() -> list[str]:
+    lines = [
+        START,
+        "",
+        "| figure | value | baseline (same run) | baseline value | ratio |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for label, script, name, baseline in ROWS:
         item = figure(script, name)
-        if item is None or item.get(field) is None:
+        if item is None:
             continue
-        value = item[field]
-        lines.append(f"| {label} | {value:.2f} |")
-    lines += [
+        value = fmt(item["value"])
+        if baseline and item.get("baseline_value") is not None:
+            lines.append(
+                f"| {label} | {value} | {baseline} | {fmt(item['baseline_value'])} "
+                f"| {item['ratio']:.2f} |"
+            )
+        else:
+            lines.append(f"| {label} | {value} | | | |")
+    return lines + [
         "",
         "From [`benchmarks/results.md`](benchmarks/results.md), written by `make bench` "
-        "([scripts](benchmarks/)).",
+        "([scripts and what they measure](benchmarks/README.md)).",
         "",
         END,
     ]
+
+
+def main() -> None:
     readme = ROOT / "README.md"
     text = readme.read_text()
     if START in text and END in text:
         before, rest = text.split(START, 1)
         after = rest.split(END, 1)[1]
-        text = before + "\n".join(lines) + after
+        text = before + "\n".join(table()) + after
     readme.write_text(text)
     print("README headline table refreshed")
 
