@@ -203,6 +203,7 @@ def compare_codes(
     units: Sequence[str] = ("characters", "segments", "turns", "documents"),
     n_boot: int = 1000,
     random_state: int = 0,
+    review_per_code: int = 500,
 ) -> Comparison:
     """Compare auto-codes with human codes at every unit; list disagreements.
 
@@ -219,6 +220,8 @@ def compare_codes(
         auto_name: The auto-coder's name in the tables.
         units: Units to compare at.
         n_boot: Bootstrap replicates for confidence intervals.
+        review_per_code: At most this many disagreements per code to review
+            (the most confident; 0: all).
         random_state: Seed of the bootstrap.
 
     Returns:
@@ -265,6 +268,7 @@ def compare_codes(
         embeddings,
         codebook,
         data["segments"],
+        per_code=review_per_code,
     )
     return Comparison(
         agreement=agreement_table(rows),
@@ -327,13 +331,15 @@ def disagreement_table(
     data: UnitData,
     *,
     n_examples: int = 3,
+    per_code: int = 500,
 ) -> pd.DataFrame:
     """Segments where the auto decision differs from the humans' (any coder), for review.
 
     Only documents a human coded count. Sorted by how far the auto score is
-    from its threshold (most confident disagreements first). Each row carries
-    the quote, the code's definition, who coded what, and the ``n_examples``
-    most similar segments that humans did give the code.
+    from its threshold (most confident disagreements first); at most
+    ``per_code`` rows per code (0: all), the most confident ones. Each row
+    carries the quote, the code's definition, who coded what, and the
+    ``n_examples`` most similar segments that humans did give the code.
     """
     coders = list(aligned.coders)
     coded_any = np.zeros(len(scores), dtype=bool)
@@ -349,14 +355,16 @@ def disagreement_table(
         differ = np.flatnonzero(coded_any & (decisions[:, j] != human_any[:, j]))
         if not len(differ):
             continue
-        positives = np.flatnonzero(human_any[:, j])
-        for i in differ:
-            nearest = []
-            if len(positives):
-                others = positives[positives != i]
-                similarity = embeddings[others] @ embeddings[i]
-                for p in others[np.argsort(-similarity, kind="stable")[:n_examples]]:
-                    nearest.append(f"{ids[p]}: {texts[p]}")
+        confidence = np.abs(scores[differ, j] - thresholds[j])
+        if per_code and len(differ) > per_code:
+            keep = np.argsort(-confidence, kind="stable")[:per_code]
+            differ = np.sort(differ[keep])
+            confidence = np.abs(scores[differ, j] - thresholds[j])
+        nearest = _nearest_coded(
+            embeddings, differ, np.flatnonzero(human_any[:, j]), n_examples
+        )
+        definition = codebook[code].definition if code in codebook.ids else ""
+        for row, i in enumerate(differ):
             rows.append(
                 {
                     "segment_id": ids[i],
@@ -371,13 +379,11 @@ def disagreement_table(
                         for c in coders
                         if data.coded[c][i]
                     ),
-                    "definition": codebook[code].definition
-                    if code in codebook.ids
-                    else "",
-                    "confidence": round(
-                        abs(float(scores[i, j]) - float(thresholds[j])), 4
+                    "definition": definition,
+                    "confidence": round(float(confidence[row]), 4),
+                    "nearest_human_coded": " | ".join(
+                        f"{ids[p]}: {texts[p]}" for p in nearest[row]
                     ),
-                    "nearest_human_coded": " | ".join(nearest),
                 }
             )
     columns = [
@@ -388,6 +394,40 @@ def disagreement_table(
     return frame.sort_values("confidence", ascending=False, kind="stable").reset_index(
         drop=True
     )
+
+
+def _nearest_coded(
+    embeddings: np.ndarray,
+    queries: np.ndarray,
+    candidates: np.ndarray,
+    n: int,
+    *,
+    chunk: int = 1024,
+) -> list[list[int]]:
+    """For each query row, the ``n`` most similar candidate rows (never itself).
+
+    Similarities are computed a chunk of queries at a time (one matrix
+    product each), so memory stays at ``chunk x len(candidates)``.
+    """
+    out: list[list[int]] = [[] for _ in queries]
+    if not len(candidates) or not n:
+        return out
+    pool = embeddings[candidates]
+    for start in range(0, len(queries), chunk):
+        block = queries[start : start + chunk]
+        similarity = embeddings[block] @ pool.T
+        similarity[block[:, None] == candidates[None, :]] = -np.inf
+        take = min(n, len(candidates))
+        for row, values in enumerate(similarity):
+            if len(values) > take:
+                part = np.argpartition(-values, take - 1)[:take]
+                best = part[np.lexsort((part, -values[part]))]
+            else:
+                best = np.argsort(-values, kind="stable")
+            out[start + row] = [
+                int(candidates[b]) for b in best if np.isfinite(values[b])
+            ]
+    return out
 
 
 def compare_run(run_dir, config, *, codes_path=None, out_dir=None) -> dict:
@@ -482,6 +522,7 @@ def compare_run(run_dir, config, *, codes_path=None, out_dir=None) -> dict:
         auto_name=AUTO,
         units=config.compare.units,
         n_boot=config.compare.n_boot,
+        review_per_code=config.compare.review_per_code,
         random_state=config.random_state,
     )
     out.write_parquet(

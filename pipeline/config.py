@@ -353,6 +353,8 @@ class CompareConfig(StrictModel):
             covers at least this share of the segment...
         min_span_share: ...or when the segment holds at least this share of the span.
         n_boot: Bootstrap replicates (over documents) for confidence intervals.
+        review_per_code: Disagreements listed for review per code, the most
+            confident first (0: all of them).
     """
 
     codes: Path | None = None
@@ -365,6 +367,7 @@ class CompareConfig(StrictModel):
     min_segment_share: float = Field(default=0.5, gt=0, le=1)
     min_span_share: float = Field(default=0.5, gt=0, le=1)
     n_boot: int = Field(default=1000, ge=0)
+    review_per_code: int = Field(default=500, ge=0)
 
 
 class ExecutionConfig(StrictModel):

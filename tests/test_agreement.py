@@ -147,3 +147,18 @@ def test_units_outside_a_coders_documents_are_missing_not_no():
     data = unit_data(a, b, ["d1", "d1", "d2", "d2"], coded_b=[True, True, False, False])
     row = compare_pair(data, "ann", "auto", n_boot=0)[0]
     assert row["n_units"] == 2 and row["percent_agreement"] == 1.0
+
+
+def test_nearest_coded_matches_brute_force_and_never_returns_the_query():
+    from pipeline.compare import _nearest_coded
+
+    rng = np.random.default_rng(0)
+    embeddings = rng.standard_normal((300, 8))
+    queries = np.arange(0, 300, 7)
+    candidates = np.arange(0, 300, 3)
+    found = _nearest_coded(embeddings, queries, candidates, 3, chunk=16)
+    for query, nearest in zip(queries, found, strict=True):
+        others = candidates[candidates != query]
+        similarity = embeddings[others] @ embeddings[query]
+        assert nearest == others[np.argsort(-similarity, kind="stable")[:3]].tolist()
+        assert query not in nearest
