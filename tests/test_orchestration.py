@@ -330,8 +330,7 @@ def prefect_server(tmp_path):
         assert time.time() < deadline, "Prefect server did not answer its health check"
         time.sleep(0.5)
     yield url
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=30)
+    stop_process_group(server)
 
 
 def trigger_and_wait(
@@ -355,6 +354,16 @@ def trigger_and_wait(
 
 
 @pytest.mark.slow
+def stop_process_group(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if the process is still shutting down after 30 s."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
 def test_served_and_deployed_flows_run_on_a_real_prefect_server(
     tmp_path, corpus, prefect_server
 ):
@@ -381,8 +390,7 @@ def test_served_and_deployed_flows_run_on_a_real_prefect_server(
                 time.sleep(2)
         assert state == "Completed"
     finally:
-        os.killpg(served.pid, signal.SIGTERM)
-        served.wait(timeout=30)
+        stop_process_group(served)
     runs = [
         p for p in (tmp_path / "store").iterdir() if (p / "manifest.json").is_file()
     ]
@@ -418,8 +426,7 @@ def test_served_and_deployed_flows_run_on_a_real_prefect_server(
             == "Completed"
         )
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        stop_process_group(worker)
     runs = [
         p for p in (tmp_path / "store").iterdir() if (p / "manifest.json").is_file()
     ]
