@@ -720,7 +720,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from pipeline.anonymise import AnonymiseConfig, IdentifierChecker
+    from pipeline.anonymise import KINDS, AnonymiseConfig, IdentifierChecker
 
     examples, carriers = load_carriers()
     corpus = Corpus(carriers, args.split)
@@ -757,19 +757,7 @@ def main() -> None:
         runs[name] = (planted_findings, example_findings)
 
     results = Results("anonymise_recall")
-    kinds = [
-        "PERSON",
-        "FIRST_NAME",
-        "PLACE",
-        "ORGANISATION",
-        "EMAIL",
-        "PHONE",
-        "POSTCODE",
-        "NHS_NUMBER",
-        "NI_NUMBER",
-        "DATE_OF_BIRTH",
-        "URL",
-    ]
+    kinds = ["PERSON", "FIRST_NAME", *KINDS[1:]]
     covered = {name: coverage(corpus.plants, runs[name][0], texts) for name in runs}
 
     def recall(name: str, kind: str, *, right_kind: bool = False) -> float:

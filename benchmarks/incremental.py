@@ -56,7 +56,9 @@ def make_corpus(folder: Path, n: int, seed: int = 0) -> None:
                 if turn.role != "interviewer":
                     # a mark at the end of every sentence makes each one a new
                     # text: nothing of a new transcript is in the embedding cache
-                    speech = re.sub(r"([.!?])(?=\s|$)", f" (session {number})\\1", speech)
+                    speech = re.sub(
+                        r"([.!?])(?=\s|$)", f" (session {number})\\1", speech
+                    )
                 lines.append(f"{label}: {speech}")
         (folder / f"T{number:03d}.txt").write_text(
             "\n\n".join(lines) + "\n", encoding="utf-8"

