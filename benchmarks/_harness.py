@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -19,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
+
+from pipeline.memory import PeakMemory  # noqa: F401  (re-exported for the scripts)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "out"
@@ -107,41 +108,6 @@ class Results:
         path.write_text(json.dumps(data, indent=2) + "\n")
         print(f"saved {path.relative_to(ROOT)}")
         return path
-
-
-class PeakMemory:
-    """Samples this process's resident memory in a thread; ``peak_gb`` after the block."""
-
-    def __init__(self, interval: float = 0.05) -> None:
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-
-    def __enter__(self) -> PeakMemory:
-        self._process = psutil.Process()
-        self.peak = self._process.memory_info().rss
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval):
-            rss = self._process.memory_info().rss
-            for child in self._process.children(recursive=True):
-                try:
-                    rss += child.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, rss)
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._process.memory_info().rss)
-
-    @property
-    def peak_gb(self) -> float:
-        return self.peak / 2**30
 
 
 @contextmanager

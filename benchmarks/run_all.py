@@ -25,7 +25,7 @@ SCRIPTS = [
     ["agreement_real.py"],
     ["anonymise_recall.py"],
     ["incremental.py"],
-    ["scale.py"],
+    ["scale.py", "--sizes", "10000"],
 ]
 HERE = Path(__file__).resolve().parent
 

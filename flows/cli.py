@@ -13,10 +13,13 @@ Bad input never shows a traceback: the CLI prints one line per problem.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import logging
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -242,6 +245,13 @@ def run(
             "--refit-topics", help="Refit the topic model instead of reusing it."
         ),
     ] = False,
+    refit_codes: Annotated[
+        bool,
+        typer.Option(
+            "--refit-codes",
+            help="Train the zero-shot keyword models again instead of reusing them.",
+        ),
+    ] = False,
     executor: Annotated[
         str | None, typer.Option(help="Where tasks run: local or dask.")
     ] = None,
@@ -273,6 +283,7 @@ def run(
             "model": model,
             "codes": codes,
             "refit_topics": refit_topics,
+            "refit_codes": refit_codes,
             "executor": executor,
             "anonymise": anonymise,
         },
@@ -299,11 +310,29 @@ def run(
     prepare_environment(settings.store.runs_dir, log_level=level)
     if debug:
         logging.getLogger("pipeline").setLevel(logging.DEBUG)
-    from flows.theme_pipeline import theme_pipeline
+    from flows.api_server import TemporaryServer, no_heartbeats
+    from pipeline.memory import limit_malloc_arenas
 
-    _quiet_user_errors(debug)
+    limit_malloc_arenas()  # tasks run in threads; fewer arenas retain less memory
+    # At exit, the interpreter's last garbage collections walk every object
+    # of torch, spaCy and scikit-learn (1.5 s here); frozen objects are skipped.
+    # Registered before Prefect and the server register theirs, so it runs after them.
+    atexit.register(gc.freeze)
+
+    # boots on the other core while the pipeline is imported
+    server = TemporaryServer.start_if_needed()
     try:
-        with _progress_bars():
+        from flows.theme_pipeline import theme_pipeline
+
+        _quiet_user_errors(debug)
+        if server is not None:
+            # the libraries new documents need load while the server boots
+            threading.Thread(target=_warm_imports, daemon=True).start()
+            server.wait()
+        with (
+            _progress_bars(),
+            no_heartbeats() if server is not None else contextlib.nullcontext(),
+        ):
             summary = theme_pipeline(
                 config_path=str(config) if config else None, overrides=overrides
             )
@@ -720,7 +749,7 @@ def serve(
     refit_cron: Annotated[
         str | None,
         typer.Option(
-            help='A second schedule that refits the topic model, e.g. "0 3 * * 0" (Sundays).'
+            help='A second schedule that refits the topic model and the keyword models, e.g. "0 3 * * 0" (Sundays).'
         ),
     ] = None,
     name: Annotated[str, typer.Option(help="Deployment name.")] = "nightly",
@@ -759,7 +788,11 @@ def serve(
     if refit_cron:
         refit = {
             **parameters,
-            "overrides": {**parameters["overrides"], "refit_topics": True},
+            "overrides": {
+                **parameters["overrides"],
+                "refit_topics": True,
+                "refit_codes": True,
+            },
         }
         deployments.append(
             theme_pipeline.to_deployment(
@@ -784,6 +817,16 @@ def _newest_run(settings) -> Path:
         if run.get("status") == "completed" and run.get("out_dir"):
             return Path(run["out_dir"])
     raise RunNotFoundError(f"no completed run in {settings.store.database}; pass --run")
+
+
+def _warm_imports() -> None:
+    """Import spaCy and scikit-learn (about 4 s here) while the main thread waits.
+
+    Neither imports this project's modules, so the main thread, which needs
+    them later, can only ever wait for this import, never deadlock with it.
+    """
+    import sklearn.linear_model  # noqa: F401
+    import spacy  # noqa: F401
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -829,6 +872,14 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"{counts.get('embeddings_cached', 0):,} embeddings cached, "
             f"{counts.get('embedded', 0):,} computed; "
             f"{counts.get('documents_segmented', 0):,} documents segmented anew"
+        )
+    keyword_models = (summary.get("classify") or {}).get("keyword_models") or {}
+    if keyword_models.get("action") == "reused":
+        console.print(
+            f"Zero-shot keyword models reused (trained on "
+            f"{keyword_models['trained_on']:,} segments); "
+            f"{keyword_models['scored']:,} new segments scored. "
+            "Train them again with --refit-codes."
         )
     timings = summary.get("timings", {})
     if timings:

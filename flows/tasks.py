@@ -35,9 +35,8 @@ from pipeline.autocodes import (
 from pipeline.charts import figures_to_html
 from pipeline.compare import compare_run
 from pipeline.config import PipelineConfig
-from pipeline.embed import cached_embedder, embed_batch
+from pipeline.embed import CachingEmbedder, cached_embedder, embed_batch
 from pipeline.export import export_run, load_codebook_and_codes
-
 from pipeline.ingest import ParsedCache, ingest_corpus
 from pipeline.manifest import ingest_manifest
 from pipeline.records import (
@@ -46,9 +45,8 @@ from pipeline.records import (
     transcripts_to_table,
 )
 from pipeline.segment import cached_sentence_splitter, segment_transcripts
-from pipeline.store import RunFolder
+from pipeline.store import ResultsStore, RunFolder
 from pipeline.topics import run_topics, seed_topics
-
 
 IO_RETRIES: dict[str, Any] = dict(retries=2, retry_delay_seconds=[1, 4])
 
@@ -75,8 +73,13 @@ def ingest_task(
         else None
     )
     read = ingest_corpus(config.ingest, cache=parsed)
+    # documents checked in earlier runs are not checked again (findings are
+    # kept in the store by a key of their speech and the checker's settings)
+    store = ResultsStore(
+        config.store.database, lock_timeout=config.store.lock_timeout_seconds
+    )
     result, checked, anonymisation = check_corpus(
-        read, config.anonymise, checker=cached_checker(config.anonymise)
+        read, config.anonymise, checker=cached_checker(config.anonymise), cache=store
     )
     folder = RunFolder(step_dir)
     folder.write_parquet(
@@ -186,13 +189,26 @@ def classify_task(
     config: PipelineConfig, cache_key: str, run_dir: str, step_dir: str
 ) -> dict[str, Any] | None:
     """Code segments (trained model, or zero-shot from the codebook); write auto-codes."""
+    from pipeline.zeroshot import saved_coding_dir
+
     started = time.perf_counter()
     folder = RunFolder(run_dir)
     segments = folder.read_parquet("segments.parquet")
     documents = folder.read_parquet("documents.parquet")
     embeddings = folder.read_embeddings(n_rows=segments.num_rows)
     model_id = folder.read_json("embeddings.json")["model_id"]
-    embedder = cached_embedder(config.embed) if config.classify.model is None else None
+    # the codebook's prototype texts go through the store's embedding cache:
+    # the same on every run, so a rerun needs no model to code zero-shot
+    embedder = (
+        CachingEmbedder(
+            config.embed,
+            ResultsStore(
+                config.store.database, lock_timeout=config.store.lock_timeout_seconds
+            ),
+        )
+        if config.classify.model is None
+        else None
+    )
     result = code_segments(
         segments,
         documents,
@@ -201,6 +217,9 @@ def classify_task(
         config=config,
         embedder=embedder,
         settings_hash=config.section_hash("segment"),
+        saved_coding=saved_coding_dir(config, model_id)
+        if config.classify.model is None and config.classify.codebook is not None
+        else None,
     )
     if result is None:
         return None

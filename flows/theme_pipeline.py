@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,8 @@ from flows.tasks import (
     classify_task,
     compare_task,
     embed_batch_task,
-    report_task,
     ingest_task,
+    report_task,
     segment_batch_task,
     topics_task,
     vectors_of,
@@ -40,6 +42,7 @@ from pipeline.config import PipelineConfig, RunOverrides, load_config
 from pipeline.embed import assemble_embeddings, embedder_id, plan_embeddings
 from pipeline.ingest import fingerprint_corpus
 from pipeline.manifest import build_manifest, utc_now
+from pipeline.memory import PeakMemory, release_memory
 from pipeline.progress import report_progress
 from pipeline.segment import combine_segments
 from pipeline.store import ResultsStore, RunFolder, new_run_id
@@ -60,6 +63,19 @@ def link_outputs(source: str | Path, run_dir: str | Path) -> list[str]:
             shutil.copy2(path, target)
         names.append(path.name)
     return names
+
+
+@contextmanager
+def measured(
+    step: str, timings: dict[str, float], memory: dict[str, float]
+) -> Iterator[None]:
+    """Record a step's wall time and the peak resident memory of the process tree during it."""
+    started = time.perf_counter()
+    with PeakMemory(interval=0.1) as peak:
+        yield
+    timings[step] = time.perf_counter() - started
+    memory[step] = round(peak.peak_gb, 3)
+    release_memory()  # what the step freed goes back to the system
 
 
 def run_cached(task_fn, **parameters) -> tuple[Any, bool]:
@@ -242,15 +258,19 @@ def analyse_flow(
         config.store.database, lock_timeout=config.store.lock_timeout_seconds
     )
     timings: dict[str, float] = {}
-    started = time.perf_counter()
-    segmented = _segment(config, run_dir, store)
-    timings["segment"] = time.perf_counter() - started
-    out: dict[str, Any] = {"segment": segmented, "timings": timings, "reused": {}}
+    memory: dict[str, float] = {}
+    with measured("segment", timings, memory):
+        segmented = _segment(config, run_dir, store)
+    out: dict[str, Any] = {
+        "segment": segmented,
+        "timings": timings,
+        "memory_gb": memory,
+        "reused": {},
+    }
     if not segmented["n_segments"]:
         return out
-    started = time.perf_counter()
-    embedded = _embed(config, run_dir, store)
-    timings["embed"] = time.perf_counter() - started
+    with measured("embed", timings, memory):
+        embedded = _embed(config, run_dir, store)
     out["embeddings"] = embedded
     corpus = step_key(
         "segments", ingest_key, config.section_hash("segment"), embedded["texts_key"]
@@ -274,17 +294,16 @@ def analyse_flow(
             file_hash(config.classify.codebook) if config.topics.guided else "",
         )
 
-        started = time.perf_counter()
-        topics, out["reused"]["topics"] = run_cached(
-            topics_task,
-            config=config,
-            cache_key=key,
-            run_dir=run_dir,
-            step_dir=str(step_dir(config, "topics", key)),
-        )
-        link_outputs(topics["dir"], run_dir)
+        with measured("topics", timings, memory):
+            topics, out["reused"]["topics"] = run_cached(
+                topics_task,
+                config=config,
+                cache_key=key,
+                run_dir=run_dir,
+                step_dir=str(step_dir(config, "topics", key)),
+            )
+            link_outputs(topics["dir"], run_dir)
         topics.pop("seconds")
-        timings["topics"] = time.perf_counter() - started
         out["topics"] = topics
     classify_key = step_key(
         "classify",
@@ -295,17 +314,16 @@ def analyse_flow(
         file_hash(config.classify.model),
     )
     if config.classify.codebook is not None or config.classify.model is not None:
-        started = time.perf_counter()
-        coded, out["reused"]["classify"] = run_cached(
-            classify_task,
-            config=config,
-            cache_key=classify_key,
-            run_dir=run_dir,
-            step_dir=str(step_dir(config, "classify", classify_key)),
-        )
-        link_outputs(coded["dir"], run_dir)
+        with measured("classify", timings, memory):
+            coded, out["reused"]["classify"] = run_cached(
+                classify_task,
+                config=config,
+                cache_key=classify_key,
+                run_dir=run_dir,
+                step_dir=str(step_dir(config, "classify", classify_key)),
+            )
+            link_outputs(coded["dir"], run_dir)
         coded.pop("seconds")
-        timings["classify"] = time.perf_counter() - started
         out["classify"] = coded
         out["classify_key"] = classify_key
     return out
@@ -380,9 +398,10 @@ def theme_pipeline(
                 "config_hash": config.config_hash(),
             }
         )
-        step_started = time.perf_counter()
-        ingested = ingest_flow(config, run_id, str(out_dir))
-        timings = {"ingest": time.perf_counter() - step_started}
+        timings: dict[str, float] = {}
+        memory: dict[str, float] = {}
+        with measured("ingest", timings, memory):
+            ingested = ingest_flow(config, run_id, str(out_dir))
         reused = {"ingest": ingested["reused"]}
         counts = {
             "documents": ingested["n_documents"],
@@ -398,6 +417,7 @@ def theme_pipeline(
                 config, ingested["key"], str(out_dir)
             )
             timings.update(analysed["timings"])
+            memory.update(analysed["memory_gb"])
             reused.update(analysed["reused"])
             segmented = analysed["segment"]
             counts.update(
@@ -420,12 +440,11 @@ def theme_pipeline(
                     counts["segments"] - analysed["classify"]["segments_without_code"]
                 )
                 if config.compare.codes is not None:
-                    step_started = time.perf_counter()
-                    compared = compare_flow(
-                        config, analysed["classify_key"], str(out_dir)
-                    )
+                    with measured("compare", timings, memory):
+                        compared = compare_flow(
+                            config, analysed["classify_key"], str(out_dir)
+                        )
                     compared.pop("seconds")
-                    timings["compare"] = time.perf_counter() - step_started
 
                     reused["compare"] = compared.pop("reused")
                     extra["compare"] = compared
@@ -443,16 +462,20 @@ def theme_pipeline(
                 ingest=ingest_report,
                 counts=counts,
                 timings=timings,
-                extra={"status": status, "reused": reused, **extra},
+                extra={
+                    "status": status,
+                    "reused": reused,
+                    "memory_gb": memory,
+                    **extra,
+                },
             )
             folder.write_json("manifest.json", written)
             return written
 
         manifest = write_manifest()
         if status == "completed":
-            step_started = time.perf_counter()
-            reported = report_flow(config, str(out_dir))
-            timings["report"] = time.perf_counter() - step_started
+            with measured("report", timings, memory):
+                reported = report_flow(config, str(out_dir))
             extra["outputs"] = reported["files"]
             manifest = write_manifest()
         store.record_run(
@@ -477,6 +500,7 @@ def theme_pipeline(
         "database": str(config.store.database),
         "counts": counts,
         "timings": manifest["timings"],
+        "memory_gb": memory,
         "reused": reused,
         "quarantined": ingest_report["quarantined"],
         "notes": ingest_report["notes"],

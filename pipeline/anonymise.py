@@ -20,7 +20,10 @@ Seacole", "Elizabeth Garrett Anderson") and the terms of
 ``AnonymiseConfig.allowlist`` are never flagged.
 
 A ``Finding`` records where an identifier is and what kind it is, never the
-identifier itself, so findings can be logged, stored and shown safely.
+identifier itself, so findings can be logged, stored and shown safely. A
+``FindingsCache`` (the results store is one) keeps each document's findings
+under a key of its speech and the checker (settings, spaCy model version and
+this module's code), so a rerun checks only new or changed documents.
 ``redact`` replaces identifiers with ``[KIND]`` placeholders and returns an
 ``OffsetMap`` that carries offsets over to the redacted text;
 ``apply_policy`` applies the ``report``, ``redact`` or ``block`` policy to a
@@ -30,13 +33,16 @@ corpus.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, get_args
 
 import numpy as np
 
@@ -398,6 +404,23 @@ class Finding:
 FINDING_COLUMNS: tuple[str, ...] = ("document_id", "kind", "start", "end", "detector")
 """Columns of ``AnonymiseResult.findings_table()``."""
 
+CachedFinding = tuple[str, int, int, str]
+"""A finding without its document: ``(kind, start, end, detector)``."""
+
+
+class FindingsCache(Protocol):
+    """Findings of documents checked before, by check key (offsets and kinds only)."""
+
+    def get_identifier_checks(
+        self, keys: Sequence[str]
+    ) -> dict[str, list[CachedFinding]]:
+        """The findings stored under those of ``keys`` that were checked before."""
+        ...
+
+    def put_identifier_checks(self, checks: Mapping[str, list[CachedFinding]]) -> None:
+        """Store findings by check key (a document with none has an empty list)."""
+        ...
+
 
 class _Allowlist:
     """Terms never flagged: whole phrases removed first, then generic words."""
@@ -478,6 +501,36 @@ class IdentifierChecker:
         # are not sent; a worker loads the model again on first use.
         return (type(self), (self.config,))
 
+    @cached_property
+    def settings_key(self) -> str:
+        """What findings depend on besides the speech: settings, model version, code.
+
+        A change to this module's code, the ``anonymise`` settings or the
+        installed spaCy model changes the key, so cached findings are not reused.
+        """
+        from importlib import metadata
+
+        from pipeline.config import hash_json
+
+        try:
+            model_version = metadata.version(self.config.spacy_model)
+        except (metadata.PackageNotFoundError, ValueError):
+            model_version = "unknown"
+        return hash_json(
+            {
+                "config": self.config.model_dump(mode="json"),
+                "model": [self.config.spacy_model, model_version],
+                "code": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+            }
+        )
+
+    def check_key(self, transcript: Transcript) -> str:
+        """Key of a document's check: its text, its turns and :attr:`settings_key`."""
+        digest = hashlib.sha256(self.settings_key.encode())
+        digest.update(transcript.text.encode("utf-8", "surrogatepass"))
+        digest.update(repr([(t.start, t.end) for t in transcript.turns]).encode())
+        return digest.hexdigest()
+
     @property
     def uses_ner(self) -> bool:
         """Whether the spaCy model is used (names are checked and enabled)."""
@@ -527,7 +580,12 @@ class IdentifierChecker:
         """
         return self.check_many([transcript])
 
-    def check_many(self, transcripts: Iterable[Transcript]) -> list[Finding]:
+    def check_many(
+        self,
+        transcripts: Iterable[Transcript],
+        *,
+        cache: FindingsCache | None = None,
+    ) -> list[Finding]:
         """Find identifiers in the speech of many transcripts.
 
         Entity recognition runs once over every turn of every document
@@ -535,11 +593,47 @@ class IdentifierChecker:
 
         Args:
             transcripts: The documents to check.
+            cache: Findings of earlier checks; only documents it does not
+                hold are checked, and their findings are added to it.
 
         Returns:
             Every finding, in document order, then by offset.
         """
         transcripts = list(transcripts)
+        if cache is None:
+            return self._check_many(transcripts)
+        keys = [self.check_key(t) for t in transcripts]
+        known = cache.get_identifier_checks(list(dict.fromkeys(keys)))
+        missing = {
+            key: t for key, t in zip(keys, transcripts, strict=True) if key not in known
+        }
+        fresh: dict[str, list[CachedFinding]] = {key: [] for key in missing}
+        by_document = {t.document_id: key for key, t in missing.items()}
+        for finding in self._check_many(list(missing.values())) if missing else ():
+            fresh[by_document[finding.document_id]].append(
+                (finding.kind, finding.start, finding.end, finding.detector)
+            )
+        if fresh:
+            cache.put_identifier_checks(fresh)
+        known.update(fresh)
+        logger.info(
+            "anonymise: %d documents checked, %d found checked before",
+            len(missing),
+            len(transcripts) - len(missing),
+        )
+        return [
+            Finding(
+                document_id=t.document_id,
+                kind=kind,
+                start=start,
+                end=end,
+                detector=detector,
+            )
+            for key, t in zip(keys, transcripts, strict=True)
+            for kind, start, end, detector in known[key]
+        ]
+
+    def _check_many(self, transcripts: list[Transcript]) -> list[Finding]:
         spans = [[(turn.start, turn.end) for turn in t.turns] for t in transcripts]
         texts = [
             t.text[start:end]
@@ -1179,6 +1273,8 @@ def apply_policy(
     transcripts: Iterable[Transcript],
     checker: IdentifierChecker,
     policy: Policy | None = None,
+    *,
+    cache: FindingsCache | None = None,
 ) -> AnonymiseResult:
     """Check a corpus and report, redact or block what is found.
 
@@ -1187,6 +1283,7 @@ def apply_policy(
         checker: The configured checker.
         policy: ``report``, ``redact`` or ``block``; defaults to
             ``checker.config.policy``.
+        cache: Findings of earlier checks (see :class:`FindingsCache`).
 
     Returns:
         The documents to carry on with, the quarantined ones and the findings.
@@ -1200,7 +1297,7 @@ def apply_policy(
             f"policy must be 'report', 'redact' or 'block', got {policy!r}"
         )
     transcripts = tuple(transcripts)
-    findings = checker.check_many(transcripts)
+    findings = checker.check_many(transcripts, cache=cache)
     by_document: dict[str, list[Finding]] = {}
     for finding in findings:
         by_document.setdefault(finding.document_id, []).append(finding)
@@ -1292,7 +1389,11 @@ def offset_map_from(data: Mapping) -> OffsetMap:
 
 
 def check_corpus(
-    ingested, config: AnonymiseConfig, *, checker: IdentifierChecker | None = None
+    ingested,
+    config: AnonymiseConfig,
+    *,
+    checker: IdentifierChecker | None = None,
+    cache: FindingsCache | None = None,
 ):
     """Run the identifier check on what ingest read and apply the policy.
 
@@ -1300,6 +1401,7 @@ def check_corpus(
         ingested: An :class:`~pipeline.ingest.IngestResult`.
         config: The ``anonymise`` section.
         checker: A checker to reuse (its model stays loaded).
+        cache: Findings of earlier checks: only new or changed documents are checked.
 
     Returns:
         ``(ingest result for the next stages, AnonymiseResult, report)``: the
@@ -1308,7 +1410,7 @@ def check_corpus(
         counts per document and kind, and offset maps of redacted documents.
     """
     checker = checker or IdentifierChecker(config)
-    result = apply_policy(ingested.transcripts, checker, config.policy)
+    result = apply_policy(ingested.transcripts, checker, config.policy, cache=cache)
     lengths = {t.document_id: len(t.text) for t in ingested.transcripts}
     report = {
         "policy": result.policy,

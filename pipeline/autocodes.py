@@ -10,6 +10,7 @@ level of comparison), in how many segments, and the best score.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -106,10 +107,23 @@ class CodingResult:
         methods: Per segment: ``zero-shot``, ``supervised`` or ``supervised (out-of-fold)``.
         model: Name of what coded (for the tables and the REFI-QDA user).
         notes: Things the user should know.
+        update: Zero-shot: whether the keyword models were trained or reused,
+            on how many segments they were trained, how many were scored.
     """
 
-    def __init__(self, codes, scores, decisions, thresholds, methods, model, notes=()):
+    def __init__(
+        self,
+        codes,
+        scores,
+        decisions,
+        thresholds,
+        methods,
+        model,
+        notes=(),
+        update=None,
+    ):
         self.codes = list(codes)
+        self.update = update
         self.scores = scores
         self.decisions = decisions
         self.thresholds = thresholds
@@ -133,7 +147,7 @@ class CodingResult:
             if self.decisions.size
             else 0,
             "notes": self.notes,
-        }
+        } | ({"keyword_models": self.update} if self.update else {})
 
 
 def code_segments(
@@ -145,6 +159,7 @@ def code_segments(
     config,
     embedder=None,
     settings_hash: str = "",
+    saved_coding: str | Path | None = None,
 ) -> CodingResult | None:
     """Code a run's segments with a trained model or, without one, zero-shot from the codebook.
 
@@ -160,6 +175,9 @@ def code_segments(
         config: The whole :class:`~pipeline.config.PipelineConfig`.
         embedder: The embedding model (zero-shot prototypes are embedded with it).
         settings_hash: Hash of the segment settings (for out-of-fold lookup).
+        saved_coding: Zero-shot: the folder of the corpus's saved coding (see
+            :func:`pipeline.zeroshot.score_with_saved_coding`); without it the
+            keyword models are trained on every call.
 
     Returns:
         The auto-codes, or None when there is neither a model nor a codebook.
@@ -212,15 +230,30 @@ def code_segments(
     if config.classify.codebook is None:
         return None
     from pipeline.codebook import load_codebook
-    from pipeline.zeroshot import ZeroShotCoder
+    from pipeline.prepare import segment_keys
+    from pipeline.zeroshot import ZeroShotCoder, score_with_saved_coding, segment_digest
 
     codebook = load_codebook(config.classify.codebook)
     coder = ZeroShotCoder.fit(
         codebook, embedder, config.classify, random_state=config.random_state
     )
-    scores = coder.score(
-        texts, embeddings, groups=segments.column("document_id").to_pylist()
-    )
+    groups = segments.column("document_id").to_pylist()
+    update = None
+    if saved_coding is None:
+        scores = coder.score(texts, embeddings, groups=groups)
+    else:
+        scores, update = score_with_saved_coding(
+            coder,
+            texts,
+            embeddings,
+            groups=groups,
+            digests=segment_digest(
+                groups, segment_keys(segments, documents, settings_hash)
+            ),
+            folder=saved_coding,
+            update=config.classify.update,
+            refit_growth=config.classify.refit_growth,
+        )
     decisions = coder.decide(scores)
     model = (
         f"zero-shot {codebook.name} [{codebook.content_hash()}] ({embedding_model_id})"
@@ -232,4 +265,5 @@ def code_segments(
         coder.thresholds_,
         ["zero-shot"] * len(texts),
         model,
+        update=update,
     )

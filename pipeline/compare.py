@@ -52,7 +52,14 @@ def segment_units(
     documents = np.asarray(segments.column("document_id").to_pylist(), dtype=object)
     labels = {coder: aligned.labels[coder] for coder in aligned.coders}
     labels[AUTO] = auto
-    coded = {c: np.isin(documents, list(aligned.documents[c])) for c in aligned.coders}
+    # set membership, not np.isin: on object arrays np.isin took 150 s for
+    # 100,000 segments and as many documents
+    coded = {}
+    for coder in aligned.coders:
+        theirs = set(aligned.documents[coder])
+        coded[coder] = np.fromiter(
+            (d in theirs for d in documents), dtype=bool, count=len(documents)
+        )
     coded[AUTO] = np.ones(len(documents), dtype=bool)
     return UnitData("segments", aligned.codes, documents, labels, coded)
 

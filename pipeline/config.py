@@ -308,6 +308,12 @@ class ClassifyConfig(StrictModel):
             human codes; see :mod:`pipeline.zeroshot`).
         keyword_training_threshold: Zero-shot: the probability that model
             needs to give a code.
+        update: Zero-shot, on a rerun: ``transform`` keeps earlier segments'
+            scores and scores new ones with the saved keyword models;
+            ``refit`` trains them again on the whole corpus.
+        refit_growth: Zero-shot: the keyword models are trained again anyway
+            once the segments added since they were trained reach this
+            multiple of those they were trained on.
         min_examples: Supervised: codes with fewer human examples are not
             trained (reported as "not enough human examples").
         threshold_metric: Supervised: what each code's threshold maximises.
@@ -333,6 +339,8 @@ class ClassifyConfig(StrictModel):
     keyword_bonus: float = Field(default=1.0, ge=0)
     keyword_training: bool = True
     keyword_training_threshold: float = Field(default=0.8, gt=0, le=1)
+    update: Literal["transform", "refit"] = "transform"
+    refit_growth: float = Field(default=0.5, gt=0)
     min_examples: int = Field(default=8, ge=2)
     threshold_metric: Literal["kappa", "f1"] = "kappa"
     tfidf: bool = True
@@ -602,7 +610,8 @@ class RunOverrides(StrictModel):
 
     Each replaces one key of the config file; ``None`` leaves it alone.
     ``refit_topics`` refits the topic model even when ``topics.update`` is
-    ``transform`` (for a scheduled weekly refit, say).
+    ``transform`` (for a scheduled weekly refit, say); ``refit_codes`` does the
+    same for the zero-shot keyword models (``classify.update``).
     """
 
     corpus: str | None = None
@@ -617,6 +626,7 @@ class RunOverrides(StrictModel):
     executor: Literal["local", "dask"] | None = None
     dask_address: str | None = None
     refit_topics: bool = False
+    refit_codes: bool = False
     anonymise: Literal["report", "redact", "block"] | None = None
 
     def as_dotted(self) -> dict[str, Any]:
@@ -642,4 +652,6 @@ class RunOverrides(StrictModel):
         }
         if self.refit_topics:
             dotted["topics.update"] = "refit"
+        if self.refit_codes:
+            dotted["classify.update"] = "refit"
         return dotted

@@ -443,6 +443,43 @@ def embed_texts(
     )
 
 
+class CachingEmbedder(BaseEmbedder):
+    """The configured model behind an :class:`EmbeddingCache`.
+
+    Texts found in the cache are not embedded again, and the model is loaded
+    only when some text is missing (for the codebook's prototype texts, which
+    are the same on every run).
+
+    Args:
+        config: The ``embed`` section.
+        cache: Where vectors are looked up and stored (the results store).
+    """
+
+    def __init__(self, config: EmbedConfig, cache: EmbeddingCache) -> None:
+        self.config = config
+        self.cache = cache
+        self.model_id = embedder_id(config)
+
+    @property
+    def dimension(self) -> int:  # noqa: D102
+        return cached_embedder(self.config).dimension
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:  # noqa: D102
+        plan = plan_embeddings(texts, self.model_id, self.cache)
+        if plan.missing:
+            model = cached_embedder(self.config)
+            vectors = embed_batch(
+                model, [plan.texts_by_key[key] for key in plan.missing]
+            )
+            self.cache.put_embeddings(self.model_id, plan.missing, vectors)
+            new = dict(zip(plan.missing, vectors, strict=True))
+        else:
+            new = {}
+        some = next(iter(new.values()), next(iter(plan.found.values()), None))
+        dimension = len(some) if some is not None else self.dimension
+        return assemble_embeddings(plan, new, dimension)
+
+
 @functools.lru_cache(maxsize=4)
 def cached_embedder(config: EmbedConfig) -> BaseEmbedder:
     """One embedder per process and setting (tasks on a worker reuse the loaded model)."""

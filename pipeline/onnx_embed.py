@@ -155,7 +155,6 @@ class OnnxEmbedder(BaseEmbedder):
         threads: int | None = None,
     ) -> None:
         import onnxruntime as ort
-        from transformers import AutoTokenizer
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -165,8 +164,7 @@ class OnnxEmbedder(BaseEmbedder):
         self.session = ort.InferenceSession(
             str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
-        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-        self.max_length = _max_seq_length(model_dir, self.tokenizer)
+        self.tokenizer = load_tokenizer(model_dir)
         _check_mean_pooling(model_dir)
         self.dimension = int(
             self.session.get_outputs()[0].shape[-1] or 0
@@ -231,23 +229,19 @@ class OnnxEmbedder(BaseEmbedder):
         vectors = np.empty((n, self.dimension), dtype=np.float32)
         for start in range(0, n, self.batch_size):
             index = order[start : start + self.batch_size]
-            encoded = self.tokenizer(
-                [texts[i] for i in index],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="np",
-            )
+            batch = self.tokenizer.encode_batch([texts[i] for i in index])
+            encoded = {
+                "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
+                "attention_mask": np.array(
+                    [e.attention_mask for e in batch], dtype=np.int64
+                ),
+                "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64),
+            }
             feed = {
-                name: encoded[name].astype(np.int64)
-                for name in ("input_ids", "attention_mask", "token_type_ids")
+                name: value
+                for name, value in encoded.items()
                 if name in self._input_names
             }
-            if (
-                "token_type_ids" in self._input_names
-                and "token_type_ids" not in encoded
-            ):
-                feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
             hidden = self.session.run(None, feed)[0]
             mask = encoded["attention_mask"][..., None].astype(np.float32)
             pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
@@ -258,13 +252,50 @@ class OnnxEmbedder(BaseEmbedder):
         return vectors
 
 
-def _max_seq_length(model_dir: Path, tokenizer) -> int:
+def load_tokenizer(model_dir: Path):
+    """The model's fast tokenizer (``tokenizer.json``), set up as sentence-transformers calls it.
+
+    Truncation at the model's ``max_seq_length``, padding to the longest text
+    of a batch. The ``tokenizers`` library directly (what ``transformers``
+    wraps): the same ids, masks and type ids as ``AutoTokenizer`` (tested),
+    without the second it takes to import ``transformers``.
+
+    Raises:
+        ModelError: The model has no ``tokenizer.json``.
+    """
+    from tokenizers import Tokenizer
+
+    path = Path(model_dir) / "tokenizer.json"
+    if not path.is_file():
+        raise ModelError(
+            f"{model_dir}: no tokenizer.json; the ONNX backend needs a fast "
+            "tokenizer (use embed.backend: sentence-transformers)"
+        )
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.enable_truncation(max_length=_max_seq_length(model_dir))
+    pad = _pad_token(model_dir)
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad) or 0, pad_token=pad)
+    return tokenizer
+
+
+def _tokenizer_config(model_dir: Path) -> dict:
+    path = Path(model_dir) / "tokenizer_config.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _pad_token(model_dir: Path) -> str:
+    token = _tokenizer_config(model_dir).get("pad_token", "[PAD]")
+    return token["content"] if isinstance(token, dict) else str(token)
+
+
+def _max_seq_length(model_dir: Path) -> int:
     settings = Path(model_dir) / "sentence_bert_config.json"
     if settings.is_file():
         value = json.loads(settings.read_text(encoding="utf-8")).get("max_seq_length")
         if value:
             return int(value)
-    return int(min(getattr(tokenizer, "model_max_length", 512), 512))
+    model_max = _tokenizer_config(model_dir).get("model_max_length", 512)
+    return int(min(model_max, 512))
 
 
 def _check_mean_pooling(model_dir: Path) -> None:

@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vector FLOAT[] NOT NULL,
     PRIMARY KEY (model_id, text_hash)
 );
+CREATE TABLE IF NOT EXISTS identifier_checks (
+    check_key VARCHAR PRIMARY KEY,
+    findings JSON NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY,
     started_at TIMESTAMP,
@@ -324,6 +328,52 @@ class ResultsStore:
                 connection.execute(
                     "INSERT OR IGNORE INTO embeddings SELECT model_id, text_hash, vector "
                     "FROM incoming_embeddings"
+                )
+                connection.execute("COMMIT")
+            except Exception:
+                connection.execute("ROLLBACK")
+                raise
+
+    def get_identifier_checks(
+        self, keys: Sequence[str]
+    ) -> dict[str, list[tuple[str, int, int, str]]]:
+        """Findings of documents checked before (``pipeline.anonymise.FindingsCache``).
+
+        Only kinds and offsets are stored, never the text found.
+        """
+        if not keys or not self.path.exists():
+            return {}
+        wanted = pa.table({"check_key": pa.array(list(keys), pa.string())})
+        with self.connect() as connection:
+            connection.register("wanted_checks", wanted)
+            rows = connection.execute(
+                "SELECT c.check_key, c.findings FROM identifier_checks c "
+                "JOIN wanted_checks w ON c.check_key = w.check_key"
+            ).fetchall()
+        return {key: [tuple(f) for f in json.loads(found)] for key, found in rows}
+
+    def put_identifier_checks(
+        self, checks: dict[str, list[tuple[str, int, int, str]]]
+    ) -> None:
+        """Store findings by check key (existing keys are kept)."""
+        if not checks:
+            return
+        incoming = pa.table(
+            {
+                "check_key": pa.array(list(checks), pa.string()),
+                "findings": pa.array(
+                    [json.dumps([list(f) for f in found]) for found in checks.values()],
+                    pa.string(),
+                ),
+            }
+        )
+        with self.connect() as connection:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                connection.register("incoming_checks", incoming)
+                connection.execute(
+                    "INSERT OR IGNORE INTO identifier_checks "
+                    "SELECT check_key, findings FROM incoming_checks"
                 )
                 connection.execute("COMMIT")
             except Exception:

@@ -17,12 +17,26 @@ segment is scored by a model that saw its own keyword match. It finds the
 segments that say the same thing in other words. A segment gets the code when
 its keywords occur or the model's probability reaches
 ``keyword_training_threshold``. No human codes are used.
+
+On a rerun with new documents (``classify.update: transform``, the default)
+the corpus's keyword models are not trained again: :class:`SavedCoding` keeps
+every segment's scores and the models (the mean of the cross-fitting folds'
+logistic regressions), so earlier segments keep their scores and new ones are
+scored by models that never saw them. The models are trained again when
+``classify.update`` is ``refit``, when the settings or codebook change, or
+when the segments added since the last training reach ``refit_growth`` times
+those it was trained on.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -105,6 +119,7 @@ class ZeroShotCoder:
     min_examples: int = 8
     random_state: int = 0
     keyword_trained_: np.ndarray | None = None
+    keyword_models_: KeywordModels | None = None
 
     @property
     def thresholds_(self) -> np.ndarray:
@@ -153,7 +168,8 @@ class ZeroShotCoder:
         """Scores ``(n_segments, n_codes)``.
 
         Prototype similarity plus keyword evidence; for the keyword-trained
-        codes, the cross-fitted probability (1 where the keywords occur).
+        codes, the cross-fitted probability (1 where the keywords occur). The
+        keyword models trained here are kept in ``keyword_models_``.
 
         Args:
             texts: Segment texts.
@@ -161,22 +177,50 @@ class ZeroShotCoder:
             groups: Each segment's document (cross-fitting keeps a document's
                 segments together); by default each segment is its own group.
         """
-        scores = self.classifier.score_codes(embeddings)
-        hits = keyword_hits(texts, self.codebook, self.codes)
-        if self.keyword_bonus:
-            scores = scores + self.keyword_bonus * hits
+        scores, hits = self._evidence(texts, embeddings)
         self.keyword_trained_ = np.zeros(len(self.codes), dtype=bool)
+        self.keyword_models_ = None
         if self.keyword_training:
-            probabilities, trained = keyword_trained_scores(
+            probabilities, models = keyword_trained_scores(
                 embeddings,
                 hits,
                 groups=groups,
                 min_positives=self.min_examples,
                 random_state=self.random_state,
             )
+            trained = models.trained
             scores[:, trained] = np.maximum(probabilities[:, trained], hits[:, trained])
             self.keyword_trained_ = trained
+            self.keyword_models_ = models
         return scores
+
+    def score_new(
+        self, texts: Sequence[str], embeddings: np.ndarray, models: KeywordModels
+    ) -> np.ndarray:
+        """Scores of segments the keyword models were not trained on.
+
+        As :meth:`score`, but the keyword-trained codes get the probability of
+        ``models`` (trained on the corpus before these segments joined it).
+        """
+        trained = models.trained
+        self.keyword_trained_ = trained.copy()
+        self.keyword_models_ = models
+        if not len(texts):
+            return np.zeros((0, len(self.codes)))
+        scores, hits = self._evidence(texts, embeddings)
+        if trained.any():
+            probabilities = models.probabilities(embeddings)
+            scores[:, trained] = np.maximum(probabilities[:, trained], hits[:, trained])
+        return scores
+
+    def _evidence(
+        self, texts: Sequence[str], embeddings: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        scores = self.classifier.score_codes(embeddings)
+        hits = keyword_hits(texts, self.codebook, self.codes)
+        if self.keyword_bonus:
+            scores = scores + self.keyword_bonus * hits
+        return scores, hits
 
     def decide(self, scores: np.ndarray) -> np.ndarray:
         """Multi-label decisions from scores (abstention allowed)."""
@@ -198,6 +242,29 @@ class ZeroShotCoder:
         return decisions
 
 
+@dataclass
+class KeywordModels:
+    """Per code, a logistic regression on the embeddings learnt from keyword matches.
+
+    Attributes:
+        trained: ``(n_codes,)`` which codes have a model.
+        coef: ``(n_codes, dimension)`` weights (zeros for untrained codes): the
+            mean of the cross-fitting folds' models.
+        intercept: ``(n_codes,)`` intercepts.
+    """
+
+    trained: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
+        """``(n, n_codes)`` probabilities (0 for untrained codes)."""
+        logits = np.asarray(embeddings, dtype=np.float64) @ self.coef.T + self.intercept
+        probabilities = 1.0 / (1.0 + np.exp(-logits))
+        probabilities[:, ~self.trained] = 0.0
+        return probabilities
+
+
 def keyword_trained_scores(
     embeddings: np.ndarray,
     hits: np.ndarray,
@@ -206,7 +273,7 @@ def keyword_trained_scores(
     min_positives: int = 8,
     folds: int = 5,
     random_state: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, KeywordModels]:
     """Cross-fitted probabilities of each code from models trained on keyword matches.
 
     Args:
@@ -218,27 +285,32 @@ def keyword_trained_scores(
         random_state: Seed of the logistic regressions.
 
     Returns:
-        ``(probabilities, trained)``: ``(n, n_codes)`` out-of-fold
-        probabilities (0 for untrained codes) and which codes were trained.
+        ``(probabilities, models)``: ``(n, n_codes)`` out-of-fold
+        probabilities (0 for untrained codes), and the models for segments
+        not seen yet (``models.trained`` says which codes were trained).
     """
     from sklearn.linear_model import LogisticRegression
 
     from pipeline.train import grouped_folds
 
     n, k = hits.shape
+    dimension = embeddings.shape[1] if embeddings.ndim == 2 else 0
     probabilities = np.zeros((n, k))
-    trained = np.zeros(k, dtype=bool)
+    models = KeywordModels(
+        np.zeros(k, dtype=bool), np.zeros((k, dimension)), np.zeros(k)
+    )
     if n == 0:
-        return probabilities, trained
+        return probabilities, models
     groups = np.arange(n) if groups is None else np.asarray(groups)
     if len(np.unique(groups)) < 2:
-        return probabilities, trained
+        return probabilities, models
     splits = grouped_folds(groups, folds)
     for j in range(k):
         weak = hits[:, j].astype(bool)
         if weak.sum() < min_positives or (~weak).sum() < min_positives:
             continue
         column = np.zeros(n)
+        coef, intercept = np.zeros(dimension), 0.0
         for train, test in splits:
             if weak[train].all() or not weak[train].any():
                 break
@@ -247,7 +319,184 @@ def keyword_trained_scores(
             )
             model.fit(embeddings[train], weak[train])
             column[test] = model.predict_proba(embeddings[test])[:, 1]
+            coef += model.coef_[0] / len(splits)
+            intercept += float(model.intercept_[0]) / len(splits)
         else:
             probabilities[:, j] = column
-            trained[j] = True
-    return probabilities, trained
+            models.trained[j] = True
+            models.coef[j] = coef
+            models.intercept[j] = intercept
+    return probabilities, models
+
+
+def segment_digest(document_ids: Sequence[str], keys: Sequence[str]) -> np.ndarray:
+    """Fixed-width digests (``S32``) of each segment's document id and segment key."""
+    return np.array(
+        [
+            hashlib.sha256(f"{d}\x1f{k}".encode()).hexdigest()[:32].encode()
+            for d, k in zip(document_ids, keys, strict=True)
+        ],
+        dtype="S32",
+    )
+
+
+@dataclass
+class SavedCoding:
+    """A corpus's zero-shot coding kept between runs: scores and keyword models.
+
+    Holds the scores of every segment coded so far (by a digest of its
+    segment key: document text, segmentation settings, segment id; never the
+    text) and the keyword models, so a rerun scores only new segments.
+
+    Attributes:
+        codes: Code ids (score columns).
+        keys: ``(n,)`` segment key digests (``S32``).
+        scores: ``(n, n_codes)`` scores.
+        models: The keyword models of the last training.
+        n_trained_on: Segments the models were trained on.
+    """
+
+    codes: list[str]
+    keys: np.ndarray
+    scores: np.ndarray
+    models: KeywordModels
+    n_trained_on: int
+
+    FILE = "zero_shot_coding.npz"
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(found, rows)``: which keys are held, and their row in :attr:`scores`."""
+        if not len(self.keys):
+            return np.zeros(len(keys), dtype=bool), np.zeros(len(keys), dtype=int)
+        order = np.argsort(self.keys)
+        sorted_keys = self.keys[order]
+        where = np.clip(np.searchsorted(sorted_keys, keys), 0, len(sorted_keys) - 1)
+        found = sorted_keys[where] == keys
+        return found, order[where]
+
+    def add(self, keys: np.ndarray, scores: np.ndarray) -> SavedCoding:
+        """A copy that also holds these segments' scores."""
+        return SavedCoding(
+            self.codes,
+            np.concatenate([self.keys, keys]),
+            np.concatenate([self.scores, scores]),
+            self.models,
+            self.n_trained_on,
+        )
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the coding to ``folder`` (atomically: a temporary file renamed)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(
+                stream,
+                codes=np.array(json.dumps(self.codes)),
+                keys=self.keys,
+                scores=self.scores,
+                trained=self.models.trained,
+                coef=self.models.coef,
+                intercept=self.models.intercept,
+                n_trained_on=np.array(self.n_trained_on),
+            )
+        target = folder / self.FILE
+        os.replace(tmp, target)
+        return target
+
+    @classmethod
+    def load(cls, folder: str | Path) -> SavedCoding | None:
+        """The coding saved in ``folder``, or None (none saved, or unreadable)."""
+        path = Path(folder) / cls.FILE
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                return cls(
+                    json.loads(str(saved["codes"])),
+                    saved["keys"],
+                    saved["scores"],
+                    KeywordModels(saved["trained"], saved["coef"], saved["intercept"]),
+                    int(saved["n_trained_on"]),
+                )
+        except (OSError, ValueError, KeyError):
+            return None  # a damaged file means training again, never a failed run
+
+
+def score_with_saved_coding(
+    coder: ZeroShotCoder,
+    texts: Sequence[str],
+    embeddings: np.ndarray,
+    *,
+    groups: Sequence[str],
+    digests: np.ndarray,
+    folder: str | Path,
+    update: str = "transform",
+    refit_growth: float = 0.5,
+) -> tuple[np.ndarray, dict]:
+    """Score a corpus, reusing its :class:`SavedCoding` in ``folder`` when allowed.
+
+    With ``update="transform"`` and a saved coding of the same codes, segments
+    it holds keep their scores and the others are scored by its keyword
+    models, unless they are ``refit_growth`` times the segments those models
+    were trained on or more. Otherwise the keyword models are trained on the
+    whole corpus (:meth:`ZeroShotCoder.score`). The coding is saved either way.
+
+    Returns:
+        ``(scores, how)``: scores ``(n, n_codes)`` and what was done:
+        ``action`` (``trained``, ``reused``, or ``off`` without keyword
+        training), ``trained_on`` (segments) and ``scored`` (segments).
+    """
+    n = len(texts)
+    saved = SavedCoding.load(folder) if update == "transform" else None
+    if saved is not None and saved.codes == coder.codes and coder.keyword_training:
+        found, rows = saved.lookup(digests)
+        new = np.flatnonzero(~found)
+        if len(new) < refit_growth * saved.n_trained_on:
+            scores = np.zeros((n, len(coder.codes)))
+            scores[found] = saved.scores[rows[found]]
+            new_scores = coder.score_new(
+                [texts[i] for i in new], embeddings[new], saved.models
+            )
+            if len(new):
+                scores[new] = new_scores
+                saved.add(digests[new], new_scores).save(folder)
+            return scores, {
+                "action": "reused",
+                "trained_on": saved.n_trained_on,
+                "scored": int(len(new)),
+            }
+    scores = coder.score(texts, embeddings, groups=groups)
+    if coder.keyword_models_ is not None:
+        SavedCoding(coder.codes, digests, scores, coder.keyword_models_, n).save(folder)
+    return scores, {
+        "action": "trained" if coder.keyword_training else "off",
+        "trained_on": n,
+        "scored": n,
+    }
+
+
+def saved_coding_dir(config, embedding_model_id: str) -> Path:
+    """Where a corpus's :class:`SavedCoding` lives: ``<runs>/.cache/zero_shot/<corpus>-<key>``.
+
+    The key hashes what the scores depend on: the codebook file, the
+    ``classify`` settings (but how to update), the embedding model, the
+    segmentation settings and the seed. Anything else gives another folder.
+    """
+    from pipeline.config import hash_json
+    from pipeline.ingest import corpus_name
+
+    codebook = Path(config.classify.codebook)
+    key = hash_json(
+        {
+            "codebook": hashlib.sha256(codebook.read_bytes()).hexdigest(),
+            "classify": config.classify.model_dump(
+                mode="json", exclude={"update", "refit_growth"}
+            ),
+            "embeddings": embedding_model_id,
+            "segment": config.section_hash("segment"),
+            "seed": config.random_state,
+        }
+    )
+    name = corpus_name(config.ingest.corpus)
+    return Path(config.store.runs_dir) / ".cache" / "zero_shot" / f"{name}-{key}"

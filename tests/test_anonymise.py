@@ -534,6 +534,42 @@ def test_findings_never_hold_the_identifier(checker, corpus, caplog):
             assert part not in rendered
 
 
+def test_the_store_keeps_findings_so_a_rerun_checks_only_new_or_changed_documents(
+    tmp_path, ruler_nlp, corpus
+):
+    from pipeline.store import ResultsStore
+
+    store = ResultsStore(tmp_path / "themes.duckdb")
+    checker = IdentifierChecker(AnonymiseConfig(), nlp=ruler_nlp)
+    expected = checker.check_many(corpus)
+    assert len(expected) == 3
+    checked: list[list[str]] = []
+    check = checker._check_many
+    checker._check_many = lambda ts: (
+        checked.append([t.document_id for t in ts]) or check(ts)
+    )
+
+    assert checker.check_many(corpus, cache=store) == expected
+    assert checker.check_many(corpus, cache=store) == expected
+    changed = interview("Ring me on 07700 900456.", document_id="M02")
+    assert checker.check_many([corpus[0], changed], cache=store) == check(
+        [corpus[0], changed]
+    )
+    assert checked == [["M01", "M02"], ["M02"]]
+    # other settings, other key: nothing is reused across them
+    other = IdentifierChecker(AnonymiseConfig(allowlist=("Acme",)), nlp=ruler_nlp)
+    assert other.check_key(corpus[0]) != checker.check_key(corpus[0])
+    # only kinds and offsets are kept, never what was found
+    import duckdb
+
+    with duckdb.connect(str(store.path), read_only=True) as connection:
+        rows = str(connection.execute("SELECT * FROM identifier_checks").fetchall())
+    assert "PHONE" in rows
+    for identifier in IDENTIFIERS:
+        for part in identifier.split():
+            assert part not in rows
+
+
 def test_findings_table_is_typed_when_empty(checker):
     result = apply_policy([interview("Nothing to see.")], checker, "report")
     table = result.findings_table()

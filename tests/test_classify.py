@@ -244,10 +244,10 @@ def test_keyword_training_finds_segments_that_say_it_in_other_words():
     for j in range(coded.shape[1]):  # keywords occur in half of each code's segments
         hits[rng.choice(np.flatnonzero(coded[:, j]), 20, replace=False), j] = True
     groups = np.arange(len(X)) // 4
-    probabilities, trained = keyword_trained_scores(
+    probabilities, models = keyword_trained_scores(
         X, hits, groups=groups, min_positives=8
     )
-    assert trained.all()
+    assert models.trained.all()
     from sklearn.metrics import roc_auc_score
 
     for j in range(
@@ -260,8 +260,8 @@ def test_keyword_training_finds_segments_that_say_it_in_other_words():
     few = hits.copy()
     few[:, 0] = False
     few[:3, 0] = True
-    _, trained = keyword_trained_scores(X, few, groups=groups, min_positives=8)
-    assert trained.tolist() == [False, True, True]
+    _, models = keyword_trained_scores(X, few, groups=groups, min_positives=8)
+    assert models.trained.tolist() == [False, True, True]
 
 
 def test_zero_shot_decisions_of_keyword_trained_codes_use_their_threshold():
@@ -285,3 +285,77 @@ def test_zero_shot_decisions_of_keyword_trained_codes_use_their_threshold():
     courses = coder.codes.index("courses")
     assert decisions[:12, courses].all()
     assert coder.thresholds_[courses] == ClassifyConfig().keyword_training_threshold
+
+
+def test_saved_coding_keeps_earlier_scores_and_scores_only_new_segments(tmp_path):
+    from pipeline.zeroshot import SavedCoding, score_with_saved_coding, segment_digest
+
+    codebook = load_codebook(MINI)
+    embedder = HashingEmbedder(128)
+    texts = [
+        "an MBA course",
+        "a short course",
+        "another course",
+        "a course again",
+    ] * 6 + ["lonely on my own", "weather today"] * 12
+    groups = [f"d{i % 8}" for i in range(len(texts))]
+    keys = [f"k{i}" for i in range(len(texts))]
+    embeddings = embedder.embed(texts)
+
+    def coder():
+        return ZeroShotCoder.fit(codebook, embedder, ClassifyConfig(min_examples=2))
+
+    def score(n, **options):
+        return score_with_saved_coding(
+            coder(),
+            texts[:n],
+            embeddings[:n],
+            groups=groups[:n],
+            digests=segment_digest(groups[:n], keys[:n]),
+            folder=tmp_path,
+            **options,
+        )
+
+    first, how = score(40)
+    assert how == {"action": "trained", "trained_on": 40, "scored": 40}
+    saved = SavedCoding.load(tmp_path)
+    assert saved.models.trained.any() and b"course" not in saved.keys.tobytes()
+
+    again, how = score(48)  # 8 new segments: fewer than half of 40
+    assert how == {"action": "reused", "trained_on": 40, "scored": 8}
+    np.testing.assert_array_equal(again[:40], first)
+    expected = coder().score_new(texts[40:48], embeddings[40:48], saved.models)
+    np.testing.assert_allclose(again[40:], expected)
+    assert len(SavedCoding.load(tmp_path).keys) == 48
+    unchanged, how = score(48)
+    np.testing.assert_array_equal(unchanged, again)
+    assert how["scored"] == 0
+
+    _, how = score(48, update="refit")
+    assert how == {"action": "trained", "trained_on": 48, "scored": 48}
+    _, how = score(48, refit_growth=0.1)  # reused: nothing new
+    assert how["action"] == "reused"
+
+
+@pytest.mark.parametrize("metric", ["f1", "kappa"])
+def test_best_threshold_equals_the_scikit_learn_metrics_loop(metric):
+    from sklearn.metrics import cohen_kappa_score, f1_score
+
+    from pipeline.classify import _best_threshold
+
+    grid = np.round(np.arange(0.3, 0.7 + 1e-9, 0.01), 2)
+    rng = np.random.default_rng(4)
+    for n in (5, 40, 300):
+        truth = rng.random(n) < 0.3
+        truth[0], truth[1] = True, False
+        scores = np.clip(rng.normal(0.5, 0.15, n) + 0.1 * truth, 0, 1)
+        values = [
+            f1_score(truth, scores >= t, zero_division=0.0)
+            if metric == "f1"
+            else np.nan_to_num(cohen_kappa_score(truth, scores >= t))
+            for t in grid
+        ]
+        best = int(np.argmax(values))  # the first of equal bests, as the loop keeps
+        threshold, value = _best_threshold(scores, truth, metric=metric, grid=grid)
+        assert threshold == grid[best]
+        assert value == pytest.approx(values[best], abs=1e-12)

@@ -107,3 +107,30 @@ def test_codes_missing_from_the_codebook_exit_2_naming_them(monkeypatch, tmp_pat
     (line,) = error_lines(result)
     assert "2 code(s) not in the codebook" in line
     assert "'heroic_leadership' (row 1)" in line and "'Typo Code' (row 2)" in line
+
+
+def test_run_starts_its_own_temporary_server_only_when_no_api_is_configured(
+    tmp_path, monkeypatch
+):
+    import sys
+
+    from flows import api_server
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)
+    modules = {k: v for k, v in sys.modules.items() if k != "prefect"}
+    monkeypatch.setattr(sys, "modules", modules)
+    assert not api_server._api_configured()
+    (tmp_path / "profiles.toml").write_text(
+        'active = "team"\n[profiles.team]\nPREFECT_API_URL = "http://10.0.0.5:4200/api"\n'
+    )
+    assert api_server._api_configured()
+    assert api_server.TemporaryServer.start_if_needed() is None
+    (tmp_path / "profiles.toml").unlink()
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert api_server.TemporaryServer.start_if_needed() is None
+    monkeypatch.delenv("PREFECT_API_URL")
+    monkeypatch.setattr(sys, "modules", {**modules, "prefect": object()})
+    # Prefect already imported (a test harness, a notebook): Prefect decides
+    assert api_server.TemporaryServer.start_if_needed() is None

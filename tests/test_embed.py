@@ -138,3 +138,56 @@ def test_onnx_export_gives_the_same_vectors_as_sentence_transformers(tmp_path):
     assert int8.model_id.endswith("/onnx-int8")
     assert (torch_vectors * int8.embed(texts)).sum(axis=1).mean() > 0.95
     assert (tmp_path / "all-MiniLM-L6-v2@0.1.0" / "model.onnx").is_file()
+
+
+def test_onnx_tokenizer_gives_what_auto_tokenizer_gives():
+    import numpy as np
+    from transformers import AutoTokenizer
+
+    from pipeline.onnx_embed import load_tokenizer
+
+    folder = resolve_model("all-MiniLM-L6-v2", allow_download=False).path
+    texts = [
+        "I learnt the job by doing it.",
+        "Café naïve, ÉCOLE 😀 ﬁne — Dr. O'Neill's A&E\ttab\nnew line",
+        "",
+        "   ",
+        "a much longer answer " * 200,  # past max_seq_length: truncated alike
+    ]
+    expected = AutoTokenizer.from_pretrained(str(folder))(
+        texts, padding=True, truncation=True, max_length=256, return_tensors="np"
+    )
+    ours = load_tokenizer(folder).encode_batch(texts)
+    np.testing.assert_array_equal([e.ids for e in ours], expected["input_ids"])
+    np.testing.assert_array_equal(
+        [e.attention_mask for e in ours], expected["attention_mask"]
+    )
+    np.testing.assert_array_equal(
+        [e.type_ids for e in ours], expected["token_type_ids"]
+    )
+
+
+def test_caching_embedder_loads_the_model_only_for_texts_not_cached(monkeypatch):
+    import numpy as np
+
+    from pipeline import embed
+    from pipeline.embed import CachingEmbedder, MemoryCache
+
+    config = EmbedConfig(backend="hashing")
+    loads = []
+    real = embed.cached_embedder
+
+    def counting(config):
+        loads.append(config)
+        return real(config)
+
+    monkeypatch.setattr(embed, "cached_embedder", counting)
+    cache = MemoryCache()
+    caching = CachingEmbedder(config, cache)
+    texts = ["a prototype", "another one", "a prototype"]
+    first = caching.embed(texts)
+    assert len(loads) == 1
+    np.testing.assert_array_equal(first, real(config).embed(texts))
+    again = CachingEmbedder(config, cache).embed(texts)
+    assert len(loads) == 1  # all cached: no model
+    np.testing.assert_array_equal(again, first)

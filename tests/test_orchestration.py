@@ -122,6 +122,20 @@ def test_rerun_on_a_new_interview_processes_only_the_new_work(tmp_path, corpus):
     assert topics["method"] == "transform"
     auto = pq.read_table(tmp_path / "r3" / "auto_codes.parquet").to_pandas()
     assert "M12" in set(auto["document_id"])
+    # earlier segments keep their codes; only M12's are scored, by the saved keyword models
+    n_first = manifest(tmp_path / "r1")["counts"]["segments"]
+    assert manifest(tmp_path / "r3")["classify"]["keyword_models"] == {
+        "action": "reused",
+        "trained_on": n_first,
+        "scored": int((new_texts["document_id"] == "M12").sum()),
+    }
+    before = pq.read_table(tmp_path / "r1" / "auto_codes.parquet").to_pandas()
+    assert (
+        auto[auto["document_id"] != "M12"]
+        .reset_index(drop=True)
+        .drop(columns="model")
+        .equals(before.drop(columns="model"))
+    )
 
     # a changed classify section reruns classification only
     changed = write_config(tmp_path, corpus, extra="execution:\n  text_batch: 500\n")
@@ -138,6 +152,9 @@ def test_rerun_on_a_new_interview_processes_only_the_new_work(tmp_path, corpus):
         "topics": True,
         "classify": False,
     }
+    assert (
+        manifest(tmp_path / "r4")["classify"]["keyword_models"]["action"] == "trained"
+    )
 
 
 def outputs(run: Path) -> dict[str, object]:

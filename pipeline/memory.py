@@ -1,0 +1,105 @@
+"""Peak resident memory of a block of work, for run manifests and benchmarks.
+
+A thread samples the resident set size of this process (and of its child
+processes, such as Dask workers or a subprocess the block starts) while the
+block runs; ``peak_gb`` holds the largest sum seen. Sampling misses peaks
+shorter than the interval, so figures are a lower bound within that.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import psutil
+
+
+class PeakMemory:
+    """Samples resident memory in a thread; ``peak_gb`` after the block.
+
+    Args:
+        interval: Seconds between samples.
+
+    Example:
+        >>> with PeakMemory() as memory:
+        ...     data = bytearray(10_000_000)
+        >>> memory.peak_gb > 0
+        True
+    """
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def __enter__(self) -> PeakMemory:
+        self._process = psutil.Process()
+        self._stop.clear()
+        self.peak = self._rss()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _rss(self) -> int:
+        rss = self._process.memory_info().rss
+        for child in self._process.children(recursive=True):
+            try:
+                rss += child.memory_info().rss
+            except psutil.Error:
+                pass  # a child that ended between listing and reading
+        return rss
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, self._rss())
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+
+    @property
+    def peak_gb(self) -> float:
+        """The peak in GiB."""
+        return self.peak / 2**30
+
+
+def release_memory() -> None:
+    """Give memory freed by a finished step back to the operating system.
+
+    Python frees a step's arrays, but glibc's allocator keeps the pages for
+    reuse (in one arena per thread that allocated them), so the process's
+    resident memory only grows from step to step. ``malloc_trim`` returns
+    the free pages; elsewhere than glibc this only collects garbage.
+    """
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc (macOS, musl): nothing to trim
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Let glibc keep at most ``arenas`` malloc arenas (one per thread by default).
+
+    Prefect runs tasks in worker threads; each thread's arena keeps the
+    memory it freed, so many threads mean much retained memory. The same as
+    ``MALLOC_ARENA_MAX`` in the environment, set from inside the process.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        ctypes.CDLL(name).mallopt(-8, arenas)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
