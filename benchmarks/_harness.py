@@ -110,6 +110,32 @@ class Results:
         return path
 
 
+def themes_run(config: Path, out: Path, env: dict) -> float:
+    """``themes run`` in a fresh process, as a researcher runs it; its wall time in seconds.
+
+    Raises:
+        SystemExit: The run failed (with the end of its error output).
+    """
+    import subprocess
+    import sys
+
+    themes = str(Path(sys.executable).parent / "themes")
+    started = time.perf_counter()
+    done = subprocess.run(
+        [themes, "run", "--config", str(config), "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(
+            f"themes run failed ({done.returncode}):\n{done.stderr[-3000:]}"
+        )
+    return seconds
+
+
 @contextmanager
 def timed(label: str, sink: dict):
     """Time a block into ``sink[label]`` (seconds) and print it."""

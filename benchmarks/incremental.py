@@ -21,16 +21,12 @@ import os
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._harness import ROOT, Figure, Results  # noqa: E402
-
-THEMES = str(Path(sys.executable).parent / "themes")
+from benchmarks._harness import ROOT, Figure, Results, themes_run  # noqa: E402
 
 
 def make_corpus(folder: Path, n: int, seed: int = 0) -> None:
@@ -65,21 +61,6 @@ def make_corpus(folder: Path, n: int, seed: int = 0) -> None:
         )
 
 
-def run(config: Path, out: Path, env: dict) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(
-        [THEMES, "run", "--config", str(config), "--out", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(done.stdout + done.stderr)
-    return seconds
-
-
 def main() -> None:
     results = Results("incremental")
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,21 +89,21 @@ def main() -> None:
         from pipeline.embed import make_embedder
 
         make_embedder(EmbedConfig(onnx_cache_dir=tmp / "onnx"))
-        full = run(config, tmp / "full", env)
+        full = themes_run(config, tmp / "full", env)
         manifest = json.loads((tmp / "full" / "manifest.json").read_text())
         results.note(
             f"full run: {manifest['counts']['documents']} transcripts, {manifest['counts']['segments']:,} segments, "
             f"{manifest['counts']['embedded']:,} texts embedded; timings {manifest['timings']}"
         )
         shutil.copy(sorted((tmp / "pool").iterdir())[50], corpus)
-        one_new = run(config, tmp / "one_new", env)
+        one_new = themes_run(config, tmp / "one_new", env)
         manifest = json.loads((tmp / "one_new" / "manifest.json").read_text())
         results.note(
             f"rerun with one new transcript: {manifest['counts']['documents_segmented']} segmented, "
             f"{manifest['counts']['embedded']} texts embedded, reused {manifest['reused']}, topics {manifest['topics']['method']}; "
             f"timings {manifest['timings']}"
         )
-        nothing = run(config, tmp / "nothing", env)
+        nothing = themes_run(config, tmp / "nothing", env)
         manifest = json.loads((tmp / "nothing" / "manifest.json").read_text())
         results.note(
             f"rerun with nothing new: reused {manifest['reused']}; timings {manifest['timings']}"

@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +34,14 @@ import pandas as pd
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._harness import FEEDBACK_CSV, ROOT, Figure, PeakMemory, Results  # noqa: E402
-
-THEMES = str(Path(sys.executable).parent / "themes")
+from benchmarks._harness import (  # noqa: E402
+    FEEDBACK_CSV,
+    ROOT,
+    Figure,
+    PeakMemory,
+    Results,
+    themes_run,
+)
 
 
 def write_corpus(folder: Path, n: int, seed: int = 0) -> Path:
@@ -69,18 +72,8 @@ def run_once(n: int, tmp: Path) -> dict:
     config.write_text(yaml.safe_dump(settings))
     out = tmp / "run"
     env = os.environ | {"PREFECT_HOME": str(tmp / ".prefect")}
-    started = time.perf_counter()
     with PeakMemory(interval=0.2) as memory:
-        done = subprocess.run(
-            [THEMES, "run", "--config", str(config), "--out", str(out)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"themes run failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        seconds = themes_run(config, out, env)
     manifest = json.loads((out / "manifest.json").read_text())
     embeddings = (
         json.loads((out / "embeddings.json").read_text())

@@ -97,6 +97,26 @@ def run_cached(task_fn, **parameters) -> tuple[Any, bool]:
     return result, reused
 
 
+def run_step(
+    task_fn, step: str, key: str, config: PipelineConfig, link_to: str, **parameters
+) -> tuple[dict[str, Any], bool]:
+    """Run a cached step in its step folder and link its files into ``link_to`` (the run folder).
+
+    Returns:
+        The task's summary (without its ``seconds``) and whether the cache served it.
+    """
+    result, reused = run_cached(
+        task_fn,
+        config=config,
+        cache_key=key,
+        step_dir=str(step_dir(config, step, key)),
+        **parameters,
+    )
+    link_outputs(result["dir"], link_to)
+    result.pop("seconds", None)
+    return result, reused
+
+
 def fresh_file(path: str, task_fn, **parameters) -> str:
     """A mapped task's output file; recomputed when a cached result's file was deleted."""
     if Path(path).is_file():
@@ -131,13 +151,7 @@ def ingest_flow(config: PipelineConfig, run_id: str, run_dir: str) -> dict[str, 
         "ingest", fingerprint_corpus(config.ingest), config.section_hash("anonymise")
     )
 
-    result, reused = run_cached(
-        ingest_task,
-        config=config,
-        cache_key=key,
-        step_dir=str(step_dir(config, "ingest", key)),
-    )
-    link_outputs(result["dir"], run_dir)
+    result, reused = run_step(ingest_task, "ingest", key, config, run_dir)
     folder = RunFolder(run_dir)
     new_documents = 0
     if result["n_documents"]:
@@ -295,16 +309,9 @@ def analyse_flow(
         )
 
         with measured("topics", timings, memory):
-            topics, out["reused"]["topics"] = run_cached(
-                topics_task,
-                config=config,
-                cache_key=key,
-                run_dir=run_dir,
-                step_dir=str(step_dir(config, "topics", key)),
+            out["topics"], out["reused"]["topics"] = run_step(
+                topics_task, "topics", key, config, run_dir, run_dir=run_dir
             )
-            link_outputs(topics["dir"], run_dir)
-        topics.pop("seconds")
-        out["topics"] = topics
     classify_key = step_key(
         "classify",
         corpus,
@@ -315,16 +322,14 @@ def analyse_flow(
     )
     if config.classify.codebook is not None or config.classify.model is not None:
         with measured("classify", timings, memory):
-            coded, out["reused"]["classify"] = run_cached(
+            out["classify"], out["reused"]["classify"] = run_step(
                 classify_task,
-                config=config,
-                cache_key=classify_key,
+                "classify",
+                classify_key,
+                config,
+                run_dir,
                 run_dir=run_dir,
-                step_dir=str(step_dir(config, "classify", classify_key)),
             )
-            link_outputs(coded["dir"], run_dir)
-        coded.pop("seconds")
-        out["classify"] = coded
         out["classify_key"] = classify_key
     return out
 
@@ -341,14 +346,9 @@ def compare_flow(
         file_hash(config.compare.codes),
         file_hash(config.classify.codebook),
     )
-    compared, reused = run_cached(
-        compare_task,
-        config=config,
-        cache_key=key,
-        run_dir=run_dir,
-        step_dir=str(step_dir(config, "compare", key)),
+    compared, reused = run_step(
+        compare_task, "compare", key, config, run_dir, run_dir=run_dir
     )
-    link_outputs(compared["dir"], run_dir)
     return {**compared, "reused": reused}
 
 
@@ -444,8 +444,6 @@ def theme_pipeline(
                         compared = compare_flow(
                             config, analysed["classify_key"], str(out_dir)
                         )
-                    compared.pop("seconds")
-
                     reused["compare"] = compared.pop("reused")
                     extra["compare"] = compared
             status = "completed"

@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -419,7 +420,7 @@ class SavedCoding:
                     KeywordModels(saved["trained"], saved["coef"], saved["intercept"]),
                     int(saved["n_trained_on"]),
                 )
-        except (OSError, ValueError, KeyError):
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile):
             return None  # a damaged file means training again, never a failed run
 
 
@@ -471,7 +472,7 @@ def score_with_saved_coding(
         SavedCoding(coder.codes, digests, scores, coder.keyword_models_, n).save(folder)
     return scores, {
         "action": "trained" if coder.keyword_training else "off",
-        "trained_on": n,
+        "trained_on": n if coder.keyword_training else 0,
         "scored": n,
     }
 

@@ -72,6 +72,9 @@ def test_flow_writes_run_folder_and_store(prefect_harness, tmp_path, data_dir):
         "topics",
         "total",
     }
+    # every timed step has its peak memory: the process, at least its start
+    assert set(manifest["memory_gb"]) == set(manifest["timings"]) - {"total"}
+    assert all(0.05 < gb < 20 for gb in manifest["memory_gb"].values())
     embeddings = np.load(run / "embeddings.npy")
     assert embeddings.shape == (segments.num_rows, 256)
     topics = pq.read_table(run / "segment_topics.parquet")
