@@ -67,7 +67,8 @@ def run_once(n: int, tmp: Path) -> dict:
     )
     settings["embed"] = {"onnx_cache_dir": str(tmp / "onnx")}
     settings["topics"] = {"model_dir": str(tmp / "models")}
-    settings["store"] = {"database": str(tmp / "themes.duckdb")}
+    # every cache in the temporary folder: nothing from an earlier run is reused
+    settings["store"] = {"database": str(tmp / "themes.duckdb"), "runs_dir": str(tmp)}
     config = tmp / "scale.yaml"
     config.write_text(yaml.safe_dump(settings))
     out = tmp / "run"

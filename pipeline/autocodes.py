@@ -53,8 +53,11 @@ def auto_codes_table(
         A DataFrame with :data:`AUTO_CODE_COLUMNS`, segment order then code order.
     """
     n, k = scores.shape
-    methods = np.repeat(
-        np.asarray([method] * n if isinstance(method, str) else method), k
+    # one method for all: a scalar column, not n x k copies of the string
+    methods = (
+        method
+        if isinstance(method, str)
+        else np.repeat(np.asarray(method, dtype=object), k)
     )
     return pd.DataFrame(
         {
@@ -94,6 +97,32 @@ def roll_up_by_document(table: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
     rolled["n_segments"] = rolled["n_segments"].astype(int)
     return rolled
+
+
+def read_assigned(folder) -> tuple[pd.DataFrame, list[str]]:
+    """The assigned rows of a run's ``auto_codes.parquet``, and every code in order.
+
+    Reports need only the codes given, not every score: reading just those
+    rows keeps a 100,000-segment run from holding the whole segments x codes
+    table in memory.
+
+    Args:
+        folder: The run's :class:`~pipeline.store.RunFolder`.
+
+    Returns:
+        ``(assigned, codes)``: ``document_id, segment_id, start, end, code,
+        score`` of the assigned rows, and the code ids as the table orders them.
+    """
+    import pyarrow.compute as pc
+
+    name = "auto_codes.parquet"
+    codes = pc.unique(folder.read_parquet(name, columns=["code"]).column("code"))
+    assigned = folder.read_parquet(
+        name,
+        columns=["document_id", "segment_id", "start", "end", "code", "score"],
+        filters=[("assigned", "=", True)],
+    ).to_pandas()
+    return assigned, codes.to_pylist()
 
 
 class CodingResult:

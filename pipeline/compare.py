@@ -504,7 +504,9 @@ def compare_run(run_dir, config, *, codes_path=None, out_dir=None) -> dict:
         min_segment_share=config.compare.min_segment_share,
         min_span_share=config.compare.min_span_share,
     )
-    auto = folder.read_parquet("auto_codes.parquet").to_pandas()
+    auto = folder.read_parquet(
+        "auto_codes.parquet", columns=["segment_id", "code", "score", "assigned"]
+    ).to_pandas()
     ids = segments.column("segment_id").to_pylist()
     scores = (
         auto.pivot(index="segment_id", columns="code", values="score")

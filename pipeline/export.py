@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 def prevalence_tables(folder: RunFolder) -> pd.DataFrame:
     """Themes by every metadata group of the run, one table (``group_column`` first)."""
+    from pipeline.autocodes import read_assigned
     from pipeline.records import segment_metadata
     from pipeline.report import grouping_columns, prevalence_by_group
 
@@ -34,10 +35,11 @@ def prevalence_tables(folder: RunFolder) -> pd.DataFrame:
     segments_table = folder.read_parquet("segments.parquet")
     documents = folder.read_parquet("documents.parquet")
     metadata = segment_metadata(segments_table, documents)
-    auto = folder.read_parquet("auto_codes.parquet").to_pandas()
+    assigned, codes = read_assigned(folder)
+    segments = segments_table.to_pandas()
     frames = []
     for column in grouping_columns(documents.to_pandas(), metadata):
-        table = prevalence_by_group(auto, segments_table.to_pandas(), metadata, column)
+        table = prevalence_by_group(assigned, codes, segments, metadata, column)
         table.insert(0, "group_column", column)
         frames.append(table)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -167,8 +169,9 @@ def export_qdpx(
         )
         for row in documents.to_dict(orient="records")
     ]
-    auto = folder.read_parquet("auto_codes.parquet").to_pandas()
-    auto = auto[auto["assigned"]]
+    from pipeline.autocodes import read_assigned
+
+    auto, _ = read_assigned(folder)
     user = f"auto: {classifier.get('model', 'auto-coder')} (run {manifest.get('run_id', folder.path.name)})"
     codes = set(codebook.ids)
     codings = [

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.autocodes import read_assigned
 from pipeline.store import RunFolder
 
 logger = logging.getLogger(__name__)
@@ -50,12 +51,18 @@ def wilson_interval(successes: int, n: int, *, z: float = 1.96) -> tuple[float, 
 
 
 def prevalence_by_group(
-    auto: pd.DataFrame, segments: pd.DataFrame, metadata: pd.DataFrame, column: str
+    assigned: pd.DataFrame,
+    codes: list[str],
+    segments: pd.DataFrame,
+    metadata: pd.DataFrame,
+    column: str,
 ) -> pd.DataFrame:
     """Segments with each code in each group of a metadata column, with intervals.
 
     Args:
-        auto: The auto-codes table (one row per segment and code).
+        assigned: The assigned rows of the auto-codes table
+            (:func:`~pipeline.autocodes.read_assigned`).
+        codes: Every code, in table order.
         segments: The segment table (``segment_id``, ``text``, ...), in order.
         metadata: Per-segment metadata, aligned with ``segments``.
         column: The metadata column.
@@ -69,7 +76,6 @@ def prevalence_by_group(
     document_of = dict(
         zip(segments["segment_id"], segments["document_id"], strict=True)
     )
-    assigned = auto[auto["assigned"]]
     rows = []
     sizes = pd.Series(groups).value_counts()
     documents_in = (
@@ -79,7 +85,7 @@ def prevalence_by_group(
     )
     for group in sorted(sizes.index):
         in_group = assigned[assigned["segment_id"].map(group_of) == group]
-        for code in auto["code"].unique():
+        for code in codes:
             coded = in_group[in_group["code"] == code]
             n, k = int(sizes[group]), int(len(coded))
             low, high = wilson_interval(k, n)
@@ -165,16 +171,16 @@ def report_context(
         },
     }
 
-    auto = _read(folder, "auto_codes.parquet")
     prevalence_tables = {}
     quotes: dict[str, list[dict[str, str]]] = {}
-    if auto is not None:
+    if folder.file("auto_codes.parquet").is_file():
+        assigned, codes = read_assigned(folder)
+        assigned = assigned.sort_values("score", ascending=False)
         texts = dict(zip(segments["segment_id"], segments["text"], strict=True))
         for column in grouping_columns(documents, metadata):
-            table = prevalence_by_group(auto, segments, metadata, column)
+            table = prevalence_by_group(assigned, codes, segments, metadata, column)
             prevalence_tables[column] = table
-            order = list(dict.fromkeys(auto["code"]))
-            pivot = table.pivot(index="group", columns="code", values="share")[order]
+            pivot = table.pivot(index="group", columns="code", values="share")[codes]
 
             hover = table.apply(
                 lambda r: (
@@ -210,7 +216,6 @@ def report_context(
                     column,
                 )
             )
-            assigned = auto[auto["assigned"]].sort_values("score", ascending=False)
             group_of = dict(
                 zip(
                     segments["segment_id"],

@@ -95,6 +95,18 @@ CREATE TABLE IF NOT EXISTS run_documents (
 """
 
 
+@contextlib.contextmanager
+def _transaction(connection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back if it raises."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
 def new_run_id() -> str:
     """Return a new run id: UTC date and time plus a random suffix."""
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
@@ -190,8 +202,7 @@ class ResultsStore:
         )
         with self.connect() as connection:
             before = connection.execute("SELECT count(*) FROM documents").fetchone()[0]
-            connection.execute("BEGIN TRANSACTION")
-            try:
+            with _transaction(connection):
                 connection.register("incoming_documents", incoming)
                 connection.execute(
                     "INSERT OR IGNORE INTO documents SELECT document_id, content_hash, "
@@ -204,10 +215,6 @@ class ResultsStore:
                     "content_hash FROM incoming_documents",
                     [run_id],
                 )
-                connection.execute("COMMIT")
-            except Exception:
-                connection.execute("ROLLBACK")
-                raise
             after = connection.execute("SELECT count(*) FROM documents").fetchone()[0]
         return after - before
 
@@ -229,8 +236,7 @@ class ResultsStore:
         incoming = segments.append_column("content_hash", pa.array(hashes, pa.string()))
         with self.connect() as connection:
             before = connection.execute("SELECT count(*) FROM segments").fetchone()[0]
-            connection.execute("BEGIN TRANSACTION")
-            try:
+            with _transaction(connection):
                 connection.register("incoming_segments", incoming)
                 connection.execute(
                     "INSERT OR IGNORE INTO segments SELECT content_hash, ?, "
@@ -239,10 +245,6 @@ class ResultsStore:
                     "FROM incoming_segments",
                     [settings_hash],
                 )
-                connection.execute("COMMIT")
-            except Exception:
-                connection.execute("ROLLBACK")
-                raise
             after = connection.execute("SELECT count(*) FROM segments").fetchone()[0]
         return after - before
 
@@ -322,17 +324,12 @@ class ResultsStore:
             }
         )
         with self.connect() as connection:
-            connection.execute("BEGIN TRANSACTION")
-            try:
+            with _transaction(connection):
                 connection.register("incoming_embeddings", incoming)
                 connection.execute(
                     "INSERT OR IGNORE INTO embeddings SELECT model_id, text_hash, vector "
                     "FROM incoming_embeddings"
                 )
-                connection.execute("COMMIT")
-            except Exception:
-                connection.execute("ROLLBACK")
-                raise
 
     def get_identifier_checks(
         self, keys: Sequence[str]
@@ -368,17 +365,12 @@ class ResultsStore:
             }
         )
         with self.connect() as connection:
-            connection.execute("BEGIN TRANSACTION")
-            try:
+            with _transaction(connection):
                 connection.register("incoming_checks", incoming)
                 connection.execute(
                     "INSERT OR IGNORE INTO identifier_checks "
                     "SELECT check_key, findings FROM incoming_checks"
                 )
-                connection.execute("COMMIT")
-            except Exception:
-                connection.execute("ROLLBACK")
-                raise
 
     def record_run(self, run: dict[str, Any]) -> None:
         """Insert or update a run's row (``run_id`` plus any of the run columns)."""
@@ -461,12 +453,20 @@ class RunFolder:
         """Write a table as Parquet, atomically."""
         return self._atomic(name, lambda tmp: pq.write_table(table, tmp))
 
-    def read_parquet(self, name: str) -> pa.Table:
-        """Read a Parquet file of the run."""
+    def read_parquet(
+        self,
+        name: str,
+        *,
+        columns: Sequence[str] | None = None,
+        filters: list[tuple] | None = None,
+    ) -> pa.Table:
+        """Read a Parquet file of the run (optionally some columns, or rows matching ``filters``)."""
         path = self.file(name)
         if not path.is_file():
             raise RunNotFoundError(f"{path} not found: the run did not produce it")
-        return pq.read_table(path)
+        return pq.read_table(
+            path, columns=list(columns) if columns else None, filters=filters
+        )
 
     def write_npy(self, name: str, array: np.ndarray) -> Path:
         """Write a NumPy array (``.npy``), atomically."""

@@ -162,3 +162,18 @@ def test_nearest_coded_matches_brute_force_and_never_returns_the_query():
         similarity = embeddings[others] @ embeddings[query]
         assert nearest == others[np.argsort(-similarity, kind="stable")[:3]].tolist()
         assert query not in nearest
+
+
+@pytest.mark.parametrize("n_documents", [0, 7, 300])
+def test_bootstrap_counts_are_the_draws_of_one_multinomial_call(n_documents):
+    from pipeline.agreement import BOOT_CHUNK, bootstrap_counts
+
+    n_boot = 2 * BOOT_CHUNK + 5  # more than one chunk, the last one short
+    counts = bootstrap_counts(n_documents, n_boot, random_state=3)
+    assert counts.shape == (n_boot, n_documents)
+    if n_documents:
+        expected = np.random.default_rng(3).multinomial(
+            n_documents, np.full(n_documents, 1 / n_documents), size=n_boot
+        )
+        np.testing.assert_array_equal(counts, expected)
+        assert counts.itemsize <= 2
