@@ -13,8 +13,12 @@ respondent, the same folds for every method:
     cost of the int8 embedding backend.
 
 Printed: micro-F1, macro-F1 and mean per-label Cohen's kappa of each, the
-training time and peak memory of (b) on the whole file. Run with ``--quick``
-for a 1,500-comment look.
+training time and peak memory of (b) on the whole file, and its learning
+curve: for growing shares of the training respondents (the test folds
+untouched), the out-of-fold kappa per label against the number of human
+examples trained on, drawn in ``docs/learning_curve.png`` (the curve's rows in
+``benchmarks/out/learning_curve.csv``). Run with ``--quick`` for a
+1,500-comment look (the figure is then not redrawn).
 """
 
 from __future__ import annotations
@@ -28,9 +32,18 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._harness import FEEDBACK_CSV, ROOT, Figure, PeakMemory, Results  # noqa: E402
+from benchmarks._harness import (  # noqa: E402
+    FEEDBACK_CSV,
+    OUT,
+    ROOT,
+    Figure,
+    PeakMemory,
+    Results,
+)
 
 MIN_POSITIVES = 30
+SHARES = (0.05, 0.1, 0.2, 0.4, 0.7, 1.0)
+"""Shares of the training respondents on the learning curve."""
 
 
 def metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -178,13 +191,18 @@ def main() -> None:
                 )
             )
 
-    # training on the whole file: time and peak memory
+    # training on the whole file, as ``themes train`` does (its learning
+    # curve with more points): time, peak memory, and the learning curve
     classify = config.classify.model_copy(
-        update={"tfidf": best.endswith("tfidf"), "cv_folds": 5}
+        update={
+            "tfidf": best.endswith("tfidf"),
+            "cv_folds": 5,
+            "learning_curve": SHARES,
+        }
     )
     started = time.perf_counter()
     with PeakMemory() as memory:
-        train_supervised(
+        trained = train_supervised(
             texts,
             X,
             Y,
@@ -196,7 +214,7 @@ def main() -> None:
         )
     results.add(
         Figure(
-            f"training {best} on all comments (CV, learning curve, final fit)",
+            f"training {best} on all comments (CV, {len(SHARES)}-point learning curve, final fit)",
             time.perf_counter() - started,
             "s",
             higher_is_better=False,
@@ -205,7 +223,63 @@ def main() -> None:
     results.add(
         Figure("training peak memory", memory.peak_gb, "GB", higher_is_better=False)
     )
+    curve = trained.learning_curve
+    OUT.mkdir(exist_ok=True)
+    curve.to_csv(OUT / "learning_curve.csv", index=False)
+    mean = curve.groupby("share")[["n_examples", "kappa"]].mean()
+    for share, row in mean.iterrows():
+        results.add(
+            Figure(
+                f"learning curve: mean kappa with {share:.0%} of training respondents "
+                f"(~{row['n_examples']:.0f} examples per label)",
+                row["kappa"],
+                "",
+            )
+        )
+    if not args.quick:
+        draw_learning_curve(
+            curve,
+            {code: codebook[code].name for code in trained.codes},
+            ROOT / "docs" / "learning_curve.png",
+        )
+        results.note(f"learning curve of {best}: docs/learning_curve.png")
     results.save()
+
+
+def draw_learning_curve(curve: pd.DataFrame, names: dict[str, str], path: Path) -> None:
+    """Kappa per label against human examples in training (log scale), and their mean."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(10, 6.5), dpi=110)
+    for code, rows in curve.groupby("code"):
+        axis.plot(
+            rows["n_examples"],
+            rows["kappa"],
+            marker="o",
+            linewidth=1,
+            label=names[code][:38],
+        )
+    mean = curve.groupby("share")[["n_examples", "kappa"]].mean()
+    axis.plot(
+        mean["n_examples"],
+        mean["kappa"],
+        color="black",
+        linewidth=3,
+        label="mean over labels",
+    )
+    axis.set_xscale("log")
+    axis.set_xlabel("human-coded examples of the label in training (log scale)")
+    axis.set_ylabel("cross-validated Cohen's kappa")
+    axis.set_title(
+        "NHS patient feedback: supervised kappa per label as human coding grows"
+    )
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=6.5, ncol=2, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path)
 
 
 if __name__ == "__main__":

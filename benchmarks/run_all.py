@@ -21,7 +21,6 @@ from benchmarks._harness import OUT, ROOT, machine  # noqa: E402
 SCRIPTS = [
     ["embed_throughput.py"],
     ["classify_nhs_feedback.py"],
-    ["learning_curve.py"],
     ["agreement_real.py"],
     ["anonymise_recall.py"],
     ["incremental.py"],

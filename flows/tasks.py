@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from prefect import task
 
 from pipeline.anonymise import cached_checker, check_corpus
@@ -45,7 +44,7 @@ from pipeline.records import (
     transcripts_to_table,
 )
 from pipeline.segment import cached_sentence_splitter, segment_transcripts
-from pipeline.store import ResultsStore, RunFolder
+from pipeline.store import ResultsStore, RunFolder, read_rows
 from pipeline.topics import run_topics, seed_topics
 
 IO_RETRIES: dict[str, Any] = dict(retries=2, retry_delay_seconds=[1, 4])
@@ -57,6 +56,9 @@ def _by_cache_key(context, parameters: dict[str, Any]) -> str:
 
 
 CACHED: dict[str, Any] = dict(cache_key_fn=_by_cache_key, persist_result=True)
+
+DOCUMENT_ROW_GROUP = 256
+"""Documents per Parquet row group of ``documents.parquet``."""
 
 
 @task(name="ingest", **CACHED, **IO_RETRIES)
@@ -83,7 +85,10 @@ def ingest_task(
     )
     folder = RunFolder(step_dir)
     folder.write_parquet(
-        "documents.parquet", transcripts_to_table(list(result.transcripts))
+        "documents.parquet",
+        transcripts_to_table(list(result.transcripts)),
+        # segmentation batches read their rows only (see segment_batch_task)
+        row_group_size=DOCUMENT_ROW_GROUP,
     )
     folder.write_csv("anonymisation.csv", checked.findings_table())
     folder.write_json(
@@ -110,13 +115,13 @@ def segment_batch_task(
     config: PipelineConfig,
     cache_key: str,
     documents_path: str,
-    document_ids: list[str],
+    rows: list[int],
     out_path: str,
 ) -> str:
-    """Segment some documents of the run; write their segments as Parquet."""
-    # only this batch's rows are rebuilt (rebuilding every document in every
-    # batch made segmentation grow with the square of the corpus)
-    table = pq.read_table(documents_path, filters=[("document_id", "in", document_ids)])
+    """Segment some documents of the run (rows of its documents table); write their segments."""
+    # only the row groups holding this batch are decoded (decoding the whole
+    # table in every batch made segmentation grow with the square of the corpus)
+    table = read_rows(documents_path, rows)
     transcripts = transcripts_from_table(table)
     nlp = (
         None

@@ -174,18 +174,19 @@ def _segment(
     settings = config.section_hash("segment")
     cached = store.get_segments(hashes, settings)
     done = set(cached.column("document_id").to_pylist())
-    missing = [d for d in order if d not in done]
+    missing = [row for row, d in enumerate(order) if d not in done]
     size = config.execution.document_batch
     batches = [missing[i : i + size] for i in range(0, len(missing), size)]
     keys = [
-        step_key("segment", settings, *(hashes[d] for d in batch)) for batch in batches
+        step_key("segment", settings, *(hashes[order[row]] for row in batch))
+        for batch in batches
     ]
     paths = [str(step_dir(config, "segment", key) / "segments.parquet") for key in keys]
     futures = segment_batch_task.map(
         config=unmapped(config),
         cache_key=keys,
         documents_path=unmapped(str(folder.file("documents.parquet"))),
-        document_ids=batches,
+        rows=batches,
         out_path=paths,
     )
     new_tables = []
@@ -196,7 +197,7 @@ def _segment(
             config=config,
             cache_key=keys[number - 1],
             documents_path=str(folder.file("documents.parquet")),
-            document_ids=batches[number - 1],
+            rows=batches[number - 1],
             out_path=paths[number - 1],
         )
         new_tables.append(RunFolder(Path(path).parent).read_parquet("segments.parquet"))

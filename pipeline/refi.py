@@ -516,26 +516,28 @@ def write_project(
         document.document_id: _guid("source", document.document_id)
         for document in documents
     }
-    project_xml = _project_xml_bytes(
-        name=name,
-        origin=origin,
-        documents=documents,
-        codebook=codebook,
-        codings=codings,
-        source_guids=source_guids,
-    )
-    entries = [("project.qde", project_xml)] + [
-        (
-            f"sources/{source_guids[document.document_id]}.txt",
-            document.text.encode("utf-8"),
-        )
-        for document in documents
-    ]
-    _write_zip_atomically(path, entries)
+
+    def write_entries(archive: zipfile.ZipFile) -> None:
+        with archive.open(_zip_info("project.qde"), "w") as handle:
+            _write_project_xml(
+                handle,
+                name=name,
+                origin=origin,
+                documents=documents,
+                codebook=codebook,
+                codings=codings,
+                source_guids=source_guids,
+            )
+        for document in documents:
+            info = _zip_info(f"sources/{source_guids[document.document_id]}.txt")
+            archive.writestr(info, document.text.encode("utf-8"), compresslevel=6)
+
+    _write_zip_atomically(path, write_entries)
     return path
 
 
-def _project_xml_bytes(
+def _write_project_xml(
+    handle,
     *,
     name: str,
     origin: str,
@@ -543,8 +545,13 @@ def _project_xml_bytes(
     codebook: Codebook,
     codings: Sequence[ExportCoding],
     source_guids: Mapping[str, str],
-) -> bytes:
-    """Build ``project.qde`` from inputs already checked."""
+) -> None:
+    """Write ``project.qde`` from inputs already checked, one case or source at a time.
+
+    The project is never held whole in memory (at 100,000 documents the tree
+    and its text took about 1 GB): each element below ``Cases`` and
+    ``Sources`` is built, indented at its depth, written and dropped.
+    """
     texts = {document.document_id: document.text for document in documents}
     users = list(dict.fromkeys(coding.user for coding in codings))
     user_guids = {user: _guid("user", user) for user in users}
@@ -552,26 +559,37 @@ def _project_xml_bytes(
     variables = sorted({key for document in documents for key in document.metadata})
     variable_guids = {key: _guid("variable", key) for key in variables}
 
-    root = ElementTree.Element("Project")
+    def write(element: ElementTree.Element, level: int) -> None:
+        ElementTree.indent(element, level=level)
+        handle.write(
+            ("\n" + "  " * level).encode("utf-8")
+            + ElementTree.tostring(element, encoding="unicode").encode("utf-8")
+        )
+
     # The namespace is written as a plain attribute: ElementTree's
     # register_namespace would change process-wide state.
-    root.set("xmlns", PROJECT_NS)
-    root.set("name", name)
-    root.set("origin", origin)
+    opening = ElementTree.tostring(
+        ElementTree.Element("Project", xmlns=PROJECT_NS, name=name, origin=origin),
+        encoding="unicode",
+    ).removesuffix(" />")
+    handle.write(b'<?xml version="1.0" encoding="UTF-8"?>\n' + opening.encode("utf-8"))
+    handle.write(b">")
     # The element order below is the one ProjectType's xsd:sequence requires.
     if users:
-        users_element = ElementTree.SubElement(root, "Users")
+        users_element = ElementTree.Element("Users")
         for user in users:
             ElementTree.SubElement(
                 users_element, "User", guid=user_guids[user], name=user
             )
+        write(users_element, 1)
     if codebook.codes:
-        codes_element = ElementTree.SubElement(
-            ElementTree.SubElement(root, "CodeBook"), "Codes"
+        codebook_element = ElementTree.Element("CodeBook")
+        _add_codes(
+            ElementTree.SubElement(codebook_element, "Codes"), codebook, code_guids
         )
-        _add_codes(codes_element, codebook, code_guids)
+        write(codebook_element, 1)
     if variables:
-        variables_element = ElementTree.SubElement(root, "Variables")
+        variables_element = ElementTree.Element("Variables")
         for key in variables:
             ElementTree.SubElement(
                 variables_element,
@@ -580,11 +598,11 @@ def _project_xml_bytes(
                 name=key,
                 typeOfVariable="Text",
             )
+        write(variables_element, 1)
     if documents:
-        cases_element = ElementTree.SubElement(root, "Cases")
+        handle.write(b"\n  <Cases>")
         for document in documents:
-            case = ElementTree.SubElement(
-                cases_element,
+            case = ElementTree.Element(
                 "Case",
                 guid=_guid("case", document.document_id),
                 name=document.document_id,
@@ -600,43 +618,43 @@ def _project_xml_bytes(
             ElementTree.SubElement(
                 case, "SourceRef", targetGUID=source_guids[document.document_id]
             )
-        sources_element = ElementTree.SubElement(root, "Sources")
-        sources = {
-            document.document_id: ElementTree.SubElement(
-                sources_element,
-                "TextSource",
-                guid=source_guids[document.document_id],
-                name=document.document_id,
-                plainTextPath=f"internal://{source_guids[document.document_id]}.txt",
-            )
-            for document in documents
-        }
+            write(case, 2)
+        handle.write(b"\n  </Cases>\n  <Sources>")
+        by_document: dict[str, list[int]] = {}
         for index, coding in enumerate(codings):
-            selection_name = _coding_name(index, coding)
-            selection = ElementTree.SubElement(
-                sources[coding.document_id],
-                "PlainTextSelection",
-                guid=_guid("selection", selection_name),
-                name=_label(texts[coding.document_id][coding.start : coding.end]),
-                startPosition=str(coding.start),
-                endPosition=str(coding.end),
-                creatingUser=user_guids[coding.user],
+            by_document.setdefault(coding.document_id, []).append(index)
+        for document in documents:
+            guid = source_guids[document.document_id]
+            source = ElementTree.Element(
+                "TextSource",
+                guid=guid,
+                name=document.document_id,
+                plainTextPath=f"internal://{guid}.txt",
             )
-            coding_element = ElementTree.SubElement(
-                selection,
-                "Coding",
-                guid=_guid("coding", selection_name),
-                creatingUser=user_guids[coding.user],
-            )
-            ElementTree.SubElement(
-                coding_element, "CodeRef", targetGUID=code_guids[coding.code]
-            )
-    ElementTree.indent(root)
-    return (
-        b'<?xml version="1.0" encoding="UTF-8"?>\n'
-        + ElementTree.tostring(root, encoding="unicode").encode("utf-8")
-        + b"\n"
-    )
+            for index in by_document.get(document.document_id, ()):
+                coding = codings[index]
+                selection_name = _coding_name(index, coding)
+                selection = ElementTree.SubElement(
+                    source,
+                    "PlainTextSelection",
+                    guid=_guid("selection", selection_name),
+                    name=_label(texts[coding.document_id][coding.start : coding.end]),
+                    startPosition=str(coding.start),
+                    endPosition=str(coding.end),
+                    creatingUser=user_guids[coding.user],
+                )
+                coding_element = ElementTree.SubElement(
+                    selection,
+                    "Coding",
+                    guid=_guid("coding", selection_name),
+                    creatingUser=user_guids[coding.user],
+                )
+                ElementTree.SubElement(
+                    coding_element, "CodeRef", targetGUID=code_guids[coding.code]
+                )
+            write(source, 2)
+        handle.write(b"\n  </Sources>")
+    handle.write(b"\n</Project>\n")
 
 
 def _guid(kind: str, key: str) -> str:
@@ -817,8 +835,23 @@ def _reachable(children: Mapping[str | None, list[Code]]) -> set[str]:
     return seen
 
 
-def _write_zip_atomically(path: Path, entries: Sequence[tuple[str, bytes]]) -> None:
-    """Write a reproducible ZIP under a temporary name, then rename it into place."""
+def _zip_info(entry_name: str) -> zipfile.ZipInfo:
+    """A reproducible archive entry: fixed time, Unix mode 644, deflated."""
+    info = zipfile.ZipInfo(entry_name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3  # Unix, whatever the platform
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _write_zip_atomically(path: Path, write_entries) -> None:
+    """Write a reproducible ZIP under a temporary name, then rename it into place.
+
+    Args:
+        path: The archive to write.
+        write_entries: Called with the open :class:`zipfile.ZipFile`; adds the
+            entries (made with :func:`_zip_info`).
+    """
     temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
     # os.open with mode 0o666 lets the umask decide the final file's permissions,
     # as for any ordinary file (tempfile would leave it private to the owner).
@@ -826,12 +859,7 @@ def _write_zip_atomically(path: Path, entries: Sequence[tuple[str, bytes]]) -> N
     try:
         with os.fdopen(descriptor, "wb") as handle:
             with zipfile.ZipFile(handle, "w") as archive:
-                for entry_name, content in entries:
-                    info = zipfile.ZipInfo(entry_name, date_time=_ZIP_TIME)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.create_system = 3  # Unix, whatever the platform
-                    info.external_attr = 0o644 << 16
-                    archive.writestr(info, content, compresslevel=6)
+                write_entries(archive)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

@@ -420,6 +420,31 @@ class ResultsStore:
             return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
+def read_rows(
+    path: str | Path, rows: Sequence[int], *, columns: list[str] | None = None
+) -> pa.Table:
+    """Some rows of a Parquet file (positions, in this order), decoding only their row groups."""
+    parquet = pq.ParquetFile(path)
+    sizes = [
+        parquet.metadata.row_group(i).num_rows
+        for i in range(parquet.metadata.num_row_groups)
+    ]
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    positions = np.asarray(rows, dtype=np.int64)
+    if not positions.size:
+        empty = parquet.schema_arrow.empty_table()
+        return empty.select(columns) if columns else empty
+    if positions.min() < 0 or positions.max() >= starts[-1]:
+        raise StoreError(f"{path}: rows outside 0..{starts[-1] - 1} asked for")
+    groups = np.unique(np.searchsorted(starts, positions, side="right") - 1)
+    table = parquet.read_row_groups(groups.tolist(), columns=columns)
+    # positions within the groups read: each group's rows follow the last's
+    offsets = np.zeros(len(starts) - 1, dtype=np.int64)
+    offsets[groups] = np.concatenate([[0], np.cumsum([sizes[g] for g in groups])[:-1]])
+    group_of = np.searchsorted(starts, positions, side="right") - 1
+    return table.take(pa.array(offsets[group_of] + positions - starts[group_of]))
+
+
 class RunFolder:
     """The folder of one run's output files.
 
@@ -449,9 +474,17 @@ class RunFolder:
         """Return the path of a file of the run."""
         return self.path / name
 
-    def write_parquet(self, name: str, table: pa.Table) -> Path:
-        """Write a table as Parquet, atomically."""
-        return self._atomic(name, lambda tmp: pq.write_table(table, tmp))
+    def write_parquet(
+        self, name: str, table: pa.Table, *, row_group_size: int | None = None
+    ) -> Path:
+        """Write a table as Parquet, atomically.
+
+        ``row_group_size`` (rows) lets :meth:`read_parquet` read a few rows
+        without decoding the whole file.
+        """
+        return self._atomic(
+            name, lambda tmp: pq.write_table(table, tmp, row_group_size=row_group_size)
+        )
 
     def read_parquet(
         self,
@@ -459,14 +492,25 @@ class RunFolder:
         *,
         columns: Sequence[str] | None = None,
         filters: list[tuple] | None = None,
+        rows: Sequence[int] | None = None,
     ) -> pa.Table:
-        """Read a Parquet file of the run (optionally some columns, or rows matching ``filters``)."""
+        """Read a Parquet file of the run.
+
+        Args:
+            name: The file's name in the run folder.
+            columns: Only these columns.
+            filters: Only rows matching these (pyarrow filters; the whole
+                file is decoded unless its row groups' statistics rule them out).
+            rows: Only these rows (positions, in this order); only the row
+                groups holding them are decoded.
+        """
         path = self.file(name)
         if not path.is_file():
             raise RunNotFoundError(f"{path} not found: the run did not produce it")
-        return pq.read_table(
-            path, columns=list(columns) if columns else None, filters=filters
-        )
+        columns = list(columns) if columns else None
+        if rows is None:
+            return pq.read_table(path, columns=columns, filters=filters)
+        return read_rows(path, rows, columns=columns)
 
     def write_npy(self, name: str, array: np.ndarray) -> Path:
         """Write a NumPy array (``.npy``), atomically."""

@@ -58,6 +58,33 @@ def test_documents_table_round_trips_through_parquet(tmp_path, tables):
     assert not list((tmp_path / "run").glob("*.tmp"))
 
 
+def test_reading_some_rows_decodes_only_their_row_groups(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": [f"d{i:03d}" for i in range(100)], "n": list(range(100))})
+    folder = RunFolder(tmp_path / "run")
+    folder.write_parquet("t.parquet", table, row_group_size=10)
+    read_groups = []
+    original = pq.ParquetFile.read_row_groups
+
+    def spy(self, groups, *args, **kwargs):
+        read_groups.extend(groups)
+        return original(self, groups, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", spy)
+    rows = [57, 3, 58, 99, 0]
+    some = folder.read_parquet("t.parquet", rows=rows)
+    assert some.column("id").to_pylist() == [f"d{i:03d}" for i in rows]
+    assert some.column("n").to_pylist() == rows
+    assert sorted(read_groups) == [0, 5, 9]
+    assert folder.read_parquet("t.parquet", rows=[]).num_rows == 0
+    assert folder.read_parquet("t.parquet", rows=[4], columns=["n"]).to_pylist() == [
+        {"n": 4}
+    ]
+    with pytest.raises(Exception, match="rows outside 0..99"):
+        folder.read_parquet("t.parquet", rows=[100])
+
+
 def test_failed_write_leaves_no_partial_file(tmp_path):
     folder = RunFolder(tmp_path / "run")
     folder.write_json("manifest.json", {"ok": 1})
