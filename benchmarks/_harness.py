@@ -26,6 +26,9 @@ OUT = Path(__file__).resolve().parent / "out"
 SHARED = ROOT.parent / "shared" / "data"
 FEEDBACK_CSV = SHARED / "nhs_patient_feedback" / "feedback_dev.csv"
 THINK_ALOUD = SHARED / "usability_think_aloud"
+ONNX_CACHE = ROOT / "runs" / ".cache" / "onnx"
+"""The ONNX exports of the embedding model (the config's default place): a
+machine makes them once, so the scripts share them; no figure times them."""
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

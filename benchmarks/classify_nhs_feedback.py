@@ -34,6 +34,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._harness import (  # noqa: E402
     FEEDBACK_CSV,
+    ONNX_CACHE,
     OUT,
     ROOT,
     Figure,
@@ -97,7 +98,7 @@ def main() -> None:
         f"{len(texts):,} comments, {len(np.unique(groups)):,} respondents, {len(codes)} labels "
         f"with >= {MIN_POSITIVES} positives; 5 folds grouped by respondent"
     )
-    config = load_config()
+    config = load_config(overrides={"embed.onnx_cache_dir": str(ONNX_CACHE)})
     embedder = make_embedder(config.embed)
     with_cache = ResultsStore(ROOT / "runs" / "bench_cache.duckdb")
     started = time.perf_counter()

@@ -21,7 +21,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._harness import Figure, Results, feedback_comments  # noqa: E402
+from benchmarks._harness import (  # noqa: E402
+    ONNX_CACHE,
+    Figure,
+    Results,
+    feedback_comments,
+)
 from pipeline.config import EmbedConfig  # noqa: E402
 from pipeline.embed import embed_texts, make_embedder, resolve_model  # noqa: E402
 from pipeline.store import ResultsStore  # noqa: E402
@@ -56,10 +61,9 @@ def main() -> None:
 
     default = EmbedConfig()
     with tempfile.TemporaryDirectory() as tmp:
-        onnx_dir = Path(tmp) / "onnx"
         embedders = {
             name: make_embedder(
-                EmbedConfig(backend=name, onnx_cache_dir=onnx_dir, batch_size=BATCH)
+                EmbedConfig(backend=name, onnx_cache_dir=ONNX_CACHE, batch_size=BATCH)
             )
             for name in ("sentence-transformers", "onnx", "onnx-int8")
         }

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._harness import ROOT, Figure, Results, themes_run  # noqa: E402
+from benchmarks._harness import ONNX_CACHE, ROOT, Figure, Results, themes_run  # noqa: E402
 
 
 def make_corpus(folder: Path, n: int, seed: int = 0) -> None:
@@ -75,7 +75,7 @@ def main() -> None:
             f"ingest:\n  corpus: {corpus}\n"
             f"classify:\n  codebook: {ROOT / 'config' / 'codebooks' / 'nhs_managers.yaml'}\n"
             f"topics:\n  model_dir: {tmp / 'models'}\n"
-            f"embed:\n  onnx_cache_dir: {tmp / 'onnx'}\n"
+            f"embed:\n  onnx_cache_dir: {ONNX_CACHE}\n"
             f"store:\n  database: {tmp / 'store' / 'themes.duckdb'}\n  runs_dir: {tmp / 'store'}\n"
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -88,7 +88,7 @@ def main() -> None:
         from pipeline.config import EmbedConfig
         from pipeline.embed import make_embedder
 
-        make_embedder(EmbedConfig(onnx_cache_dir=tmp / "onnx"))
+        make_embedder(EmbedConfig(onnx_cache_dir=ONNX_CACHE))
         full = themes_run(config, tmp / "full", env)
         manifest = json.loads((tmp / "full" / "manifest.json").read_text())
         results.note(
