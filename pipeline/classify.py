@@ -430,6 +430,15 @@ def _calibrate(calibrator, decision: np.ndarray) -> np.ndarray:
 
 def _fit_code(estimator: SupervisedClassifier, X, truth, groups):
     """Fit one code: ``(model, calibrator, constant, threshold, oof_score)``."""
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: these fits are too small for threads to pay (on 2
+    # cores a fit on 4,700 x 384 took 0.21 s with two, 0.03 s with one)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_code_single_threaded(estimator, X, truth, groups)
+
+
+def _fit_code_single_threaded(estimator: SupervisedClassifier, X, truth, groups):
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
