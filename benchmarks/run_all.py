@@ -46,6 +46,9 @@ def write_results(durations: dict[str, float]) -> Path:
         f"{info['cpu']}, Python {info['python']}. Every ratio compares two figures measured in the "
         "same run of the same script (the machine is noisy: ratios travel better than seconds).",
         "",
+        f"The scripts took {sum(durations.values()):,.0f} s ({sum(durations.values()) / 60:.1f} min) "
+        "in all, the install not included.",
+        "",
     ]
     for script in [s[0] for s in SCRIPTS]:
         name = script.removesuffix(".py")
@@ -88,7 +91,8 @@ def main() -> None:
         durations[script[0].removesuffix(".py")] = time.perf_counter() - started
     timings_file = OUT / "durations.json"
     previous = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
-    previous.update(durations)
+    names = {script[0].removesuffix(".py") for script in SCRIPTS}
+    previous = {name: s for name, s in previous.items() if name in names} | durations
     OUT.mkdir(exist_ok=True)
     timings_file.write_text(json.dumps(previous, indent=2))
     print(f"wrote {write_results(previous).relative_to(ROOT)}")

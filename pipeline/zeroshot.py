@@ -290,7 +290,10 @@ def keyword_trained_scores(
         probabilities (0 for untrained codes), and the models for segments
         not seen yet (``models.trained`` says which codes were trained).
     """
+    from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
+
+    from pipeline.train import grouped_folds
 
     n, k = hits.shape
     dimension = embeddings.shape[1] if embeddings.ndim == 2 else 0
@@ -303,61 +306,35 @@ def keyword_trained_scores(
     groups = np.arange(n) if groups is None else np.asarray(groups)
     if len(np.unique(groups)) < 2:
         return probabilities, models
+    splits = grouped_folds(groups, folds)
     # one BLAS thread: faster for these fits on a few cores (80,000 x 384:
     # 1.3 s with one thread, 1.7 s with two)
     with threadpool_limits(limits=1, user_api="blas"):
-        _cross_fit(
-            embeddings,
-            hits,
-            groups,
-            min_positives,
-            folds,
-            random_state,
-            probabilities,
-            models,
-        )
+        for j in range(k):
+            weak = hits[:, j].astype(bool)
+            if weak.sum() < min_positives or (~weak).sum() < min_positives:
+                continue
+            column = np.zeros(n)
+            coef, intercept = np.zeros(dimension), 0.0
+            for train, test in splits:
+                if weak[train].all() or not weak[train].any():
+                    break
+                model = LogisticRegression(
+                    C=1.0,
+                    class_weight="balanced",
+                    max_iter=1000,
+                    random_state=random_state,
+                )
+                model.fit(embeddings[train], weak[train])
+                column[test] = model.predict_proba(embeddings[test])[:, 1]
+                coef += model.coef_[0] / len(splits)
+                intercept += float(model.intercept_[0]) / len(splits)
+            else:
+                probabilities[:, j] = column
+                models.trained[j] = True
+                models.coef[j] = coef
+                models.intercept[j] = intercept
     return probabilities, models
-
-
-def _cross_fit(
-    embeddings: np.ndarray,
-    hits: np.ndarray,
-    groups: np.ndarray,
-    min_positives: int,
-    folds: int,
-    random_state: int,
-    probabilities: np.ndarray,
-    models: KeywordModels,
-) -> None:
-    """Fill ``probabilities`` and ``models`` (see :func:`keyword_trained_scores`)."""
-    from sklearn.linear_model import LogisticRegression
-
-    from pipeline.train import grouped_folds
-
-    n, k = hits.shape
-    dimension = embeddings.shape[1] if embeddings.ndim == 2 else 0
-    splits = grouped_folds(groups, folds)
-    for j in range(k):
-        weak = hits[:, j].astype(bool)
-        if weak.sum() < min_positives or (~weak).sum() < min_positives:
-            continue
-        column = np.zeros(n)
-        coef, intercept = np.zeros(dimension), 0.0
-        for train, test in splits:
-            if weak[train].all() or not weak[train].any():
-                break
-            model = LogisticRegression(
-                C=1.0, class_weight="balanced", max_iter=1000, random_state=random_state
-            )
-            model.fit(embeddings[train], weak[train])
-            column[test] = model.predict_proba(embeddings[test])[:, 1]
-            coef += model.coef_[0] / len(splits)
-            intercept += float(model.intercept_[0]) / len(splits)
-        else:
-            probabilities[:, j] = column
-            models.trained[j] = True
-            models.coef[j] = coef
-            models.intercept[j] = intercept
 
 
 def segment_digest(document_ids: Sequence[str], keys: Sequence[str]) -> np.ndarray:
