@@ -449,12 +449,12 @@ def read_rows(
         return empty.select(columns) if columns else empty
     if positions.min() < 0 or positions.max() >= starts[-1]:
         raise StoreError(f"{path}: rows outside 0..{starts[-1] - 1} asked for")
-    groups = np.unique(np.searchsorted(starts, positions, side="right") - 1)
-    table = parquet.read_row_groups(groups.tolist(), columns=columns)
-    # positions within the groups read: each group's rows follow the last's
-    offsets = np.zeros(len(starts) - 1, dtype=np.int64)
-    offsets[groups] = np.concatenate([[0], np.cumsum([sizes[g] for g in groups])[:-1]])
     group_of = np.searchsorted(starts, positions, side="right") - 1
+    groups = np.unique(group_of)
+    table = parquet.read_row_groups(groups.tolist(), columns=columns)
+    # where each group read starts in the table: after the groups read before it
+    offsets = np.zeros(len(sizes), dtype=np.int64)
+    offsets[groups] = np.concatenate([[0], np.cumsum([sizes[g] for g in groups])[:-1]])
     return table.take(pa.array(offsets[group_of] + positions - starts[group_of]))
 
 
