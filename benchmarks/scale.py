@@ -61,20 +61,25 @@ def write_corpus(folder: Path, n: int, seed: int = 0) -> Path:
     return table
 
 
-def export_model(onnx_dir: Path) -> float:
-    """Make the ONNX export the runs share, if not made yet (once per machine); its seconds."""
+def export_model() -> float:
+    """Make the ONNX export the runs share, if not made yet (once per machine); its seconds.
+
+    In a child process that ends, so the model is not counted in this
+    process's memory while the runs are measured.
+    """
+    import subprocess
     import time
 
-    from pipeline.config import load_config
-    from pipeline.embed import make_embedder
-
-    config = load_config(ROOT / "config" / "nhs_feedback.yaml")
+    code = (
+        "from pipeline.config import EmbedConfig; from pipeline.embed import make_embedder; "
+        f"make_embedder(EmbedConfig(onnx_cache_dir={str(ONNX_CACHE)!r}))"
+    )
     started = time.perf_counter()
-    make_embedder(config.embed.model_copy(update={"onnx_cache_dir": onnx_dir}))
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
     return time.perf_counter() - started
 
 
-def run_once(n: int, tmp: Path, onnx_dir: Path) -> dict:
+def run_once(n: int, tmp: Path) -> dict:
     """One end-to-end run on ``n`` comments; returns timings, peak memory and counts."""
     table = write_corpus(tmp, n)
     settings = yaml.safe_load((ROOT / "config" / "nhs_feedback.yaml").read_text())
@@ -83,9 +88,9 @@ def run_once(n: int, tmp: Path, onnx_dir: Path) -> dict:
     settings["classify"]["codebook"] = str(
         ROOT / "config" / "codebooks" / "nhs_feedback.yaml"
     )
-    settings["embed"] = {"onnx_cache_dir": str(onnx_dir)}
+    settings["embed"] = {"onnx_cache_dir": str(ONNX_CACHE)}
     settings["topics"] = {"model_dir": str(tmp / "models")}
-    # every cache in the temporary folder: nothing from an earlier run is reused
+    # every other cache in the temporary folder: nothing from an earlier run is reused
     settings["store"] = {"database": str(tmp / "themes.duckdb"), "runs_dir": str(tmp)}
     config = tmp / "scale.yaml"
     config.write_text(yaml.safe_dump(settings))
@@ -124,14 +129,14 @@ def main() -> None:
     args = parser.parse_args()
     results = Results("scale")
 
-    export_seconds = export_model(ONNX_CACHE)
+    export_seconds = export_model()
     with tempfile.TemporaryDirectory() as tmp:
-        run = run_once(args.n, Path(tmp), ONNX_CACHE)
+        run = run_once(args.n, Path(tmp))
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     growth = []
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            growth.append(run_once(n, Path(tmp), ONNX_CACHE))
+            growth.append(run_once(n, Path(tmp)))
         print(f"  {n:,}: {growth[-1]['timings']}", flush=True)
     results.note(
         "ONNX export of the embedding model, made before the runs if not made yet "

@@ -530,7 +530,7 @@ def write_project(
             )
         for document in documents:
             info = _zip_info(f"sources/{source_guids[document.document_id]}.txt")
-            archive.writestr(info, document.text.encode("utf-8"), compresslevel=6)
+            archive.writestr(info, document.text.encode("utf-8"))
 
     _write_zip_atomically(path, write_entries)
     return path
@@ -572,8 +572,9 @@ def _write_project_xml(
         ElementTree.Element("Project", xmlns=PROJECT_NS, name=name, origin=origin),
         encoding="unicode",
     ).removesuffix(" />")
-    handle.write(b'<?xml version="1.0" encoding="UTF-8"?>\n' + opening.encode("utf-8"))
-    handle.write(b">")
+    handle.write(
+        b'<?xml version="1.0" encoding="UTF-8"?>\n' + opening.encode("utf-8") + b">"
+    )
     # The element order below is the one ProjectType's xsd:sequence requires.
     if users:
         users_element = ElementTree.Element("Users")
@@ -836,7 +837,7 @@ def _reachable(children: Mapping[str | None, list[Code]]) -> set[str]:
 
 
 def _zip_info(entry_name: str) -> zipfile.ZipInfo:
-    """A reproducible archive entry: fixed time, Unix mode 644, deflated."""
+    """A reproducible archive entry: fixed time, mode 644, deflated (zlib level 6)."""
     info = zipfile.ZipInfo(entry_name, date_time=_ZIP_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.create_system = 3  # Unix, whatever the platform
