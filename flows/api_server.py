@@ -12,6 +12,15 @@ It does so only when no API is configured (no ``PREFECT_API_URL`` in the
 environment or in the profile of ``PREFECT_HOME``) and Prefect is not yet
 imported; otherwise Prefect does what it always does.
 
+Runs started together share one ``PREFECT_HOME`` and so one SQLite database,
+which each server creates or migrates as it starts; two migrating at once
+fail ("duplicate column name"). So a server is started only under a lock in
+``PREFECT_HOME`` (``themes-server.lock``), held from starting the subprocess
+until it answers its health check, by which time the database is migrated: a
+second run's server boots after the first one's is up. A run that finds the
+lock taken logs a warning naming the process that holds it (recorded in
+``themes-server.lock.json``) and starts its own server once the lock is free.
+
 Flow-run heartbeats tell a long-lived server that a run is still alive; a
 temporary server ends with the run, so :func:`no_heartbeats` turns them off
 (each flow's exit otherwise waits up to a second for the heartbeat thread).
@@ -21,6 +30,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
+import logging
 import os
 import socket
 import subprocess
@@ -31,9 +42,15 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, StoreBusyError
 
-# What Prefect's own temporary server sets (prefect.server.api.server.SubprocessASGIServer).
+logger = logging.getLogger(__name__)
+
+#: Seconds a run waits for other runs to finish starting their servers.
+BOOT_LOCK_TIMEOUT = 300.0
+
+# What Prefect's own temporary server sets
+# (prefect.server.api.server.SubprocessASGIServer).
 _SERVER_ENV = {
     "PREFECT_UI_ENABLED": "0",
     "PREFECT__SERVER_EPHEMERAL": "1",
@@ -59,16 +76,65 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _prefect_home() -> Path:
+    home = os.environ.get("PREFECT_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".prefect"
+
+
+def _boot_holder(path: Path) -> str:
+    """The process recorded as starting a server, or ``another run``."""
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8"))
+        return f"the run in process {int(holder['pid'])}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another run"
+
+
 class TemporaryServer:
     """A Prefect API server on loopback for the length of one run.
 
     Use :meth:`start_if_needed` (after ``PREFECT_HOME`` is set), then
     :meth:`wait` before the first flow runs; it stops when the process exits.
+    The server starts at once when no other run is starting one in the same
+    ``PREFECT_HOME``, otherwise in :meth:`wait`, after that run's server is up.
+
+    Args:
+        boot_timeout: Seconds :meth:`wait` waits for other runs' servers to start.
+
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, boot_timeout: float = BOOT_LOCK_TIMEOUT) -> None:
+        import filelock
+
         self.port = _free_port()
         self.api_url = f"http://127.0.0.1:{self.port}/api"
+        self.boot_timeout = boot_timeout
+        self.process: subprocess.Popen | None = None
+        self.home = _prefect_home()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._boot_lock = filelock.FileLock(str(self.home / "themes-server.lock"))
+        self._boot_holder = self.home / "themes-server.lock.json"
+        # set now: Prefect reads its settings when it is imported, before wait()
+        os.environ["PREFECT_API_URL"] = self.api_url
+        # registered before Prefect registers its own exit hooks, so it runs
+        # after them: Prefect sends its last logs and events, then this stops
+        atexit.register(self.stop)
+        try:
+            self._boot_lock.acquire(blocking=False)
+        except filelock.Timeout:
+            return  # another run's server is migrating the database: wait()
+        self._spawn()
+
+    @classmethod
+    def start_if_needed(cls) -> TemporaryServer | None:
+        """Start a server when no API is configured and Prefect is not imported yet."""
+        if "prefect" in sys.modules or _api_configured():
+            return None
+        return cls()
+
+    def _spawn(self) -> subprocess.Popen:
+        """Start the server process; the caller holds the boot lock."""
+        self._boot_holder.write_text(json.dumps({"pid": os.getpid()}), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
         self.process = subprocess.Popen(
             [
@@ -89,30 +155,68 @@ class TemporaryServer:
             env=env | _SERVER_ENV,
             stdin=subprocess.DEVNULL,
         )
-        os.environ["PREFECT_API_URL"] = self.api_url
-        # registered before Prefect registers its own exit hooks, so it runs
-        # after them: Prefect sends its last logs and events, then this stops
-        atexit.register(self.stop)
+        return self.process
 
-    @classmethod
-    def start_if_needed(cls) -> TemporaryServer | None:
-        """Start a server when no API is configured and Prefect is not imported yet."""
-        if "prefect" in sys.modules or _api_configured():
-            return None
-        return cls()
+    def _wait_for_boot_lock(self) -> None:
+        """Take the boot lock once other runs' servers are up.
+
+        Raises:
+            StoreBusyError: Another run held it for longer than ``boot_timeout``.
+        """
+        import filelock
+
+        holder = _boot_holder(self._boot_holder)
+        logger.warning(
+            "waiting for %s to finish starting Prefect's server in %s",
+            holder,
+            self.home,
+        )
+        try:
+            self._boot_lock.acquire(timeout=self.boot_timeout)
+        except filelock.Timeout as error:
+            raise StoreBusyError(
+                f"{holder} has been starting Prefect's temporary server in "
+                f"{self.home} for over {self.boot_timeout:g} s; try again when "
+                "it is done, or start one with `prefect server start` and set "
+                "PREFECT_API_URL"
+            ) from error
+
+    def _release_boot_lock(self) -> None:
+        if self._boot_lock.is_locked:
+            self._boot_holder.unlink(missing_ok=True)
+            self._boot_lock.release()
 
     def wait(self, timeout: float = 60.0) -> None:
         """Return once the server answers its health check.
 
+        Starts the server first if another run was starting its own when this
+        one was created.
+
+        Args:
+            timeout: Seconds the server may take to answer once started.
+
         Raises:
+            StoreBusyError: Another run's server took over ``boot_timeout``
+                seconds to start.
             PipelineError: It exited or did not answer within ``timeout`` seconds.
         """
+        try:
+            process = self.process
+            if process is None:
+                self._wait_for_boot_lock()
+                process = self._spawn()
+            self._wait_for_health(process, timeout)
+        finally:
+            # the database is migrated once the server answers (or it failed)
+            self._release_boot_lock()
+
+    def _wait_for_health(self, process: subprocess.Popen, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 raise PipelineError(
                     f"Prefect's temporary API server exited with code "
-                    f"{self.process.returncode}; rerun with --debug, or start one with "
+                    f"{process.returncode}; rerun with --debug, or start one with "
                     "`prefect server start` and set PREFECT_API_URL"
                 )
             try:
@@ -131,7 +235,8 @@ class TemporaryServer:
         """Stop the server (and give Prefect its own temporary one again)."""
         if os.environ.get("PREFECT_API_URL") == self.api_url:
             del os.environ["PREFECT_API_URL"]
-        if self.process.poll() is None:
+        self._release_boot_lock()
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=5)

@@ -35,7 +35,13 @@ from rich.progress import (
 from rich.table import Table
 
 from pipeline.config import RunOverrides, load_config
-from pipeline.errors import ConfigError, PipelineError, StoreBusyError
+from pipeline.errors import (
+    ConfigError,
+    OutputFolderError,
+    PipelineError,
+    StoreBusyError,
+)
+from pipeline.permissions import use_file_modes
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINE, EXIT_BUSY = 0, 1, 2, 3, 4
 
@@ -102,16 +108,31 @@ class _UserErrorFilter(logging.Filter):
 
 def _unexpected(error: BaseException) -> str:
     """One line about an unexpected error, without its message (it may quote text)."""
-    import traceback
+    from pipeline.errors import describe_error
 
-    frames = traceback.extract_tb(error.__traceback__)
-    ours = [f for f in frames if "/pipeline/" in f.filename or "/flows/" in f.filename]
-    where = ours[-1] if ours else (frames[-1] if frames else None)
-    place = f" in {Path(where.filename).name}:{where.lineno}" if where else ""
+    where = describe_error(error).split(" (message hidden")[0]
     return (
-        f"unexpected error {type(error).__name__}{place}: this is a bug, please report "
+        f"unexpected error {where}: this is a bug, please report "
         "it; rerun with --debug for the traceback (it may quote transcript text)"
     )
+
+
+def _check_out_file(path: Path | None) -> None:
+    """Exit 2 before any work when an ``--out`` file cannot be written."""
+    if path is None:
+        return
+    from pipeline.folders import check_output_file
+
+    try:
+        check_output_file(path, option="--out")
+    except PipelineError as error:
+        raise _fail(str(error), EXIT_USAGE) from None
+
+
+def _in_step(error: BaseException) -> str:
+    """``"step report: "`` for an error raised in a run's step (the manifest says failed)."""
+    step = getattr(error, "failed_step", None)
+    return f"run failed in step {step}: " if step else ""
 
 
 def _quiet_user_errors(debug: bool = False) -> None:
@@ -187,8 +208,23 @@ def _settings(config: Path | None, overrides: dict[str, Any]):
         raise _fail(message, EXIT_USAGE) from None
 
     try:
-        return run_overrides, load_config(config, overrides=run_overrides.as_dotted())
+        settings = load_config(config, overrides=run_overrides.as_dotted())
     except ConfigError as error:
+        raise _fail(str(error), EXIT_USAGE) from None
+    # everything written from here on can hold transcript text: owner only
+    use_file_modes(share_with_group=settings.store.share_with_group)
+    return run_overrides, settings
+
+
+def _check_out(path: str | Path | None, kind: str) -> None:
+    """Exit 2 before any work when ``--out`` cannot be written (see pipeline.folders)."""
+    if path is None:
+        return
+    from pipeline.folders import check_output_folder
+
+    try:
+        check_output_folder(path, kind=kind, option="--out")
+    except PipelineError as error:
         raise _fail(str(error), EXIT_USAGE) from None
 
 
@@ -303,6 +339,7 @@ def run(
         if path is not None and not Path(path).exists():
             raise _fail(f"{label} not found: {path}", EXIT_USAGE)
     _check_codes(settings.compare.codes, settings.classify.codebook)
+    _check_out(out, "run")
 
     from flows.environment import prepare_environment
 
@@ -338,12 +375,14 @@ def run(
             )
     except StoreBusyError as error:
         raise _fail(str(error), EXIT_BUSY) from None
+    except OutputFolderError as error:
+        raise _fail(str(error), EXIT_USAGE) from None
     except PipelineError as error:
-        raise _fail(str(error), EXIT_FAILED) from None
+        raise _fail(_in_step(error) + str(error), EXIT_FAILED) from None
     except Exception as error:
         if debug:
             raise
-        raise _fail(_unexpected(error), EXIT_FAILED) from None
+        raise _fail(_in_step(error) + _unexpected(error), EXIT_FAILED) from None
     _print_summary(summary)
     if summary["counts"]["documents"] == 0:
         raise _fail(
@@ -377,6 +416,12 @@ def train(
             help="Share of documents (or groups) kept out of training, for later testing.",
         ),
     ] = 0.0,
+    anonymise: Annotated[
+        str | None,
+        typer.Option(
+            help="What to do with identifiers the check finds: report, redact or block."
+        ),
+    ] = None,
 ) -> None:
     """Train a supervised classifier from human codes and save it with its card.
 
@@ -392,6 +437,7 @@ def train(
             "text_column": text_column,
             "unit": unit,
             "codebook": codebook,
+            "anonymise": anonymise,
         },
     )
     if settings.ingest.corpus is None or settings.classify.codebook is None:
@@ -406,6 +452,7 @@ def train(
         if not Path(path).exists():
             raise _fail(f"{label} not found: {path}", EXIT_USAGE)
     _check_codes(codes, settings.classify.codebook)
+    _check_out(out, "model")
     from flows.environment import prepare_environment
 
     prepare_environment(settings.store.runs_dir)
@@ -417,10 +464,10 @@ def train(
                 settings, codes_path=codes, out=out, holdout=holdout
             )
     except PipelineError as error:
-        raise _fail(
-            str(error),
-            EXIT_FAILED if not isinstance(error, ConfigError) else EXIT_USAGE,
-        ) from None
+        usage = isinstance(error, ConfigError | OutputFolderError)
+        raise _fail(str(error), EXIT_USAGE if usage else EXIT_FAILED) from None
+    except Exception as error:
+        raise _fail(_unexpected(error), EXIT_FAILED) from None
     table = Table(title=None)
     for column in (
         "code",
@@ -483,6 +530,7 @@ def suggest(
     Example: themes suggest --run runs/demo --codes examples/nhs_managers/codes.csv --n 50
     """
     _, settings = _settings(config, {})
+    _check_out_file(out)
     from pipeline.suggest import suggest_from_run
 
     try:
@@ -546,7 +594,8 @@ def check(
     organisations, e-mail addresses, phone numbers, postcodes, NHS and
     National Insurance numbers, dates of birth and web addresses seem to be
     left, as counts per kind; it never prints the identifiers. Writes nothing
-    unless --out is given. Exit status 3 when anything is found.
+    unless --out is given. Exit status 3 when anything is found, 1 when no
+    source could be read (nothing was checked).
 
     Example: themes check examples/nhs_managers
     """
@@ -556,6 +605,7 @@ def check(
     )
     if not corpus.exists():
         raise _fail(f"corpus not found: {corpus}", EXIT_USAGE)
+    _check_out_file(out)
     from pipeline.anonymise import IdentifierChecker, apply_policy
     from pipeline.ingest import ingest_corpus
 
@@ -567,6 +617,17 @@ def check(
         )
     except PipelineError as error:
         raise _fail(str(error), EXIT_FAILED) from None
+    for item in ingested.quarantined:
+        console.print(
+            f"  not read: {item.source}: {item.reason}", highlight=False, markup=False
+        )
+    if not ingested.transcripts:
+        # a script gating on this command must not pass a corpus it never read
+        raise _fail(
+            f"nothing could be checked: none of the {len(ingested.quarantined)} "
+            "source(s) could be read (see the reasons above)",
+            EXIT_FAILED,
+        )
     counts = result.counts()
     kinds = sorted({kind for per_kind in counts.values() for kind in per_kind})
     table = Table(title=f"Possible identifiers in {len(counts)} documents")
@@ -581,12 +642,10 @@ def check(
             str(sum(per_kind.values())),
         )
     console.print(table)
-    for item in ingested.quarantined:
-        console.print(
-            f"  not read: {item.source}: {item.reason}", highlight=False, markup=False
-        )
     if out is not None:
-        result.findings_table().to_csv(out, index=False)
+        from pipeline.store import RunFolder
+
+        RunFolder(out.parent).write_csv(out.name, result.findings_table())
         console.print(f"Findings (kind, document, offsets; no text): {out}")
     total = len(result.findings)
     console.print(

@@ -9,7 +9,9 @@ content hashes of their real inputs (file hashes, config section hashes, the
 keys of the steps before them; see :mod:`flows.keys`), not Prefect's pickled
 inputs. Their results are persisted, so a rerun on unchanged inputs reuses them
 across processes. A cached step writes its files to
-``<runs>/.cache/steps/<step>-<key>/``; the flow links them into the run folder.
+``<runs>/.cache/steps/<step>-<key>/`` and seals the folder with the checksums
+of its files (:mod:`pipeline.checksums`); the flow verifies them before reuse
+and copies the files into the run folder.
 
 Tasks that do I/O retry with backoff.
 """
@@ -24,7 +26,6 @@ import numpy as np
 import pyarrow as pa
 from prefect import task
 
-from pipeline.anonymise import cached_checker, check_corpus
 from pipeline.autocodes import (
     auto_codes_for_csv,
     auto_codes_table,
@@ -32,18 +33,14 @@ from pipeline.autocodes import (
     roll_up_by_document,
 )
 from pipeline.charts import figures_to_html
+from pipeline.checksums import seal_folder
 from pipeline.compare import compare_run
 from pipeline.config import PipelineConfig
 from pipeline.embed import CachingEmbedder, cached_embedder, embed_batch
 from pipeline.export import export_run, load_codebook_and_codes
-from pipeline.ingest import ParsedCache, ingest_corpus
-from pipeline.manifest import ingest_manifest
-from pipeline.records import (
-    segment_metadata,
-    transcripts_from_table,
-    transcripts_to_table,
-)
+from pipeline.records import segment_metadata, transcripts_from_table
 from pipeline.segment import cached_sentence_splitter, segment_transcripts
+from pipeline.steps.ingest import read_checked_corpus, write_ingest
 from pipeline.store import ResultsStore, RunFolder, read_rows
 from pipeline.topics import run_topics, seed_topics
 
@@ -57,57 +54,22 @@ def _by_cache_key(context, parameters: dict[str, Any]) -> str:
 
 CACHED: dict[str, Any] = dict(cache_key_fn=_by_cache_key, persist_result=True)
 
-DOCUMENT_ROW_GROUP = 256
-"""Documents per Parquet row group of ``documents.parquet``."""
-
 
 @task(name="ingest", **CACHED, **IO_RETRIES)
 def ingest_task(
     config: PipelineConfig, cache_key: str, step_dir: str
 ) -> dict[str, Any]:
-    """Read the corpus; write ``documents.parquet`` and ``ingest.json``."""
+    """Read the corpus and check it; write ``documents.parquet`` and ``ingest.json``."""
     started = time.perf_counter()
-    # Parsed text is cached only when it is kept as it is: with redact or block,
-    # nothing unchecked is written anywhere.
-    parsed = (
-        ParsedCache(Path(config.store.runs_dir) / ".cache" / "parsed")
-        if config.anonymise.policy == "report"
-        else None
-    )
-    read = ingest_corpus(config.ingest, cache=parsed)
     # documents checked in earlier runs are not checked again (findings are
     # kept in the store by a key of their speech and the checker's settings)
     store = ResultsStore(
         config.store.database, lock_timeout=config.store.lock_timeout_seconds
     )
-    result, checked, anonymisation = check_corpus(
-        read, config.anonymise, checker=cached_checker(config.anonymise), cache=store
-    )
-    folder = RunFolder(step_dir)
-    folder.write_parquet(
-        "documents.parquet",
-        transcripts_to_table(list(result.transcripts)),
-        # segmentation batches read their rows only (see segment_batch_task)
-        row_group_size=DOCUMENT_ROW_GROUP,
-    )
-    folder.write_csv("anonymisation.csv", checked.findings_table())
-    folder.write_json(
-        "ingest.json", ingest_manifest(result) | {"anonymisation": anonymisation}
-    )
-
-    speakers = {
-        turn.speaker
-        for transcript in result.transcripts
-        for turn in transcript.turns
-        if turn.speaker is not None
-    }
-    return {
-        "dir": step_dir,
-        "n_documents": len(result.transcripts),
-        "n_quarantined": len(result.quarantined),
-        "n_speakers": len(speakers),
-        "seconds": time.perf_counter() - started,
-    }
+    checked = read_checked_corpus(config, store=store)
+    counts = write_ingest(checked, RunFolder(step_dir))
+    seal_folder(step_dir)
+    return {"dir": step_dir, **counts, "seconds": time.perf_counter() - started}
 
 
 @task(name="segment-batch", **CACHED)
@@ -131,6 +93,7 @@ def segment_batch_task(
     segments = segment_transcripts(transcripts, config.segment, nlp=nlp)
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     RunFolder(Path(out_path).parent).write_parquet(Path(out_path).name, segments)
+    seal_folder(Path(out_path).parent)
     return out_path
 
 
@@ -141,6 +104,7 @@ def embed_batch_task(
     """Embed a batch of distinct texts; write the vectors as ``.npy``."""
     vectors = embed_batch(cached_embedder(config.embed), texts)
     RunFolder(Path(out_path).parent).write_npy(Path(out_path).name, vectors)
+    seal_folder(Path(out_path).parent)
     return out_path
 
 
@@ -178,6 +142,7 @@ def topics_task(
     out.write_text(
         "topics.html", figures_to_html("Topics", step.figures, intro=step.message)
     )
+    seal_folder(step_dir)
     return {
         "dir": step_dir,
         "n_topics": int((step.topics["topic"] >= 0).sum()),
@@ -249,6 +214,7 @@ def classify_task(
     out.write_csv("auto_codes_by_document.csv", by_document)
     thresholds = dict(zip(result.codes, map(float, result.thresholds), strict=True))
     out.write_json("classifier.json", {"thresholds": thresholds} | result.summary())
+    seal_folder(step_dir)
     return {
         "dir": step_dir,
         **result.summary(),
@@ -264,6 +230,7 @@ def compare_task(
     started = time.perf_counter()
     RunFolder(step_dir)
     summary = compare_run(run_dir, config, out_dir=step_dir)
+    seal_folder(step_dir)
     return {"dir": step_dir, **summary, "seconds": time.perf_counter() - started}
 
 

@@ -17,8 +17,8 @@ transaction); rerunning reuses what the killed run finished.
 
 from __future__ import annotations
 
-import os
-import shutil
+import contextlib
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,8 +38,11 @@ from flows.tasks import (
     topics_task,
     vectors_of,
 )
+from pipeline.checksums import copy_into, discard_folder, verify_folder
 from pipeline.config import PipelineConfig, RunOverrides, load_config
 from pipeline.embed import assemble_embeddings, embedder_id, plan_embeddings
+from pipeline.errors import describe_error
+from pipeline.folders import check_output_folder, claim_output_folder
 from pipeline.ingest import fingerprint_corpus
 from pipeline.manifest import build_manifest, utc_now
 from pipeline.memory import PeakMemory, release_memory
@@ -48,19 +51,20 @@ from pipeline.segment import combine_segments
 from pipeline.store import ResultsStore, RunFolder, new_run_id
 from pipeline.topics import saved_model_to_apply, topics_settings_hash
 
+logger = logging.getLogger("pipeline.cache")
+
 
 def link_outputs(source: str | Path, run_dir: str | Path) -> list[str]:
-    """Hard-link (or copy) a cached step's files into the run folder."""
+    """Copy a cached step's files into the run folder (never hard links).
+
+    A copy (a reflink where the filesystem has them) keeps damage to a run
+    folder's file from reaching the cache or other runs.
+    """
     names = []
     for path in sorted(Path(source).iterdir()):
         if not path.is_file() or path.name.startswith("."):
             continue
-        target = Path(run_dir) / path.name
-        target.unlink(missing_ok=True)
-        try:
-            os.link(path, target)
-        except OSError:
-            shutil.copy2(path, target)
+        copy_into(path, Path(run_dir) / path.name)
         names.append(path.name)
     return names
 
@@ -69,10 +73,20 @@ def link_outputs(source: str | Path, run_dir: str | Path) -> list[str]:
 def measured(
     step: str, timings: dict[str, float], memory: dict[str, float]
 ) -> Iterator[None]:
-    """Record a step's wall time and the peak resident memory of the process tree during it."""
+    """Record a step's wall time and the peak resident memory of the process tree during it.
+
+    An error raised in the block is tagged with the step (``failed_step``), so
+    the run's manifest can say where it failed.
+    """
     started = time.perf_counter()
-    with PeakMemory(interval=0.1) as peak:
-        yield
+    try:
+        with PeakMemory(interval=0.1) as peak:
+            yield
+    except BaseException as error:
+        if getattr(error, "failed_step", None) is None:
+            with contextlib.suppress(AttributeError, TypeError):
+                error.failed_step = step
+        raise
     timings[step] = time.perf_counter() - started
     memory[step] = round(peak.peak_gb, 3)
     release_memory()  # what the step freed goes back to the system
@@ -81,7 +95,8 @@ def measured(
 def run_cached(task_fn, **parameters) -> tuple[Any, bool]:
     """Run a cached task; return its result and whether the cache served it.
 
-    A cached result whose files were deleted since is recomputed.
+    A cached result whose folder is missing or damaged (its files do not match
+    the checksums written with them) is recomputed, with a one-line note.
     """
     state = task_fn(**parameters, return_state=True)
     result = state.result()
@@ -89,12 +104,24 @@ def run_cached(task_fn, **parameters) -> tuple[Any, bool]:
         result = dict(result)
     reused = state.name == "Cached"
     folder = result.get("dir") if isinstance(result, dict) else None
-    if reused and folder is not None and not Path(folder).is_dir():
-        state = task_fn.with_options(refresh_cache=True)(
-            **parameters, return_state=True
-        )
-        result, reused = state.result(), False
+    if reused and folder is not None:
+        problem = verify_folder(folder)
+        if problem is not None:
+            _recompute_note(folder, problem)
+            discard_folder(folder)
+            state = task_fn.with_options(refresh_cache=True)(
+                **parameters, return_state=True
+            )
+            result, reused = dict(state.result()), False
     return result, reused
+
+
+def _recompute_note(folder: str | Path, problem: str) -> None:
+    logger.warning(
+        "cache: %s is damaged or incomplete (%s); recomputing it",
+        Path(folder).name,
+        problem,
+    )
 
 
 def run_step(
@@ -118,9 +145,13 @@ def run_step(
 
 
 def fresh_file(path: str, task_fn, **parameters) -> str:
-    """A mapped task's output file; recomputed when a cached result's file was deleted."""
-    if Path(path).is_file():
+    """A mapped task's output file; recomputed when its folder is missing or damaged."""
+    problem = verify_folder(Path(path).parent)
+    if problem is None:
         return path
+    if Path(path).parent.is_dir():
+        _recompute_note(Path(path).parent, problem)
+        discard_folder(Path(path).parent)
     return task_fn.with_options(refresh_cache=True)(**parameters)
 
 
@@ -380,15 +411,18 @@ def theme_pipeline(
     out_dir = (
         Path(overrides.out) if overrides.out else Path(config.store.runs_dir) / run_id
     )
-    folder = RunFolder(out_dir)
+    # a folder the tool did not make is refused before any work (nothing in it
+    # is touched); the folder itself is made only once the store is ours
+    check_output_folder(out_dir, kind="run", option="--out")
     store = ResultsStore(
         config.store.database, lock_timeout=config.store.lock_timeout_seconds
     )
     started_at = utc_now()
     started = time.perf_counter()
     corpus = str(config.ingest.corpus)
-    with store.lock():
+    with store.lock(run_id=run_id):
         store.mark_interrupted()
+        folder = RunFolder(claim_output_folder(out_dir, kind="run", option="--out"))
         store.record_run(
             {
                 "run_id": run_id,
@@ -401,97 +435,156 @@ def theme_pipeline(
         )
         timings: dict[str, float] = {}
         memory: dict[str, float] = {}
-        with measured("ingest", timings, memory):
-            ingested = ingest_flow(config, run_id, str(out_dir))
-        reused = {"ingest": ingested["reused"]}
-        counts = {
-            "documents": ingested["n_documents"],
-            "quarantined": ingested["n_quarantined"],
-            "speakers": ingested["n_speakers"],
-            "new_documents": ingested["new_documents"],
-            "segments": 0,
-        }
-        extra: dict[str, Any] = {}
-        status = "nothing ingested"
-        if ingested["n_documents"]:
-            analysed = analyse_flow.with_options(task_runner=task_runner_for(config))(
-                config, ingested["key"], str(out_dir)
+        try:
+            return _run_steps(
+                config, run_id, folder, store, started_at, started, timings, memory
             )
-            timings.update(analysed["timings"])
-            memory.update(analysed["memory_gb"])
-            reused.update(analysed["reused"])
-            segmented = analysed["segment"]
-            counts.update(
-                segments=segmented["n_segments"],
-                new_segments=segmented["new_segments"],
-                documents_segmented=segmented["documents_segmented"],
-            )
-            for name in ("embeddings", "topics", "classify"):
-                if name in analysed:
-                    extra[name] = analysed[name]
-            if "embeddings" in analysed:
-                counts.update(
-                    embedded=analysed["embeddings"]["n_embedded"],
-                    embeddings_cached=analysed["embeddings"]["n_cached"],
-                )
-            if "topics" in analysed:
-                counts["topics"] = analysed["topics"]["n_topics"]
-            if "classify" in analysed:
-                counts["coded_segments"] = (
-                    counts["segments"] - analysed["classify"]["segments_without_code"]
-                )
-                if config.compare.codes is not None:
-                    with measured("compare", timings, memory):
-                        compared = compare_flow(
-                            config, analysed["classify_key"], str(out_dir)
-                        )
-                    reused["compare"] = compared.pop("reused")
-                    extra["compare"] = compared
-            status = "completed"
-        ingest_report = folder.read_json("ingest.json")
-
-        def write_manifest() -> dict[str, Any]:
-            timings.pop("total", None)
-            timings["total"] = time.perf_counter() - started
-            written = build_manifest(
-                run_id=run_id,
-                config=config,
-                corpus=corpus,
-                started_at=started_at,
-                ingest=ingest_report,
-                counts=counts,
-                timings=timings,
-                extra={
-                    "status": status,
-                    "reused": reused,
-                    "memory_gb": memory,
-                    **extra,
-                },
-            )
-            folder.write_json("manifest.json", written)
-            return written
-
-        manifest = write_manifest()
-        if status == "completed":
-            with measured("report", timings, memory):
-                reported = report_flow(config, str(out_dir))
-            extra["outputs"] = reported["files"]
-            manifest = write_manifest()
-        store.record_run(
-            {
-                "run_id": run_id,
-                "finished_at": manifest["finished_at"],
-                "status": status,
-                "n_documents": counts["documents"],
-                "n_segments": counts["segments"],
-                "n_quarantined": counts["quarantined"],
-                "summary": {
-                    "counts": counts,
-                    "timings": manifest["timings"],
-                    "reused": reused,
-                },
+        except BaseException as error:
+            failure = {
+                "step": getattr(error, "failed_step", None) or "run",
+                "reason": describe_error(error),
             }
+            timings["total"] = time.perf_counter() - started
+            written = (
+                folder.read_json("manifest.json")
+                if folder.file("manifest.json").is_file()
+                else {}
+            )
+            if written.get("run_id") != run_id:  # none yet, or an earlier run's
+                written = {
+                    "run_id": run_id,
+                    "started_at": started_at,
+                    "corpus": corpus,
+                    "config": config.model_dump(mode="json"),
+                    "config_hash": config.config_hash(),
+                }
+            folder.write_json(
+                "manifest.json",
+                written
+                | {
+                    "status": "failed",
+                    "failed": failure,
+                    "finished_at": utc_now(),
+                    "timings": {k: round(v, 3) for k, v in timings.items()},
+                    "memory_gb": memory,
+                },
+            )
+            store.record_run(
+                {
+                    "run_id": run_id,
+                    "finished_at": utc_now(),
+                    "status": "failed",
+                    "summary": {"failed": failure},
+                }
+            )
+            raise
+
+
+def _run_steps(
+    config: PipelineConfig,
+    run_id: str,
+    folder: RunFolder,
+    store: ResultsStore,
+    started_at: str,
+    started: float,
+    timings: dict[str, float],
+    memory: dict[str, float],
+) -> dict[str, Any]:
+    """The steps of :func:`theme_pipeline`, in the order the data takes."""
+    out_dir = folder.path
+    corpus = str(config.ingest.corpus)
+    with measured("ingest", timings, memory):
+        ingested = ingest_flow(config, run_id, str(out_dir))
+    reused = {"ingest": ingested["reused"]}
+    counts = {
+        "documents": ingested["n_documents"],
+        "quarantined": ingested["n_quarantined"],
+        "speakers": ingested["n_speakers"],
+        "new_documents": ingested["new_documents"],
+        "segments": 0,
+    }
+    extra: dict[str, Any] = {}
+    status = "nothing ingested"
+    if ingested["n_documents"]:
+        analysed = analyse_flow.with_options(task_runner=task_runner_for(config))(
+            config, ingested["key"], str(out_dir)
         )
+        timings.update(analysed["timings"])
+        memory.update(analysed["memory_gb"])
+        reused.update(analysed["reused"])
+        segmented = analysed["segment"]
+        counts.update(
+            segments=segmented["n_segments"],
+            new_segments=segmented["new_segments"],
+            documents_segmented=segmented["documents_segmented"],
+        )
+        for name in ("embeddings", "topics", "classify"):
+            if name in analysed:
+                extra[name] = analysed[name]
+        if "embeddings" in analysed:
+            counts.update(
+                embedded=analysed["embeddings"]["n_embedded"],
+                embeddings_cached=analysed["embeddings"]["n_cached"],
+            )
+        if "topics" in analysed:
+            counts["topics"] = analysed["topics"]["n_topics"]
+        if "classify" in analysed:
+            counts["coded_segments"] = (
+                counts["segments"] - analysed["classify"]["segments_without_code"]
+            )
+            if config.compare.codes is not None:
+                with measured("compare", timings, memory):
+                    compared = compare_flow(
+                        config, analysed["classify_key"], str(out_dir)
+                    )
+                reused["compare"] = compared.pop("reused")
+                extra["compare"] = compared
+        status = "completed"
+    ingest_report = folder.read_json("ingest.json")
+
+    def write_manifest(status: str) -> dict[str, Any]:
+        timings.pop("total", None)
+        timings["total"] = time.perf_counter() - started
+        written = build_manifest(
+            run_id=run_id,
+            config=config,
+            corpus=corpus,
+            started_at=started_at,
+            ingest=ingest_report,
+            counts=counts,
+            timings=timings,
+            extra={
+                "status": status,
+                "reused": reused,
+                "memory_gb": memory,
+                **extra,
+            },
+        )
+        folder.write_json("manifest.json", written)
+        return written
+
+    if status == "completed":
+        # the report shows the manifest; should it fail, the manifest says so
+        write_manifest(status)
+        with measured("report", timings, memory):
+            reported = report_flow(config, str(out_dir))
+        extra["outputs"] = reported["files"]
+    manifest = write_manifest(status)
+    store.record_run(
+        {
+            "run_id": run_id,
+            "finished_at": manifest["finished_at"],
+            "status": status,
+            "n_documents": counts["documents"],
+            "n_segments": counts["segments"],
+            "n_quarantined": counts["quarantined"],
+            "summary": {
+                "counts": counts,
+                "timings": manifest["timings"],
+                "reused": reused,
+            },
+        }
+    )
     return {
         "run_id": run_id,
         "status": status,

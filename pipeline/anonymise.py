@@ -9,7 +9,9 @@ turn (``text[turn.start:turn.end]``), never at speaker labels, and finds:
   ``NHS_NUMBER`` (ten digits with a valid modulus-11 check digit),
   ``NI_NUMBER`` (National Insurance numbers with an allowed prefix) and
   ``DATE_OF_BIRTH`` (a date next to "born", "DOB", "date of birth" or
-  "birthday"), with regular expressions;
+  "birthday"), with regular expressions; under ``redact`` and ``block``
+  (recall first) also any string of the right shape just after its cue
+  ("NHS number", "NI number", "mobile", "DOB"...), valid or not;
 - ``PERSON``, ``PLACE`` and ``ORGANISATION`` with spaCy's named-entity
   recogniser, helped by a few name patterns ("Dr Patel", "a nurse called
   Jo Bloggs", "I spoke to Sam Lee").
@@ -268,6 +270,44 @@ _SENTENCE_BREAK = re.compile(r"[.!?](?:\s|$)|\n")
 _BIRTH_WINDOW_BEFORE = 50
 _BIRTH_WINDOW_AFTER = 30
 
+# Cue rules, used under redact and block (recall first): a string of the right
+# shape that starts within _CUE_WINDOW characters after its cue is flagged even
+# when the checksum or prefix rule says it was never issued ("NI number QQ 12 34
+# 56 C", an NHS number with a wrong check digit): a mistyped identifier is
+# still one. Report keeps the strict rules, to avoid false alarms.
+_CUE_WINDOW = 40
+_CUE_RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(rf"(?<!\w)(?:{cue})(?!\w)", re.IGNORECASE), shape)
+    for kind, cue, shape in (
+        ("NHS_NUMBER", r"NHS\s+(?:number|no\.?)", NHS_NUMBER),
+        (
+            "NI_NUMBER",
+            r"national\s+insurance(?:\s+(?:number|no\.?))?|NI\s+(?:number|no\.?)",
+            re.compile(
+                r"(?<![\w-])[A-Z]{2}(?:[ -]*\d){6}(?:[ -]*[A-D])?(?![\w-])",
+                re.IGNORECASE,
+            ),
+        ),
+        (
+            "PHONE",
+            r"(?:tele)?phone|mobile|tel\.?|call\s+me\s+on",
+            re.compile(
+                r"(?<![\w+/.-])(?:(?:\+|00)44[ .-]?(?:\(0\)[ .-]?)?)?\(?\d"
+                r"(?:(?:[ .-]|\)[ .-]?)?\d){9,10}(?![ .-]?\d)(?![\w/])"
+            ),
+        ),
+        (
+            "DATE_OF_BIRTH",
+            r"date\s+of\s+birth|d\.?\s?o\.?\s?b\.?|born\s+on|birth\s?date",
+            re.compile(
+                rf"{DATE.pattern}|(?<![\w/.-])(?:\d{{1,2}}[/. -]\d{{1,2}}[/. -]"
+                r"(?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2})(?![\w/-])",
+                re.IGNORECASE,
+            ),
+        ),
+    )
+)
+
 TITLE_NAME = re.compile(
     rf"(?<![\w-])(?P<title>{_TITLES})\.?[ \t]+"
     rf"(?P<name>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)"
@@ -481,6 +521,11 @@ class IdentifierChecker:
         nlp: A loaded spaCy pipeline with entity recognition to use instead of
             loading ``config.spacy_model`` (tests pass a small one).
 
+    Attributes:
+        recall_first: Whether identifier-shaped strings just after their cue
+            are flagged even when they fail the checksum or prefix rule: true
+            when ``config.policy`` is ``redact`` or ``block``.
+
     Example:
         >>> checker = IdentifierChecker(AnonymiseConfig(detect_names=False))
         >>> [f.kind for f in checker.find("Ring me on 07700 900123.")]
@@ -495,11 +540,31 @@ class IdentifierChecker:
         self._lock = threading.Lock()
         self._kinds = frozenset(self.config.entity_types)
         self._allowlist = _Allowlist((*BUILTIN_ALLOWLIST, *self.config.allowlist))
+        # redact and block put recall first: cue rules apply (see _CUE_RULES)
+        self.recall_first = self.config.policy != "report"
 
     def __reduce__(self):
         # Picklable for process pools and Dask workers: the lock and the model
         # are not sent; a worker loads the model again on first use.
         return (type(self), (self.config,))
+
+    def for_policy(self, policy: Policy) -> IdentifierChecker:
+        """This checker with the rules of a policy (a loaded model is shared).
+
+        ``report`` keeps the strict checksum and prefix rules; ``redact`` and
+        ``block`` also flag identifier-shaped strings next to their cue.
+
+        Args:
+            policy: ``report``, ``redact`` or ``block``.
+
+        Returns:
+            ``self`` when its rules are already those of ``policy``, else a new
+            checker whose config has that policy.
+        """
+        if (policy != "report") == self.recall_first:
+            return self
+        config = self.config.model_copy(update={"policy": policy})
+        return IdentifierChecker(config, nlp=self._nlp)
 
     @cached_property
     def settings_key(self) -> str:
@@ -507,6 +572,8 @@ class IdentifierChecker:
 
         A change to this module's code, the ``anonymise`` settings or the
         installed spaCy model changes the key, so cached findings are not reused.
+        Of the policy only what changes the rules counts (:attr:`recall_first`):
+        ``redact`` and ``block`` share findings, ``report`` has its own.
         """
         from importlib import metadata
 
@@ -518,7 +585,8 @@ class IdentifierChecker:
             model_version = "unknown"
         return hash_json(
             {
-                "config": self.config.model_dump(mode="json"),
+                "config": self.config.model_dump(mode="json", exclude={"policy"}),
+                "recall_first": self.recall_first,
                 "model": [self.config.spacy_model, model_version],
                 "code": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
             }
@@ -723,6 +791,8 @@ class IdentifierChecker:
             ]
         if "DATE_OF_BIRTH" in kinds:
             found += _find_dates_of_birth(speech)
+        if self.recall_first:
+            found += _find_cued(speech, kinds)
         for candidate in found:
             fragment = speech[candidate.start : candidate.end]
             if _normalise(fragment) not in self._allowlist.exact:
@@ -905,6 +975,21 @@ def _find_dates_of_birth(speech: str) -> list[_Candidate]:
             start += 4
         if _near_birth_word(speech, start, end):
             found.append(_Candidate("DATE_OF_BIRTH", start, end, "pattern"))
+    return found
+
+
+def _find_cued(speech: str, kinds: frozenset[str]) -> list[_Candidate]:
+    """Identifier-shaped strings starting within ``_CUE_WINDOW`` after a cue."""
+    found = []
+    for kind, cue, shape in _CUE_RULES:
+        if kind not in kinds:
+            continue
+        for cue_match in cue.finditer(speech):
+            limit = cue_match.end() + _CUE_WINDOW
+            for match in shape.finditer(speech, cue_match.end()):
+                if match.start() > limit:
+                    break
+                found.append(_Candidate(kind, *match.span(), "pattern"))
     return found
 
 
@@ -1280,7 +1365,8 @@ def apply_policy(
 
     Args:
         transcripts: The documents (never changed in place).
-        checker: The configured checker.
+        checker: The configured checker; its rules follow ``policy`` (see
+            :meth:`IdentifierChecker.for_policy`).
         policy: ``report``, ``redact`` or ``block``; defaults to
             ``checker.config.policy``.
         cache: Findings of earlier checks (see :class:`FindingsCache`).
@@ -1296,6 +1382,7 @@ def apply_policy(
         raise ValueError(
             f"policy must be 'report', 'redact' or 'block', got {policy!r}"
         )
+    checker = checker.for_policy(policy)
     transcripts = tuple(transcripts)
     findings = checker.check_many(transcripts, cache=cache)
     by_document: dict[str, list[Finding]] = {}
@@ -1346,7 +1433,7 @@ def apply_policy(
 def offset_maps(
     result: AnonymiseResult, originals: Mapping[str, int]
 ) -> dict[str, dict]:
-    """The offset maps of redacted documents as plain numbers (for ``anonymisation.json``).
+    """The offset maps of redacted documents as numbers, for ``anonymisation.json``.
 
     Args:
         result: A ``redact`` result.

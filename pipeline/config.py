@@ -460,12 +460,17 @@ class StoreConfig(StrictModel):
         runs_dir: Parent folder of the per-run folders ``<runs_dir>/<run_id>/``.
         lock_timeout_seconds: How long a run waits for another run that holds
             the store before it stops with a clear message.
+        share_with_group: Files the tool writes (they can hold transcript text)
+            are readable by their owner only (``0600``, folders ``0700``);
+            ``true`` lets the owner's Unix group read and write them too
+            (``0660``, ``0770``), for a team that shares a group.
 
     """
 
     database: Path = Path("runs/themes.duckdb")
     runs_dir: Path = Path("runs")
     lock_timeout_seconds: float = Field(default=600.0, ge=0)
+    share_with_group: bool = False
 
 
 class PipelineConfig(StrictModel):

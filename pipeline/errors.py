@@ -59,5 +59,28 @@ class ModelError(PipelineError, RuntimeError):
     """A model cannot be loaded offline, or a saved model does not fit the data."""
 
 
+class OutputFolderError(PipelineError, ValueError):
+    """An output path cannot be used: a file, an impossible path, or a folder we did not make."""
+
+
 class NothingIngestedError(PipelineError, RuntimeError):
     """Every source in the corpus was quarantined, or the corpus is empty."""
+
+
+def describe_error(error: BaseException) -> str:
+    """One line about an error that is safe to write to a manifest or a log.
+
+    The project's own errors say what went wrong in words that never quote
+    transcript text; any other error's message may (a library quoting the
+    text it failed on), so only its type and the place it was raised are given.
+    """
+    if isinstance(error, PipelineError):
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    import traceback
+    from pathlib import Path
+
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if "/pipeline/" in f.filename or "/flows/" in f.filename]
+    where = ours[-1] if ours else (frames[-1] if frames else None)
+    place = f" in {Path(where.filename).name}:{where.lineno}" if where else ""
+    return f"{type(error).__name__}{place} (message hidden: it may quote text)"

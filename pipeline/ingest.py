@@ -29,6 +29,7 @@ from pathlib import Path
 from pipeline.config import IngestConfig
 from pipeline.decode import decode_bytes
 from pipeline.errors import ConfigError, InputFormatError
+from pipeline.permissions import file_mode
 from pipeline.progress import report_progress
 from pipeline.readers import (
     DOCUMENT_READERS,
@@ -112,28 +113,42 @@ class ParsedCache:
             return None
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None  # a damaged cache entry is simply parsed again
-        return ParsedDocument(
-            text=raw["text"],
-            turns=tuple(Turn(**turn) for turn in raw["turns"]),
-            encoding=raw["encoding"],
-            notes=tuple(raw["notes"]),
-        )
+            if raw["sha256"] != _text_digest(raw["text"], raw["turns"]):
+                raise ValueError("checksum")
+            return ParsedDocument(
+                text=raw["text"],
+                turns=tuple(Turn(**turn) for turn in raw["turns"]),
+                encoding=raw["encoding"],
+                notes=tuple(raw["notes"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            # a damaged entry (truncated, or not what put wrote) is parsed again
+            logger.debug("ingest: a damaged parse cache entry is parsed again")
+            return None
 
     def put(self, key: str, parsed: ParsedDocument) -> None:
         """Cache a parsed document under ``key``."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        turns = [asdict(turn) for turn in parsed.turns]
         raw = {
             "text": parsed.text,
-            "turns": [asdict(turn) for turn in parsed.turns],
+            "turns": turns,
             "encoding": parsed.encoding,
             "notes": list(parsed.notes),
+            "sha256": _text_digest(parsed.text, turns),
         }
         handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(raw, stream)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, self.folder / f"{key}.json")
+
+
+def _text_digest(text: str, turns: list) -> str:
+    """Checksum of a parsed document's text and turns (a cache entry verifies it)."""
+    digest = hashlib.sha256(text.encode("utf-8"))
+    digest.update(json.dumps(turns, sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()
 
 
 @dataclass(slots=True)

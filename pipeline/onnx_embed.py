@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.checksums import discard_folder, seal_folder, verify_folder
 from pipeline.embed import BaseEmbedder
 from pipeline.errors import ModelError
 
@@ -201,15 +202,28 @@ class OnnxEmbedder(BaseEmbedder):
         """
         folder = Path(cache_dir) / f"{model_name}@{model_version}"
         fp32 = folder / "model.onnx"
+        # an export is sealed with its checksums; a damaged or unsealed one is
+        # made again, never loaded
+        problem = verify_folder(folder) if folder.is_dir() else None
+        if problem is not None:
+            logger.warning(
+                "embed: the cached ONNX export of %s is damaged or incomplete (%s); "
+                "exporting it again",
+                model_name,
+                problem,
+            )
+            discard_folder(folder)
         if not fp32.is_file():
             logger.info("embed: exporting %s to ONNX (once)", model_name)
             export_model(model_dir, fp32)
+            seal_folder(folder)
         path = fp32
         if quantized:
             path = folder / "model.int8.onnx"
             if not path.is_file():
                 logger.info("embed: quantising the ONNX graph to int8 (once)")
                 quantize_model(fp32, path)
+                seal_folder(folder)
         backend = "onnx-int8" if quantized else "onnx"
         return cls(
             path,

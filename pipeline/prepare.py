@@ -1,8 +1,9 @@
 """Ingest, segment and embed a corpus in one call, for commands that need all three.
 
-``themes train`` and ``themes suggest`` work on a corpus outside a pipeline
-run; this does what the flow's first steps do, with the same settings, the
-same segment ids and the same embedding cache.
+``themes train`` works on a corpus outside a pipeline run; this does what the
+flow's first steps do, with the same ingest step (the anonymisation check and
+its policy included), the same settings, the same segment ids and the same
+embedding cache.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import pyarrow as pa
 from pipeline.config import PipelineConfig
 from pipeline.embed import embed_texts, make_embedder
 from pipeline.errors import NothingIngestedError
-from pipeline.ingest import IngestResult, ingest_corpus
+from pipeline.ingest import IngestResult
 from pipeline.records import transcripts_to_table
 from pipeline.segment import segment_transcripts
+from pipeline.steps.ingest import CheckedCorpus, read_checked_corpus
 from pipeline.store import ResultsStore
 
 
@@ -27,7 +29,8 @@ class PreparedCorpus:
     """A corpus ready for classifiers.
 
     Attributes:
-        ingest: What ingest read and quarantined.
+        checked: What ingest read and quarantined, and what the identifier
+            check found and did under the policy.
         documents: The documents table.
         segments: The segment table.
         embeddings: Segment embeddings, aligned with ``segments``.
@@ -35,12 +38,17 @@ class PreparedCorpus:
         embedder: The embedding model (to embed codebook prototypes alike).
     """
 
-    ingest: IngestResult
+    checked: CheckedCorpus
     documents: pa.Table
     segments: pa.Table
     embeddings: np.ndarray
     model_id: str
     embedder: object
+
+    @property
+    def ingest(self) -> IngestResult:
+        """What ingest read and quarantined (after the policy)."""
+        return self.checked.ingest
 
     @property
     def texts(self) -> dict[str, str]:
@@ -80,12 +88,16 @@ def segment_keys(
 def prepare_corpus(
     config: PipelineConfig, corpus: str | Path | None = None
 ) -> PreparedCorpus:
-    """Ingest, segment and embed (with the store's embedding cache).
+    """Ingest and check (the run's ingest step), segment and embed (cached).
 
     Raises:
-        NothingIngestedError: Every source was quarantined.
+        NothingIngestedError: Every source was quarantined (or blocked).
     """
-    ingested = ingest_corpus(config.ingest, corpus)
+    store = ResultsStore(
+        config.store.database, lock_timeout=config.store.lock_timeout_seconds
+    )
+    checked = read_checked_corpus(config, store=store, corpus=corpus)
+    ingested = checked.ingest
     if not ingested.transcripts:
         raise NothingIngestedError(
             f"nothing could be ingested from {corpus or config.ingest.corpus}: "
@@ -93,12 +105,9 @@ def prepare_corpus(
         )
     segments = segment_transcripts(ingested.transcripts, config.segment)
     embedder = make_embedder(config.embed)
-    store = ResultsStore(
-        config.store.database, lock_timeout=config.store.lock_timeout_seconds
-    )
     result = embed_texts(segments.column("text").to_pylist(), embedder, cache=store)
     return PreparedCorpus(
-        ingest=ingested,
+        checked=checked,
         documents=transcripts_to_table(list(ingested.transcripts)),
         segments=segments,
         embeddings=result.vectors,

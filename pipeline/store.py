@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import RunNotFoundError, StoreBusyError, StoreError
+from pipeline.permissions import file_mode, folder_mode
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +115,46 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
+def _write_holder(path: Path, run_id: str | None) -> None:
+    """Record who holds a lock (run id, pid, host) in its side file, atomically."""
+    holder = {
+        "run_id": run_id,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        json.dump(holder, stream)
+    os.chmod(tmp, file_mode())  # runs of other users in the team can read it
+    os.replace(tmp, path)
+
+
+def _describe_holder(path: Path) -> str | None:
+    """Name the run recorded in a lock's side file, e.g. ``run 2024... (pid 12)``.
+
+    Returns:
+        None when the file is missing or unreadable, or was left by a process
+        that has died (on this host): the lock was taken by a run that has
+        not written its own record yet.
+    """
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8"))
+        pid = int(holder["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if holder.get("host") == socket.gethostname():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # alive, owned by another user
+    if holder.get("run_id"):
+        return f"run {holder['run_id']} (pid {pid})"
+    return f"run in process {pid}"
+
+
 class ResultsStore:
     """The DuckDB database shared by all runs.
 
@@ -151,8 +193,16 @@ class ResultsStore:
             connection.close()
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self, *, run_id: str | None = None) -> Iterator[None]:
         """Hold the store's write lock; wait up to ``lock_timeout`` seconds for it.
+
+        While the lock is held, a side file (``<database>.lock.json``) names
+        the holder (run id, process id, host), so a run that has to wait logs,
+        once, a warning ``waiting for run ... to release the store ...``; the
+        CLI shows warnings on stderr.
+
+        Args:
+            run_id: The run taking the lock, named to the runs that wait for it.
 
         Raises:
             StoreBusyError: Another run kept the lock for longer than the timeout.
@@ -162,18 +212,31 @@ class ResultsStore:
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock = filelock.FileLock(str(self.path) + ".lock")
+        holder_file = Path(str(self.path) + ".lock.json")
         try:
-            lock.acquire(timeout=self.lock_timeout)
-        except filelock.Timeout as error:
-            raise StoreBusyError(
-                f"another run is using the results store {self.path} and did not "
-                f"finish "
-                f"within {self.lock_timeout:g} s; try again when it is done (or raise "
-                "store.lock_timeout_seconds)"
-            ) from error
+            lock.acquire(blocking=False)
+        except filelock.Timeout:
+            holder = _describe_holder(holder_file)
+            logger.warning(
+                "waiting for %s to release the store %s (up to %g s)",
+                holder or "another run",
+                self.path,
+                self.lock_timeout,
+            )
+            try:
+                lock.acquire(timeout=self.lock_timeout)
+            except filelock.Timeout as error:
+                raise StoreBusyError(
+                    f"another run is using the results store {self.path}"
+                    f"{f' ({holder})' if holder else ''} and did not finish within "
+                    f"{self.lock_timeout:g} s; try again when it is done (or raise "
+                    "store.lock_timeout_seconds)"
+                ) from error
         try:
+            _write_holder(holder_file, run_id)
             yield
         finally:
+            holder_file.unlink(missing_ok=True)
             lock.release()
 
     def save_documents(self, documents: pa.Table, *, run_id: str) -> int:
@@ -468,7 +531,7 @@ class RunFolder:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(parents=True, exist_ok=True, mode=folder_mode())
 
     @classmethod
     def existing(cls, path: str | Path) -> RunFolder:
@@ -582,6 +645,7 @@ class RunFolder:
         os.close(handle)
         try:
             write(tmp)
+            os.chmod(tmp, file_mode())  # mkstemp makes 0600; shared teams get 0660
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

@@ -164,7 +164,4 @@ def suggest_from_run(run_dir, config, *, n: int, codes_path=None, out=None):
         n=n,
     )
     path = Path(out) if out else folder.file("suggestions.csv")
-    folder.write_csv(path.name, table) if out is None else table.to_csv(
-        path, index=False
-    )
-    return path
+    return RunFolder(path.parent).write_csv(path.name, table)

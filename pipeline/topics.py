@@ -717,31 +717,31 @@ def save_topic_model(modeler: TopicModeler, folder, *, card: dict) -> None:
 
     Args:
         modeler: A fitted modeler with a BERTopic model.
-        folder: Target folder (replaced).
+        folder: Target folder (replaced when complete; refused when it holds
+            files this tool did not write).
         card: The model card (library versions, config hash, data hash, seed, ...).
     """
     import json
-    import shutil
-    from pathlib import Path
 
-    folder = Path(folder)
-    staging = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    with _quiet_bertopic():
-        modeler.model_.save(
-            staging,
-            serialization="safetensors",
-            save_ctfidf=True,
-            save_embedding_model=card.get("embedding_model") or False,
+    from pipeline.checksums import seal_folder
+    from pipeline.folders import replacing_folder
+
+    with replacing_folder(
+        folder, kind="topic model", option="topics.model_dir"
+    ) as staging:
+        with _quiet_bertopic():
+            modeler.model_.save(
+                staging,
+                serialization="safetensors",
+                save_ctfidf=True,
+                save_embedding_model=card.get("embedding_model") or False,
+            )
+        centroids = {str(t): c.tolist() for t, c in modeler.centroids_.items()}
+        (staging / "centroids.json").write_text(json.dumps(centroids), encoding="utf-8")
+        (staging / "card.json").write_text(
+            json.dumps(card, indent=2, default=str), encoding="utf-8"
         )
-
-    centroids = {str(t): c.tolist() for t, c in modeler.centroids_.items()}
-    (staging / "centroids.json").write_text(json.dumps(centroids), encoding="utf-8")
-    (staging / "card.json").write_text(
-        json.dumps(card, indent=2, default=str), encoding="utf-8"
-    )
-    shutil.rmtree(folder, ignore_errors=True)
-    staging.rename(folder)
+        seal_folder(staging)
 
 
 def load_topic_centroids(folder) -> dict[int, np.ndarray]:
@@ -888,12 +888,21 @@ def saved_model_to_apply(config, texts: Sequence[str]):
     import json
     from pathlib import Path
 
+    from pipeline.checksums import verify_folder
     from pipeline.ingest import corpus_name
 
     name = config.topics.name or corpus_name(config.ingest.corpus)
     folder = Path(config.topics.model_dir) / name
     card_path = folder / "card.json"
     if config.topics.update != "transform" or not card_path.is_file():
+        return None
+    problem = verify_folder(folder)
+    if problem is not None:
+        logger.warning(
+            "topics: the saved model %s is damaged or incomplete (%s); fitting again",
+            folder.name,
+            problem,
+        )
         return None
     card = json.loads(card_path.read_text(encoding="utf-8"))
     if card.get("settings_hash") != topics_settings_hash(config):

@@ -369,33 +369,36 @@ def learning_curve(
 def save_model(model: TrainedModel, folder: str | Path) -> Path:
     """Write the classifier (joblib), its out-of-fold scores and its card.
 
+    The model is written to a temporary sibling and moved into ``folder``
+    only when complete; a ``folder`` this tool did not write is refused.
+
     Returns:
         The folder.
-    """
-    import shutil
 
+    Raises:
+        OutputFolderError: ``folder`` is a file, cannot be created, or holds
+            files this tool did not write.
+    """
     import joblib
 
+    from pipeline.folders import replacing_folder
+
     folder = Path(folder)
-    staging = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    joblib.dump(
-        {
-            "classifier": model.classifier,
-            "features": model.features,
-            "codes": model.codes,
-        },
-        staging / CLASSIFIER_FILE,
-    )
-    model.oof.to_parquet(staging / OOF_FILE, index=False)
-    model.learning_curve.to_csv(staging / "learning_curve.csv", index=False)
-    (staging / CARD_FILE).write_text(
-        json.dumps(model.card, indent=2, default=str), encoding="utf-8"
-    )
-    (staging / "CARD.md").write_text(card_markdown(model.card), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    staging.rename(folder)
+    with replacing_folder(folder, kind="model", option="--out") as staging:
+        joblib.dump(
+            {
+                "classifier": model.classifier,
+                "features": model.features,
+                "codes": model.codes,
+            },
+            staging / CLASSIFIER_FILE,
+        )
+        model.oof.to_parquet(staging / OOF_FILE, index=False)
+        model.learning_curve.to_csv(staging / "learning_curve.csv", index=False)
+        (staging / CARD_FILE).write_text(
+            json.dumps(model.card, indent=2, default=str), encoding="utf-8"
+        )
+        (staging / "CARD.md").write_text(card_markdown(model.card), encoding="utf-8")
     return folder
 
 
@@ -507,6 +510,8 @@ def train_from_files(
         codebook=codebook,
         documents=prepared.texts,
         id_column=config.ingest.id_column,
+        # offsets in the codes file refer to the original texts
+        offset_maps=prepared.checked.offset_maps(),
     )
     codes = codebook.leaves()
     aligned = align_codes(prepared.segments, imported, codes)
@@ -567,6 +572,14 @@ def train_from_files(
         "min_examples": config.classify.min_examples,
         "random_state": config.random_state,
         "training_data_hash": data_hash.hexdigest()[:16],
+        "anonymisation": {
+            "policy": config.anonymise.policy,
+            "n_findings": prepared.checked.anonymisation["n_findings"],
+            "documents_with_findings": prepared.checked.anonymisation[
+                "documents_with_findings"
+            ],
+            "documents_blocked": prepared.checked.n_blocked(),
+        },
         "holdout_share": holdout,
         "holdout_documents": held_documents,
         "training_documents": {
@@ -575,15 +588,34 @@ def train_from_files(
         "codes": [report.__dict__ for report in model.reports],
         "learning_curve": model.learning_curve.to_dict(orient="records"),
         "versions": package_versions(),
-        "notes": [
-            f"{len(imported.unused)} rows of the codes file were not used "
-            f"({', '.join(f'{k}: {v}' for k, v in imported.summary()['unused_reasons'].items())})"
-        ]
-        if imported.unused
-        else [],
+        "notes": _training_notes(imported, prepared.checked),
     }
     save_model(model, out)
     return model
+
+
+def _training_notes(imported, checked) -> list[str]:
+    """What the card says about codes rows not used and documents left out."""
+    notes = []
+    if imported.unused:
+        reasons = imported.summary()["unused_reasons"]
+        notes.append(
+            f"{len(imported.unused)} rows of the codes file were not used "
+            f"({', '.join(f'{k}: {v}' for k, v in reasons.items())})"
+        )
+    if checked.n_blocked():
+        notes.append(
+            f"{checked.n_blocked()} documents with possible identifiers were left "
+            "out of training (anonymise.policy: block)"
+        )
+    if checked.anonymisation["policy"] == "redact" and checked.anonymisation[
+        "n_findings"
+    ]:
+        notes.append(
+            f"{checked.anonymisation['n_findings']} possible identifiers were "
+            "redacted before training (anonymise.policy: redact)"
+        )
+    return notes
 
 
 def _groups(prepared, group_by: str | None) -> np.ndarray:

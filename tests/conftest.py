@@ -57,3 +57,13 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture()
+def managers_corpus(tmp_path) -> Path:
+    """Four of the example interviews (.txt) and their metadata, in a temp folder."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name in ("M01.txt", "M04.txt", "M07.txt", "M10.txt", "metadata.csv"):
+        shutil.copy(ROOT / "examples" / "nhs_managers" / name, folder / name)
+    return folder

@@ -512,6 +512,102 @@ def test_policy_defaults_to_the_config_and_rejects_unknown_ones(corpus):
         apply_policy(corpus, checker, "shred")
 
 
+# -- redact and block put recall first: cue rules ------------------------------
+
+# Identifier-shaped, next to their cue, but not real by the strict rules: QQ is
+# not an allocated NI prefix, the NHS number fails the modulus-11 check, 0800
+# is not a number the strict phone rule takes.
+CUED = ("QQ 12 34 56 C", with_bad_check_digit(valid_nhs_numbers(1)[0]), "0800 123 4567")
+
+
+@pytest.fixture()
+def cued_corpus() -> list[Transcript]:
+    return [
+        interview(
+            f"My national insurance number is {CUED[0]}, I think.",
+            f"Well my NHS number is {CUED[1]} if that helps.",
+            f"Her mobile is {CUED[2]}.",
+            document_id="C01",
+        ),
+        interview(
+            "The figure was QQ 12 34 56 C on the form.",
+            "We logged it as ticket 1234567890 in Datix.",
+            document_id="C02",
+        ),
+    ]
+
+
+def test_redact_removes_cued_identifiers_that_fail_checksum_or_prefix_rules(
+    checker, cued_corpus
+):
+    assert not is_valid_nhs_number(CUED[1])
+    result = apply_policy(cued_corpus, checker, "redact")
+    redacted, unchanged = result.transcripts
+    assert not any(identifier in redacted.text for identifier in CUED)
+    assert result.counts()["C01"] == {"NI_NUMBER": 1, "NHS_NUMBER": 1, "PHONE": 1}
+    assert "[NI_NUMBER], I think." in redacted.text
+    # the same shapes with no cue before them stay (no strict rule flags them)
+    assert unchanged is cued_corpus[1]
+    assert result.counts()["C02"] == {}
+
+
+def test_block_blocks_a_document_with_cued_identifiers(checker, cued_corpus):
+    result = apply_policy(cued_corpus, checker, "block")
+    assert [t.document_id for t in result.transcripts] == ["C02"]
+    (blocked,) = result.quarantined
+    assert "3 possible identifiers" in blocked.reason
+    assert not any(identifier in blocked.reason for identifier in CUED)
+
+
+def test_report_keeps_the_strict_rules(cued_corpus):
+    checker = IdentifierChecker(AnonymiseConfig(detect_names=False, policy="block"))
+    result = apply_policy(cued_corpus, checker, "report")
+    assert result.counts() == {"C01": {}, "C02": {}}
+    assert result.transcripts == tuple(cued_corpus)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("NI number qq123456c.", [("NI_NUMBER", "qq123456c")]),
+        ("NHS no. 1234567890", [("NHS_NUMBER", "1234567890")]),
+        ("tel: (01632) 960 001", [("PHONE", "(01632) 960 001")]),
+        ("call me on 7700 900 123", [("PHONE", "7700 900 123")]),
+        ("DOB? Oh, 31/13/1985.", [("DATE_OF_BIRTH", "31/13/1985")]),
+        ("born on 1985-13-01", [("DATE_OF_BIRTH", "1985-13-01")]),
+        # a cue too far before the shape, or a shape before its cue
+        (f"NHS number, well, {'we never used it really ' * 2}1234567890", []),
+        ("1234567890 is not my NHS number", []),
+        ("National insurance went up by 12 per cent in 2022.", []),
+    ],
+)
+def test_cue_rules_flag_shapes_just_after_their_cue(text, expected):
+    checker = IdentifierChecker(AnonymiseConfig(detect_names=False, policy="redact"))
+    assert spans_of(text, checker.find(text)) == expected
+
+
+def test_cached_findings_are_kept_apart_for_report_and_redact(checker, cued_corpus):
+    class DictCache(dict):
+        def get_identifier_checks(self, keys):
+            return {key: self[key] for key in keys if key in self}
+
+        def put_identifier_checks(self, checks):
+            self.update(checks)
+
+    cache = DictCache()
+    assert apply_policy(cued_corpus, checker, "report", cache=cache).findings == ()
+    redacted = apply_policy(cued_corpus, checker, "redact", cache=cache)
+    blocked = apply_policy(cued_corpus, checker, "block", cache=cache)
+    assert len(redacted.findings) == 3
+    assert blocked.findings == redacted.findings
+    # report, and redact and block (same rules, shared findings): two keys each
+    assert len(cache) == 4
+    assert checker.for_policy("report") is checker
+    redact_checker = checker.for_policy("redact")
+    assert redact_checker.for_policy("block") is redact_checker
+    assert pickle.loads(pickle.dumps(redact_checker)).recall_first
+
+
 # -- findings never carry the identifier ---------------------------------------
 
 

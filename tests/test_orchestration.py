@@ -122,7 +122,8 @@ def test_rerun_on_a_new_interview_processes_only_the_new_work(tmp_path, corpus):
     assert topics["method"] == "transform"
     auto = pq.read_table(tmp_path / "r3" / "auto_codes.parquet").to_pandas()
     assert "M12" in set(auto["document_id"])
-    # earlier segments keep their codes; only M12's are scored, by the saved keyword models
+    # earlier segments keep their codes; only M12's are scored, by the saved
+    # keyword models
     n_first = manifest(tmp_path / "r1")["counts"]["segments"]
     assert manifest(tmp_path / "r3")["classify"]["keyword_models"] == {
         "action": "reused",
@@ -263,7 +264,10 @@ def test_dask_executor_gives_the_same_outputs_as_the_local_run(tmp_path, corpus)
     config = write_config(
         dask,
         corpus,
-        extra="execution:\n  executor: dask\n  dask_workers: 2\n  document_batch: 1\n  text_batch: 100\n",
+        extra=(
+            "execution:\n  executor: dask\n  dask_workers: 2\n  document_batch: 1\n"
+            "  text_batch: 100\n"
+        ),
     )
     done = themes(dask, "run", "--config", str(config), "--out", str(dask / "run"))
     assert done.returncode == 0, done.stderr
@@ -295,6 +299,7 @@ def test_a_second_run_on_a_busy_store_waits_or_stops_clearly(tmp_path, corpus):
     )
     assert second.returncode == 4
     assert "another run is using the results store" in second.stderr
+    assert "waiting for run " in second.stderr  # said when the wait started
     assert "Traceback" not in second.stderr + second.stdout
 
     patient = themes(
@@ -370,7 +375,6 @@ def trigger_and_wait(
     return done.stdout.strip().splitlines()[-1]
 
 
-@pytest.mark.slow
 def stop_process_group(process: subprocess.Popen) -> None:
     """SIGTERM, then SIGKILL if the process is still shutting down after 30 s."""
     os.killpg(process.pid, signal.SIGTERM)
@@ -381,6 +385,7 @@ def stop_process_group(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_served_and_deployed_flows_run_on_a_real_prefect_server(
     tmp_path, corpus, prefect_server
 ):
