@@ -10,6 +10,10 @@
    numbers, dates of birth and web addresses. A planted identifier counts as
    found when every character of it lies inside findings (of any kind: that
    is what redaction needs); "right kind" also asks for the planted kind.
+   A second, smaller set of 20 transcripts (its own seed, so the first set is
+   unchanged) carries North American identifiers: phone numbers, Social
+   Security numbers, Social Insurance Numbers, ZIP codes in an address and
+   Canadian postal codes.
 2. False alarms: the unmodified interviews of ``examples/nhs_managers``. They
    are anonymised (people and trusts are placeholders), so everything found
    there is a false alarm; reported per 10,000 words of speech.
@@ -50,6 +54,10 @@ from benchmarks._harness import ROOT, THINK_ALOUD, Figure, Results  # noqa: E402
 EXAMPLES = ROOT / "examples" / "nhs_managers"
 N_TRANSCRIPTS = 40
 SEEDS = {"dev": 1001, "test": 2002}
+N_NORTH_AMERICAN = 20
+SEEDS_NORTH_AMERICAN = {"dev": 3003, "test": 4004}
+# Plant kinds of the North American set and the checker kind each is found as.
+CHECKED_AS = {"NA_PHONE": "PHONE", "ZIP_CODE": "POSTCODE", "CA_POSTCODE": "POSTCODE"}
 
 # ---------------------------------------------------------------------------
 # Name lists: common first names and surnames in Britain (both halves are
@@ -285,6 +293,68 @@ TEMPLATES = {
     },
 }
 
+NA_TEMPLATES = {
+    "dev": {
+        "NA_PHONE": [
+            "You can reach me at {value}, that's my cell.",
+            "The front desk number is {value}.",
+        ],
+        "SSN": [
+            "They wanted my social security number, {value}, on every form.",
+            "I wrote {value} on the intake sheet by mistake.",
+        ],
+        "SIN": [
+            "My SIN is {value}, for the payroll people.",
+            "Somebody read out {value} over the phone.",
+        ],
+        "ZIP_CODE": [
+            "The clinic moved to {street} Avenue, {city}, {state} {value}.",
+            "Send it to the office in {city}, {state} {value}.",
+            "My zip code is {value} if you need it for the gift card.",
+        ],
+        "CA_POSTCODE": [
+            "The office is in {city}, postal code {value}.",
+            "Mail the consent form to {value}, it's the downtown branch.",
+        ],
+    },
+    "test": {
+        "NA_PHONE": [
+            "Text me at {value} whenever.",
+            "Her office line was {value}, I think.",
+        ],
+        "SSN": [
+            "My SSN, {value}, was on the letter they sent.",
+            "The number {value} was on my old card.",
+        ],
+        "SIN": [
+            "For the honorarium they took my social insurance number, {value}.",
+            "I gave them {value} and never heard back.",
+        ],
+        "ZIP_CODE": [
+            "We're at {street} Street, {city} {value}, right by the river.",
+            "It's in {city}, {state} {value}, a small place.",
+            "The zip is {value}, out past the highway.",
+        ],
+        "CA_POSTCODE": [
+            "We lived at {value} for a while.",
+            "The clinic in {city} is {value}, I believe.",
+        ],
+    },
+}
+US_CITIES = (
+    "Springfield Dayton Fresno Tucson Omaha Tulsa Boise Eugene Spokane Akron "
+    "Madison Albany Raleigh Durham Savannah Lansing Toledo Reno Provo Duluth"
+).split()
+CA_CITIES = (
+    "Kingston Guelph Moncton Regina Sudbury Kelowna Nanaimo Brandon Saskatoon "
+    "Halifax Barrie Sherbrooke Lethbridge Windsor Oshawa Victoria"
+).split()
+STREET_NAMES = "Oak Maple Cedar Elm Pine Lake Hill Park Main Church".split()
+US_STATE_FORMS = (
+    "TX CA NY OH IL PA GA NC MI WA AZ MA TN IN MO MD WI CO MN OR Texas Ohio "
+    "Oregon Iowa Kansas Nevada Utah Maine Vermont Idaho"
+).split()
+
 MONTHS = (
     "January February March April May June July August September October "
     "November December"
@@ -436,9 +506,28 @@ def date_of_birth(rng: random.Random) -> str:
 class Corpus:
     """The seeded synthetic corpus of one split, with its planted identifiers."""
 
+    plan = (
+        ["name"] * 8
+        + ["title"] * 2
+        + ["first", "place", "place", "org", "org"]
+        + [
+            "EMAIL",
+            "PHONE",
+            "PHONE",
+            "POSTCODE",
+            "NHS_NUMBER",
+            "NI_NUMBER",
+            "DATE_OF_BIRTH",
+            "URL",
+        ]
+    )
+    prefix = "S"
+    n_transcripts = N_TRANSCRIPTS
+    seeds = SEEDS
+
     def __init__(self, carriers, split: str) -> None:
         self.split = split
-        self.rng = random.Random(SEEDS[split])
+        self.rng = random.Random(self.seeds[split])
         self.first_names = split_half(FIRST_NAMES, split)
         self.surnames = split_half(SURNAMES, split)
         self.towns = split_half(TOWNS, split)
@@ -449,8 +538,8 @@ class Corpus:
         self.full_names: set[str] = set()
         self.transcripts = []
         self.plants: list[Plant] = []
-        for number in range(1, N_TRANSCRIPTS + 1):
-            self._make_transcript(f"S{number:02d}")
+        for number in range(1, self.n_transcripts + 1):
+            self._make_transcript(f"{self.prefix}{number:02d}")
 
     def _name(self) -> tuple[str, str]:
         return self.rng.choice(self.first_names), self.rng.choice(self.surnames)
@@ -548,21 +637,7 @@ class Corpus:
             n_sentences = rng.randint(1, 2) if index % 2 == 0 else rng.randint(3, 6)
             start = rng.randrange(len(pool) - n_sentences)
             turns_sentences.append([(s, []) for s in pool[start : start + n_sentences]])
-        plan = (
-            ["name"] * 8
-            + ["title"] * 2
-            + ["first", "place", "place", "org", "org"]
-            + [
-                "EMAIL",
-                "PHONE",
-                "PHONE",
-                "POSTCODE",
-                "NHS_NUMBER",
-                "NI_NUMBER",
-                "DATE_OF_BIRTH",
-                "URL",
-            ]
-        )
+        plan = list(self.plan)
         rng.shuffle(plan)
         for kind in plan:
             # mostly in the participant's speech, sometimes the interviewer's
@@ -611,6 +686,83 @@ class Corpus:
                 turns=tuple(turns),
             )
         )
+
+
+class NorthAmericanCorpus(Corpus):
+    """A smaller seeded set with North American identifiers in the same carriers."""
+
+    plan = ("NA_PHONE", "NA_PHONE", "SSN", "SIN", "ZIP_CODE", "CA_POSTCODE")
+    prefix = "N"
+    n_transcripts = N_NORTH_AMERICAN
+    seeds = SEEDS_NORTH_AMERICAN
+
+    def __init__(self, carriers, split: str) -> None:
+        self.cities = {"us": split_half(US_CITIES, split)}
+        self.cities["ca"] = split_half(CA_CITIES, split)
+        self.streets = split_half(STREET_NAMES, split)
+        self.states = split_half(US_STATE_FORMS, split)
+        super().__init__(carriers, split)
+
+    def _planted_sentence(self, kind: str) -> tuple[str, list[tuple[str, int, int]]]:
+        rng = self.rng
+        templates = NA_TEMPLATES[self.split][kind]
+        values = {
+            "value": north_american_value(kind, rng),
+            "city": rng.choice(self.cities["ca" if kind == "CA_POSTCODE" else "us"]),
+            "state": rng.choice(self.states),
+            "street": f"{rng.randrange(1, 9999)} {rng.choice(self.streets)}",
+        }
+        sentence, spans = fill(rng.choice(templates), values, {"value": kind})
+        return sentence[0].upper() + sentence[1:], spans
+
+
+def north_american_value(kind: str, rng: random.Random) -> str:
+    """A valid North American identifier of a plant kind, in a common form."""
+
+    def digits(n: int) -> str:
+        return "".join(str(rng.randrange(10)) for _ in range(n))
+
+    if kind == "NA_PHONE":
+        area = rng.choice(
+            [a for a in map(str, range(201, 990)) if a not in ("800", "888")]
+        )
+        exchange, line = str(rng.randrange(200, 1000)), digits(4)
+        return rng.choice(
+            (
+                f"({area}) {exchange}-{line}",
+                f"{area}-{exchange}-{line}",
+                f"+1 {area} {exchange} {line}",
+                f"{area}.{exchange}.{line}",
+                f"+1 ({area}) {exchange}-{line}",
+                f"1-{area}-{exchange}-{line}",
+            )
+        )
+    if kind == "SSN":
+        area = rng.choice([a for a in range(1, 900) if a != 666])
+        group, serial = rng.randrange(1, 100), rng.randrange(1, 10000)
+        sep = rng.choice("-- ")
+        return f"{area:03d}{sep}{group:02d}{sep}{serial:04d}"
+    if kind == "SIN":
+        while True:
+            number = rng.choice("12345679") + digits(8)
+            total = sum(
+                (d * 2 - 9 if d * 2 > 9 else d * 2) if i % 2 else d
+                for i, d in enumerate(map(int, number))
+            )
+            if total % 10 == 0:
+                break
+        sep = rng.choice("  -")
+        return f"{number[:3]}{sep}{number[3:6]}{sep}{number[6:]}"
+    if kind == "ZIP_CODE":
+        return digits(5) + (f"-{digits(4)}" if rng.random() < 0.2 else "")
+    if kind == "CA_POSTCODE":
+        first, letters = "ABCEGHJKLMNPRSTVXY", "ABCEGHJKLMNPRSTVWXYZ"
+        code = (
+            f"{rng.choice(first)}{rng.randrange(10)}{rng.choice(letters)} "
+            f"{rng.randrange(10)}{rng.choice(letters)}{rng.randrange(10)}"
+        )
+        return code.lower() if rng.random() < 0.1 else code
+    raise ValueError(kind)
 
 
 def fill(template: str, values: dict[str, str], marks: dict[str, str]):
@@ -697,6 +849,7 @@ def coverage(plants: list[Plant], findings, texts: dict[str, str]):
         needed = [i for i in range(plant.start, plant.end) if not text[i].isspace()]
         covered_any = all(any(f.start <= i < f.end for f in own) for i in needed)
         want = "PERSON" if plant.kind == "FIRST_NAME" else plant.kind
+        want = CHECKED_AS.get(want, want)
         covered_kind = all(
             any(f.start <= i < f.end and f.kind == want for f in own) for i in needed
         )
@@ -757,7 +910,9 @@ def main() -> None:
         runs[name] = (planted_findings, example_findings)
 
     results = Results("anonymise_recall")
-    kinds = ["PERSON", "FIRST_NAME", *KINDS[1:]]
+    # kinds with plants in the first set (SSN and SIN are in the second)
+    planted_kinds = {p.kind for p in corpus.plants}
+    kinds = [k for k in ("PERSON", "FIRST_NAME", *KINDS[1:]) if k in planted_kinds]
     covered = {name: coverage(corpus.plants, runs[name][0], texts) for name in runs}
 
     def recall(name: str, kind: str, *, right_kind: bool = False) -> float:
@@ -798,6 +953,37 @@ def main() -> None:
                     note=f"covered by any finding {recall('full', kind):.1f}%",
                 )
             )
+    north = NorthAmericanCorpus(carriers, args.split)
+    north_texts = {t.document_id: t.text for t in north.transcripts}
+    north_findings = full.check_many(north.transcripts)
+    north_covered = coverage(north.plants, north_findings, north_texts)
+    for kind in dict.fromkeys(NorthAmericanCorpus.plan):
+        rows = [r for r in north_covered if r[0].kind == kind]
+        results.add(
+            Figure(
+                name=f"recall, North American {kind} [{args.split}, n={len(rows)}]",
+                value=100.0 * sum(1 for r in rows if r[2]) / len(rows),
+                unit="%",
+                note=(
+                    "covered by any finding "
+                    f"{100.0 * sum(1 for r in rows if r[1]) / len(rows):.1f}%"
+                ),
+            )
+        )
+    north_stray = [
+        f
+        for f in north_findings
+        if not any(
+            p.document_id == f.document_id and p.start < f.end and f.start < p.end
+            for p in north.plants
+        )
+    ]
+    results.note(
+        f"North American set: {len(north.transcripts)} transcripts, "
+        f"{len(north.plants)} identifiers planted; findings that hit no plant: "
+        f"{len(north_stray)} of {len(north_findings)} ({describe(north_stray)}; "
+        "the towns and streets of the address sentences are identifiers too)"
+    )
     full_names = [r for r in covered["full"] if r[0].kind == "PERSON"]
     partial = sum(1 for r in full_names if r[3] and not r[1])
     results.note(

@@ -22,6 +22,7 @@ SCRIPTS = [
     ["embed_throughput.py"],
     ["classify_nhs_feedback.py"],
     ["agreement_real.py"],
+    ["new_study.py"],
     ["anonymise_recall.py"],
     ["incremental.py"],
     ["scale.py", "--sizes", "10000"],

@@ -58,7 +58,8 @@ _SERVER_ENV = {
 }
 
 
-def _api_configured() -> bool:
+def api_configured() -> bool:
+    """Whether a Prefect API is set (environment, or the profile of PREFECT_HOME)."""
     if os.environ.get("PREFECT_API_URL") or os.environ.get("PREFECT_PROFILES_PATH"):
         return True
     home = os.environ.get("PREFECT_HOME")
@@ -128,7 +129,7 @@ class TemporaryServer:
     @classmethod
     def start_if_needed(cls) -> TemporaryServer | None:
         """Start a server when no API is configured and Prefect is not imported yet."""
-        if "prefect" in sys.modules or _api_configured():
+        if "prefect" in sys.modules or api_configured():
             return None
         return cls()
 

@@ -479,10 +479,11 @@ def train(
         "threshold",
     ):
         table.add_column(column, justify="left" if column == "code" else "right")
+    names = result.card.get("code_names") or {}
     for report in result.reports:
         if report.trained:
             table.add_row(
-                report.code,
+                names.get(report.code, report.code),
                 str(report.n_examples),
                 f"{report.precision:.2f}",
                 f"{report.recall:.2f}",
@@ -496,7 +497,9 @@ def train(
     if untrained:
         console.print(
             f"Not trained, not enough human examples (< {settings.classify.min_examples}): "
-            + ", ".join(f"{r.code} ({r.n_examples})" for r in untrained),
+            + ", ".join(
+                f"{names.get(r.code, r.code)} ({r.n_examples})" for r in untrained
+            ),
             highlight=False,
         )
 
@@ -538,6 +541,12 @@ def suggest(
         path = suggest_from_run(folder, settings, n=n, codes_path=codes, out=out)
     except PipelineError as error:
         raise _fail(str(error), EXIT_FAILED) from None
+    if path is None:
+        console.print(
+            "Nothing to suggest: every segment is in a document that already has "
+            "human codes (nothing written)."
+        )
+        return
     console.print(f"Suggestions: [bold]{path}[/]")
 
 
@@ -553,7 +562,10 @@ def compare(
     codebook: CodebookOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Compare a run's auto-codes with human codes: agreement and disagreements.
+    """Compare a run's auto-codes with human codes; rebuild its report and exports.
+
+    Writes the agreement tables, then the report, the workbook and the
+    REFI-QDA project again with these human codes.
 
     Example: themes compare --run runs/demo --codes examples/nhs_managers/codes.csv
     """
@@ -562,17 +574,28 @@ def compare(
         raise _fail(f"codes file not found: {codes}", EXIT_USAGE)
     _check_codes(codes, settings.classify.codebook)
     from pipeline.compare import compare_run
+    from pipeline.export import rebuild_outputs, record_comparison
 
     try:
         folder = run_dir or _newest_run(settings)
         run_config = _run_config(folder, settings)
         summary = compare_run(folder, run_config, codes_path=codes)
+        record_comparison(folder, summary)
+        written = rebuild_outputs(
+            folder,
+            run_config,
+            codes=codes,
+            codebook=run_config.classify.codebook,
+        )
     except ConfigError as error:
         raise _fail(str(error), EXIT_USAGE) from None
     except PipelineError as error:
         raise _fail(str(error), EXIT_FAILED) from None
     _print_agreement(summary)
     console.print(f"Results: [bold]{folder}[/] (agreement.csv, disagreements.csv)")
+    for name in ("report.html", "results.xlsx", "auto_codes.qdpx"):
+        if name in written:
+            console.print(f"  {name}: {written[name]}", highlight=False)
 
 
 @app.command()
@@ -660,18 +683,31 @@ def check(
 def report(
     run_dir: Annotated[Path, typer.Argument(help="The run folder.")],
     config: ConfigOption = None,
+    codes: Annotated[
+        Path | None,
+        typer.Option(
+            help="Human codes to put in the REFI-QDA project (default: the ones "
+            "the run last compared with)."
+        ),
+    ] = None,
 ) -> None:
     """Rebuild a run's report, workbook and REFI-QDA project from its files.
+
+    The human codes are the ones the run (or a later `themes compare`) compared
+    with, so the rebuilt project keeps their codings.
 
     Example: themes report runs/demo
     """
     _, settings = _settings(config, {})
-    from pipeline.export import export_run, load_codebook_and_codes
+    if codes is not None and not codes.exists():
+        raise _fail(f"codes file not found: {codes}", EXIT_USAGE)
+    from pipeline.export import rebuild_outputs
 
     try:
         run_config = _run_config(run_dir, settings)
-        codebook, imported = load_codebook_and_codes(run_dir, run_config)
-        written = export_run(run_dir, codebook=codebook, imported=imported)
+        written = rebuild_outputs(
+            run_dir, run_config, codes=codes or settings.compare.codes
+        )
     except PipelineError as error:
         raise _fail(str(error), EXIT_FAILED) from None
     for name, path in written.items():
@@ -715,8 +751,8 @@ def runs(
                 if r["coder_b"] != "auto" and r["unit"] == "segments"
             ]
             if auto:
-                agreement = f"auto {max(auto):.2f}" + (
-                    f" / human {max(human):.2f}" if human else ""
+                agreement = f"{max(auto):.2f}" + (
+                    f" / {max(human):.2f}" if human else ""
                 )
         summaries.append(
             {
@@ -734,34 +770,38 @@ def runs(
     if as_json:
         console.print_json(json.dumps(summaries))
         return
-    table = Table()
-    for column in (
-        "run",
-        "started",
-        "status",
-        "corpus",
-        "docs",
-        "segments",
-        "agreement",
-    ):
-        table.add_column(
-            column, justify="right" if column in ("docs", "segments") else "left"
-        )
+    # fits 80 columns: the run id holds the date and time it started
+    table = Table(
+        caption=(
+            "kappa: Cohen's kappa at segments, pooled over codes, auto-coder vs "
+            "human / human vs human (the ceiling). --json: every field"
+        ),
+        caption_justify="left",
+    )
+    table.add_column("run (started, UTC)", no_wrap=True)
+    table.add_column("status", overflow="fold")
+    table.add_column("corpus", overflow="fold", max_width=16)
+    table.add_column("docs", justify="right")
+    table.add_column("segs", justify="right")
+    table.add_column("kappa", justify="right", no_wrap=True)
     for summary in summaries:
         table.add_row(
             summary["run_id"],
-            summary["started_at"][:16],
             summary["status"] or "",
             Path(summary["corpus"] or "").name,
-            str(summary["documents"] or 0),
-            str(summary["segments"] or 0),
+            f"{summary['documents'] or 0:,}",
+            f"{summary['segments'] or 0:,}",
             summary["agreement"],
         )
     console.print(table)
 
 
 def _check_codes(codes_path, codebook_path) -> None:
-    """Exit 2 when the codes file uses codes the codebook does not have."""
+    """Exit 2 when the codes file uses codes the codebook does not have.
+
+    A code matches as the codebook writes it, by name, or ignoring case,
+    spacing and punctuation; the comparison's summary says which matched how.
+    """
     if codes_path is None or codebook_path is None:
         return
     from pipeline.codebook import load_codebook
@@ -777,8 +817,10 @@ def _check_codes(codes_path, codebook_path) -> None:
             for code, places in list(missing.items())[:8]
         )
         raise _fail(
-            f"{codes_path}: {len(missing)} code(s) not in the codebook {codebook_path}: {listed}. "
-            "Add them to the codebook, or fix the names in the codes file",
+            f"{codes_path}: {len(missing)} code(s) not in the codebook "
+            f"{codebook_path}, neither as written, by name, nor ignoring case, "
+            f"spacing and punctuation (or matching two codes): {listed}. Add them "
+            "to the codebook, or write them as the codebook does",
             EXIT_USAGE,
         )
 
@@ -822,8 +864,10 @@ def serve(
 ) -> None:
     """Serve theme_pipeline on a schedule, and for runs triggered through Prefect's API.
 
-    Needs a Prefect server: start one with `prefect server start` and set
-    PREFECT_API_URL (see docs/operations.md). Stop with Ctrl-C.
+    Schedules live on a Prefect server: start one with `prefect server start`
+    and set PREFECT_API_URL (see docs/operations.md). Without PREFECT_API_URL,
+    serve starts a temporary local server that lives only as long as this
+    command: its schedules and run history end when you stop it (Ctrl-C).
 
     Example: themes serve --config config/demo.yaml --cron "0 2 * * *"
     """
@@ -833,6 +877,15 @@ def serve(
     from flows.environment import prepare_environment
 
     prepare_environment(settings.store.runs_dir, log_level="INFO")
+    from flows.api_server import api_configured
+
+    if not api_configured():
+        errors.print(
+            "[bold yellow]warning:[/] no PREFECT_API_URL: serving on a temporary "
+            "local server; its schedules and run history end when this command "
+            "stops (see docs/operations.md to keep them)",
+            highlight=False,
+        )
     from prefect import serve as prefect_serve
 
     from flows.theme_pipeline import theme_pipeline
@@ -923,6 +976,21 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"{anonymisation['policy']}); where they are: anonymisation.csv, "
             "counts per document in the report"
         )
+    topics = summary.get("topics") or {}
+    if topics.get("message"):
+        console.print(
+            f"[bold]Topics[/]: {topics.get('n_topics', 0)}; {topics['message']}",
+            highlight=False,
+        )
+    classify = summary.get("classify") or {}
+    if "share_coded" in classify:
+        console.print(
+            f"[bold]Auto-codes[/]: {classify['share_coded']:.0%} of segments coded "
+            f"({classify.get('model', '')})",
+            highlight=False,
+        )
+    for note in classify.get("notes") or []:
+        console.print(f"  [bold yellow]note:[/] {note}", highlight=False)
     if summary.get("compare"):
         _print_agreement(summary["compare"])
 
@@ -968,7 +1036,11 @@ if __name__ == "__main__":
 
 
 def _print_agreement(compare: dict[str, Any]) -> None:
-    """Pooled kappa per unit: auto vs each human, and human vs human (the ceiling)."""
+    """Pooled kappa per unit: auto vs each human, and human vs human (the ceiling).
+
+    Then how the human codes were read: used and unused rows, how their codes
+    matched the codebook, auto-coders skipped, and the import's notes.
+    """
     table = Table(title="Agreement with human codes (pooled over codes, Cohen's kappa)")
     table.add_column("unit")
     table.add_column("auto vs human", justify="right")
@@ -989,7 +1061,20 @@ def _print_agreement(compare: dict[str, Any]) -> None:
         )
     console.print(table)
     console.print(
-        f"Human codes: {compare['n_assignments']} used, {compare['n_unused']} not used; "
-        f"{compare['coverage']:.0%} of coded spans landed on a segment; "
+        f"Human codes: {compare['n_assignments']} used, {compare['n_unused']} not "
+        f"used; {compare['coverage']:.0%} of coded spans landed on a segment; "
         f"{compare['n_disagreements']} disagreements to review (disagreements.csv)"
     )
+    matches = compare.get("code_matches") or {}
+    if matches.get("name") or matches.get("normalised"):
+        console.print(
+            f"Codes matched to the codebook: {matches.get('exact', 0)} as written, "
+            f"{matches.get('name', 0)} by name, {matches.get('normalised', 0)} "
+            "ignoring case, spacing and punctuation (codes_import.json lists them)",
+            highlight=False,
+        )
+    notes = compare.get("notes") or []
+    for note in notes[:10]:
+        console.print(f"  {note}", highlight=False, markup=False)
+    if len(notes) > 10:
+        console.print(f"  ... and {len(notes) - 10} more notes in codes_import.json")

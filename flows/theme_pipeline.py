@@ -47,9 +47,9 @@ from pipeline.ingest import fingerprint_corpus
 from pipeline.manifest import build_manifest, utc_now
 from pipeline.memory import PeakMemory, release_memory
 from pipeline.progress import report_progress
+from pipeline.saved_topics import saved_model_to_apply, topics_settings_hash
 from pipeline.segment import combine_segments
 from pipeline.store import ResultsStore, RunFolder, new_run_id
-from pipeline.topics import saved_model_to_apply, topics_settings_hash
 
 logger = logging.getLogger("pipeline.cache")
 
@@ -336,7 +336,7 @@ def analyse_flow(
             topics_settings_hash(config),
             "fit"
             if saved is None
-            else f"transform:{file_hash(saved[0] / 'card.json')}",
+            else f"transform:{file_hash(saved.folder / 'card.json')}",
             file_hash(config.classify.codebook) if config.topics.guided else "",
         )
 

@@ -34,7 +34,7 @@ import pandas as pd
 UNITS = ("characters", "segments", "turns", "documents")
 AGREEMENT_COLUMNS = [
     "code", "unit", "coder_a", "coder_b", "n_units", "prevalence",
-    "percent_agreement", "kappa", "kappa_low", "kappa_high", "alpha", "alpha_low",
+    "prevalence_a", "prevalence_b", "percent_agreement", "kappa", "kappa_low", "kappa_high", "alpha", "alpha_low",
     "alpha_high", "ac1", "ac1_low", "ac1_high", "bp_kappa", "precision", "recall",
     "f1", "flag",
 ]  # fmt: skip
@@ -89,7 +89,9 @@ def coefficients(both, a_only, b_only, neither) -> dict[str, np.ndarray]:
 
     Returns:
         ``percent_agreement``, ``kappa``, ``alpha``, ``ac1``, ``bp_kappa``,
-        ``prevalence``, ``precision``, ``recall``, ``f1``; NaN where undefined.
+        ``prevalence`` (the coders' mean), ``prevalence_a`` and ``prevalence_b``
+        (each coder's share of units with the code), ``precision``,
+        ``recall``, ``f1``; NaN where undefined.
     """
     both, a_only, b_only, neither = (
         np.asarray(x, dtype=float) for x in (both, a_only, b_only, neither)
@@ -120,6 +122,8 @@ def coefficients(both, a_only, b_only, neither) -> dict[str, np.ndarray]:
         "ac1": ac1,
         "bp_kappa": 2 * observed - 1,
         "prevalence": mean_yes,
+        "prevalence_a": a_yes,
+        "prevalence_b": b_yes,
         "precision": precision,
         "recall": recall,
         "f1": f1,
@@ -148,10 +152,24 @@ def krippendorff_alpha(reliability: np.ndarray) -> float:
     )
 
 
-def flags_for(values: dict[str, float], *, rare: float = 0.05) -> str:
-    """Plain-language warnings about a row of coefficients."""
+def flags_for(
+    values: dict[str, float], *, rare: float = 0.05, lopsided: float = 3.0
+) -> str:
+    """Plain-language warnings about a row of coefficients.
+
+    Args:
+        values: The row's coefficients (see :func:`coefficients`).
+        rare: Below this mean prevalence kappa is unstable.
+        lopsided: When one coder uses the code this many times as often as
+            the other (or one never does), the coefficients are misleading:
+            AC1 and percent agreement look high because both mostly say no.
+    """
     notes = []
     prevalence = values["prevalence"]
+    a_share = values.get("prevalence_a", prevalence)
+    b_share = values.get("prevalence_b", prevalence)
+    low, high = sorted((a_share, b_share))
+    mismatch = high > 0 and (low == 0 or high / low >= lopsided)
     if np.isnan(values["kappa"]):
         if prevalence == 0:
             notes.append("code never used by either coder: kappa and alpha undefined")
@@ -161,12 +179,21 @@ def flags_for(values: dict[str, float], *, rare: float = 0.05) -> str:
             )
         else:
             notes.append("kappa undefined")
-    elif prevalence < rare:
+    if mismatch:
+        fewer = "A" if a_share < b_share else "B"
         notes.append(
-            f"rare code (prevalence {prevalence:.1%} < {rare:.0%}): kappa unstable, read AC1 too"
+            f"coder {fewer} gave the code to {low:.1%} of units, the other to "
+            f"{high:.1%}: agreement here mostly means both left it out, so kappa, "
+            "AC1 and percent agreement say little about this code"
+        )
+    elif not np.isnan(values["kappa"]) and prevalence < rare:
+        notes.append(
+            f"rare code (prevalence {prevalence:.1%} < {rare:.0%}): kappa unstable, "
+            "read its interval, and AC1 beside it"
         )
     if (
-        not np.isnan(values["kappa"])
+        not mismatch
+        and not np.isnan(values["kappa"])
         and values["percent_agreement"] >= 0.9
         and values["kappa"] < 0.4
     ):
@@ -297,6 +324,8 @@ def _row(code, unit, coder_a, coder_b, per_document, replicate) -> dict:
             k: point[k]
             for k in (
                 "prevalence",
+                "prevalence_a",
+                "prevalence_b",
                 "percent_agreement",
                 "kappa",
                 "alpha",

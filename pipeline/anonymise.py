@@ -5,21 +5,26 @@ and hospitals replaced by placeholders such as ``[Name]`` or ``[Trust A]``. This
 stage checks that nothing slipped through. It looks only at the speech of each
 turn (``text[turn.start:turn.end]``), never at speaker labels, and finds:
 
-- ``EMAIL``, ``URL``, ``PHONE`` (UK numbers), ``POSTCODE`` (full UK postcodes),
-  ``NHS_NUMBER`` (ten digits with a valid modulus-11 check digit),
-  ``NI_NUMBER`` (National Insurance numbers with an allowed prefix) and
-  ``DATE_OF_BIRTH`` (a date next to "born", "DOB", "date of birth" or
+- ``EMAIL``, ``URL``, ``PHONE`` (UK and North American numbers),
+  ``POSTCODE`` (full UK postcodes, Canadian postal codes, US ZIP codes after
+  a state or a street address), ``NHS_NUMBER`` (ten digits with a valid
+  modulus-11 check digit), ``NI_NUMBER`` (National Insurance numbers with an
+  allowed prefix), ``SSN`` (US Social Security numbers of an issued shape),
+  ``SIN`` (Canadian Social Insurance Numbers with a valid Luhn check digit)
+  and ``DATE_OF_BIRTH`` (a date next to "born", "DOB", "date of birth" or
   "birthday"), with regular expressions; under ``redact`` and ``block``
   (recall first) also any string of the right shape just after its cue
-  ("NHS number", "NI number", "mobile", "DOB"...), valid or not;
+  ("NHS number", "NI number", "SSN", "SIN", "mobile", "DOB"...), valid or not;
 - ``PERSON``, ``PLACE`` and ``ORGANISATION`` with spaCy's named-entity
   recogniser, helped by a few name patterns ("Dr Patel", "a nurse called
   Jo Bloggs", "I spoke to Sam Lee").
 
-Placeholders in square brackets, common NHS terms ("NHS England", "GP",
-"A&E", "the Trust"), the names of national leadership programmes ("Mary
-Seacole", "Elizabeth Garrett Anderson") and the terms of
-``AnonymiseConfig.allowlist`` are never flagged.
+Never flagged: placeholders (anything in square, angle or curly brackets,
+``[Name]``, ``<PERSON>``, ``{name}``, and masks such as ``X``, ``XXX`` or
+``***``, also after a title or a role: "Dr X", "Participant X"), the terms of
+the built-in lists chosen in ``AnonymiseConfig.allowlist_groups`` (NHS terms;
+funders, review boards and regulators; platforms and software; countries and
+states) and the terms of ``AnonymiseConfig.allowlist``.
 
 A ``Finding`` records where an identifier is and what kind it is, never the
 identifier itself, so findings can be logged, stored and shown safely. A
@@ -48,7 +53,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, get_args
 
 import numpy as np
 
-from pipeline.config import AnonymiseConfig, IdentifierKind
+from pipeline.config import AllowlistGroup, AnonymiseConfig, IdentifierKind
 from pipeline.errors import ModelError
 from pipeline.records import Quarantined, Transcript
 
@@ -58,7 +63,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
 
 __all__ = [
-    "BUILTIN_ALLOWLIST",
+    "BUILTIN_ALLOWLISTS",
     "FINDING_COLUMNS",
     "KINDS",
     "AnonymiseConfig",
@@ -71,6 +76,8 @@ __all__ = [
     "apply_policy",
     "describe_counts",
     "is_valid_nhs_number",
+    "is_valid_sin",
+    "is_valid_ssn",
     "placeholder_for",
     "redact",
     "redact_transcript",
@@ -95,6 +102,8 @@ _PRIORITY = {
             "URL",
             "NHS_NUMBER",
             "NI_NUMBER",
+            "SSN",
+            "SIN",
             "PHONE",
             "POSTCODE",
             "DATE_OF_BIRTH",
@@ -117,45 +126,182 @@ NER_LABELS: Mapping[str, str] = {
 # What is never flagged
 # ---------------------------------------------------------------------------
 
-PLACEHOLDER = re.compile(r"\[[^\[\]\n]{0,80}\]")
-"""A bracketed placeholder: ``[Trust A]``, ``[Name]``, ``[the CCG]``."""
+PLACEHOLDER = re.compile(
+    r"\[[^\[\]\n]{0,80}\]"
+    # <PERSON>, {name}, <Participant 3>: letters first, and no "@", ":" or "/",
+    # so that <jo@nhs.net> and <https://...> are still checked
+    r"|<[^\S\n]*[A-Za-z][\w '’-]{0,78}>"
+    r"|\{[^\S\n]*[A-Za-z][\w '’-]{0,78}\}"
+)
+"""A bracketed placeholder: ``[Trust A]``, ``[Name]``, ``<PERSON>``, ``{name}``."""
+
+MASK_WORD = re.compile(r"X{1,8}|x{2,8}|XYZ|xyz|[*_#]{2,}")
+"""A word that masks a removed one: ``X``, ``XX``, ``XXX``, ``XYZ``, ``***``."""
+
+FILLER_WORD = re.compile(
+    r"u+[hm]+|e+[hr]+m*|h+m+|m+[hm]*|a+h+|o+h+|e+h+|u+h+-?h+u+h+|m+-?h+m+",
+    re.IGNORECASE,
+)
+"""A hesitation or backchannel of speech: ``Um``, ``Erm``, ``Ehm``, ``Mmmm``."""
+
+
+def _terms(phrases: str, words: str) -> tuple[str, ...]:
+    """Phrases separated by semicolons, then single words separated by spaces."""
+    return (
+        *(" ".join(term.split()) for term in phrases.split(";") if term.strip()),
+        *words.split(),
+    )
+
 
 # National bodies, plans and programmes (several named after people: they are
 # programmes of the NHS Leadership Academy, not participants), then single
-# words: acronyms of NHS organisations, services and roles, speaker labels.
-_ALLOWED_PHRASES = """
-NHS England; NHS Improvement; NHS England and Improvement; NHS Digital; NHS
-Employers; NHS Providers; NHS Confederation; NHS Leadership Academy;
-Leadership Academy; NHS Trust; NHS Foundation Trust; Foundation Trust; Health
-Education England; Department of Health; Department of Health and Social Care;
-Public Health England; Care Quality Commission; King's Fund; The King's Fund;
-Kings Fund; Nuffield Trust; Health Foundation; Royal College of Nursing;
-Skills for Health; Agenda for Change; National Insurance; NHS number; date of
-birth; NHS Pension; Freedom to Speak Up; Long Term Plan; Five Year Forward
-View; Getting It Right First Time; Francis Report; Francis Inquiry; Open
-University; Microsoft Teams; Mary Seacole; Elizabeth Garrett Anderson; Nye
-Bevan; Rosalind Franklin; Edward Jenner; Florence Nightingale; Ready Now;
-Stepping Up; Top Leaders
-"""
-_ALLOWED_WORDS = """
-NHS NI DOB Teams Zoom Excel PowerPoint Datix Covid Covid-19 GP GPs CCG CCGs
-ICS ICB ICP STP PCN PCNs A&E ED ICU ITU HDU AMU MAU SDEC OPD CQC NICE HEE DHSC
-PHE UKHSA NHSE NHSI NHSX CSU PALS BMA GMC NMC HCPC RCN CIPD CIPFA HFMA CIMA
-ACCA AfC HR OD IT IG QI PMO CEO COO CFO CNO CMO CIO CCIO CNIO MD GM NED HCA
-ANP ACP AHP AHPs MBA MSc PhD PGCert RTT KPI KPIs CIP CIPs TUPE ESR EPR EHR
-Interviewer Participant Respondent Speaker Facilitator Moderator Researcher
-nhs.uk www.nhs.uk gov.uk www.gov.uk
-"""
-BUILTIN_ALLOWLIST: tuple[str, ...] = (
-    *(" ".join(term.split()) for term in _ALLOWED_PHRASES.split(";")),
-    *_ALLOWED_WORDS.split(),
+# words: acronyms of NHS organisations, services and roles.
+_NHS_TERMS = _terms(
+    """
+    NHS England; NHS Improvement; NHS England and Improvement; NHS Digital; NHS
+    Employers; NHS Providers; NHS Confederation; NHS Leadership Academy;
+    Leadership Academy; NHS Trust; NHS Foundation Trust; Foundation Trust;
+    Health Education England; Department of Health; Department of Health and
+    Social Care; Public Health England; Care Quality Commission; King's Fund;
+    The King's Fund; Kings Fund; Nuffield Trust; Health Foundation; Royal
+    College of Nursing; Skills for Health; Agenda for Change; National
+    Insurance; NHS number; date of birth; NHS Pension; Freedom to Speak Up; Long
+    Term Plan; Five Year Forward View; Getting It Right First Time; Francis
+    Report; Francis Inquiry; Open University; Mary Seacole; Elizabeth Garrett
+    Anderson; Nye Bevan; Rosalind Franklin; Edward Jenner; Florence
+    Nightingale; Ready Now; Stepping Up; Top Leaders
+    """,
+    """
+    NHS NI DOB Datix Covid Covid-19 GP GPs CCG CCGs ICS ICB ICP STP PCN PCNs A&E
+    ED ICU ITU HDU AMU MAU SDEC OPD CQC NICE HEE DHSC PHE UKHSA NHSE NHSI NHSX
+    CSU PALS BMA GMC NMC HCPC RCN CIPD CIPFA HFMA CIMA ACCA AfC HR OD IT IG QI
+    PMO CEO COO CFO CNO CMO CIO CCIO CNIO MD GM NED HCA ANP ACP AHP AHPs MBA MSc
+    PhD PGCert RTT KPI KPIs CIP CIPs TUPE ESR EPR EHR nhs.uk www.nhs.uk gov.uk
+    www.gov.uk
+    """,
 )
-"""Terms never flagged (case-insensitive, whole words), on top of placeholders."""
+# Funders, ethics and review boards, regulators, public health agencies and
+# public programmes that any study may mention (UK, US, Canada, international).
+_RESEARCH_TERMS = _terms(
+    """
+    Institutional Review Board; Research Ethics Board; Research Ethics
+    Committee; Ethics Committee; Research Ethics Service; Health Research
+    Authority; National Institutes of Health; National Institute of Health;
+    National Science Foundation; National Institute for Health Research;
+    National Institute for Health and Care Research; Medical Research Council;
+    Economic and Social Research Council; UK Research and Innovation; European
+    Research Council; Canadian Institutes of Health Research; Social Sciences
+    and Humanities Research Council; Natural Sciences and Engineering Research
+    Council; Wellcome Trust; Centers for Disease Control; Centers for Disease
+    Control and Prevention; Food and Drug Administration; World Health
+    Organization; World Health Organisation; Public Health Agency of Canada;
+    Health Canada; Department of Health and Human Services; Health and Human
+    Services; Office for Human Research Protections; Patient-Centered Outcomes
+    Research Institute; Agency for Healthcare Research and Quality; National
+    Cancer Institute; National Institute of Mental Health; Veterans Affairs;
+    Social Security; Affordable Care Act; Good Clinical Practice; Declaration
+    of Helsinki; Belmont Report; Tri-Council Policy Statement; General Data
+    Protection Regulation; Data Protection Act; United Nations; World Bank;
+    European Commission; Census Bureau; Statistics Canada; Office for National
+    Statistics
+    """,
+    """
+    IRB IRBs REB REBs REC RECs HREC HRA NIH NSF NIHR MRC ESRC AHRC EPSRC BBSRC
+    UKRI ERC CIHR SSHRC NSERC Wellcome CDC FDA WHO HHS OHRP PCORI AHRQ NCI NIMH
+    VA CMS Medicare Medicaid Obamacare HIPAA GDPR TCPS GCP CITI PhD MSc UN
+    UNICEF UNESCO OECD ONS
+    """,
+)
+# Platforms, software and file formats people mention when they talk about
+# their work or the study itself.
+_SOFTWARE_TERMS = _terms(
+    """
+    Microsoft Teams; Google Meet; Google Docs; Google Drive; Google Forms;
+    Google Sheets; Google Scholar; Google Maps; Microsoft Word; Microsoft
+    Excel; Microsoft Forms; Microsoft Office; Power BI; Internet Explorer;
+    Survey Monkey; Otter.ai
+    """,
+    """
+    Zoom Teams Skype Webex FaceTime Slack Discord YouTube GitHub GitLab Google
+    Gmail Outlook Microsoft Office Excel Word PowerPoint OneDrive SharePoint
+    OneNote Dropbox Twitter Facebook LinkedIn Instagram WhatsApp TikTok
+    Snapchat Reddit Wikipedia Netflix Spotify Amazon Apple ChatGPT Qualtrics
+    REDCap SurveyMonkey NVivo ATLAS.ti MAXQDA Dedoose SPSS Stata SAS Python R
+    RStudio MATLAB Tableau PowerBI Jupyter Zotero EndNote Mendeley Moodle
+    Windows macOS iOS Android iPhone iPad Chrome Firefox Safari Bluetooth WiFi
+    Wi-Fi USB PDF CSV XML JSON HTML SQL API SMS
+    """,
+)
+# Areas too large to identify anyone (HIPAA's Safe Harbor keeps states):
+# countries, continents, the UK's nations, US states, Canadian provinces.
+# Left out because they are also common first names or surnames: Chad,
+# Georgia, India, Israel, Jordan, Kenya, Virginia, Washington; AL, LA and MO
+# (Al, Mo, and LA is also Los Angeles).
+_COUNTRY_TERMS = _terms(
+    """
+    United States; United States of America; United Kingdom; Great Britain;
+    Northern Ireland; North America; South America; Latin America; Central
+    America; Middle East; Southeast Asia; East Asia; Western Europe; Eastern
+    Europe; European Union; Antigua and Barbuda; Bosnia and Herzegovina;
+    Burkina Faso; Cabo Verde; Cape Verde; Central African Republic; Costa Rica;
+    Czech Republic; Dominican Republic; El Salvador; Equatorial Guinea; Hong
+    Kong; Ivory Coast; Marshall Islands; New Zealand; North Korea; North
+    Macedonia; Papua New Guinea; Puerto Rico; Saint Lucia; San Marino; Saudi
+    Arabia; Sierra Leone; Solomon Islands; South Africa; South Korea; South
+    Sudan; Sri Lanka; Trinidad and Tobago; United Arab Emirates; Vatican City;
+    East Timor; Viet Nam; New Hampshire; New Jersey; New Mexico; New York;
+    North Carolina; North Dakota; Rhode Island; South Carolina; South Dakota;
+    West Virginia; Washington State; District of Columbia; British Columbia;
+    New Brunswick; Newfoundland and Labrador; Nova Scotia; Prince Edward
+    Island; Northwest Territories
+    """,
+    """
+    US U.S. USA U.S.A. UK U.K. EU UAE America Americas Britain England Scotland
+    Wales Ireland Europe Africa Asia Oceania Antarctica Caribbean Scandinavia
+    Afghanistan Albania Algeria Andorra Angola Argentina Armenia Australia
+    Austria Azerbaijan Bahamas Bahrain Bangladesh Barbados Belarus Belgium
+    Belize Benin Bhutan Bolivia Bosnia Botswana Brazil Brunei Bulgaria Burundi
+    Cambodia Cameroon Canada Chile China Colombia Comoros Congo Croatia Cuba
+    Cyprus Czechia Denmark Djibouti Dominica Ecuador Egypt Eritrea Estonia
+    Eswatini Ethiopia Fiji Finland France Gabon Gambia Germany Ghana Greece
+    Greenland Grenada Guatemala Guinea Guinea-Bissau Guyana Haiti Honduras
+    Hungary Iceland Indonesia Iran Iraq Italy Jamaica Japan Kazakhstan Kiribati
+    Korea Kosovo Kuwait Kyrgyzstan Laos Latvia Lebanon Lesotho Liberia Libya
+    Liechtenstein Lithuania Luxembourg Madagascar Malawi Malaysia Maldives Mali
+    Malta Mauritania Mauritius Mexico Micronesia Moldova Monaco Mongolia
+    Montenegro Morocco Mozambique Myanmar Burma Namibia Nauru Nepal Netherlands
+    Nicaragua Niger Nigeria Norway Oman Pakistan Palau Palestine Panama Paraguay
+    Peru Philippines Poland Portugal Qatar Romania Russia Rwanda Samoa Senegal
+    Serbia Seychelles Singapore Slovakia Slovenia Somalia Spain Sudan Suriname
+    Swaziland Sweden Switzerland Syria Taiwan Tajikistan Tanzania Thailand
+    Timor-Leste Togo Tonga Tunisia Turkey Türkiye Turkmenistan Tuvalu Uganda
+    Ukraine Uruguay Uzbekistan Vanuatu Venezuela Vietnam Yemen Zambia Zimbabwe
+    Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware
+    Florida Hawaii Idaho Illinois Indiana Iowa Kansas Kentucky Louisiana Maine
+    Maryland Massachusetts Michigan Minnesota Mississippi Missouri Montana
+    Nebraska Nevada Ohio Oklahoma Oregon Pennsylvania Tennessee Texas Utah
+    Vermont Wisconsin Wyoming Alberta Manitoba Newfoundland Ontario Quebec
+    Québec Saskatchewan Yukon Nunavut AK AZ AR CA CT DC FL GA HI IA ID IL IN KS
+    KY MD ME MI MN MS MT NC ND NE NH NJ NM NV NY OH OK OR PA RI SC SD TN TX UT
+    VA VT WA WI WV WY ON QC BC AB MB SK NS NB NL PE YT NT NU
+    """,
+)
+BUILTIN_ALLOWLISTS: Mapping[AllowlistGroup, tuple[str, ...]] = {
+    "nhs": _NHS_TERMS,
+    "research": _RESEARCH_TERMS,
+    "software": _SOFTWARE_TERMS,
+    "countries": _COUNTRY_TERMS,
+}
+"""The terms of each built-in list (``AnonymiseConfig.allowlist_groups``).
+
+Matched case-insensitively as whole words, like the user's own allowlist.
+"""
 
 # Capitalised words that are not identifying on their own: they name kinds of
-# organisation, departments, roles, days and months. A name-like finding made
-# only of these (and of allowlisted terms, placeholders and lower-case words)
-# is dropped: "the Trust", "Digital", "the Board", "Finance and Estates".
+# organisation, departments, roles, days and months, speaker labels and words
+# of talk. A name-like finding made only of these (and of allowlisted terms,
+# placeholders, masks, fillers, lower-case words and words with digits) is
+# dropped: "the Trust", "Digital", "the Board", "Finance and Estates".
 GENERIC_WORDS: frozenset[str] = frozenset(
     """
     a an the and of for in on at to by with from my our their his her its
@@ -188,6 +334,10 @@ GENERIC_WORDS: frozenset[str] = frozenset(
     january february march april may june july august september october
     november december christmas easter covid lockdown brexit
     mr mrs ms miss dr prof sir dame
+    interviewer interviewee participant participants respondent speaker
+    facilitator moderator researcher researchers
+    okay ok yep yup nope anyway anyways alright right hello hi sorry ssn sin
+    prime minister president governor senator mayor city county state
     """.split()
 )
 
@@ -244,6 +394,71 @@ PHONE = re.compile(
 )
 _DIGITS = re.compile(r"\d+")
 
+# A North American number (NANP): an area code (2-9, then two digits), three
+# digits and four, as (555) 123-4567, 555-123-4567, 555.123.4567 or, after +1,
+# with spaces. Separators are checked in code: without brackets both must be
+# the same, and spaces need +1 (a bare 3-3-4 with spaces is an NHS number's
+# shape). Toll-free area codes are businesses, not people (like UK freephone).
+NA_PHONE = re.compile(
+    r"(?<![\w+/.-])(?P<country>\+1[ .-]?|1[.-])?"
+    r"(?:\((?P<bracketed>[2-9]\d{2})\)[ .-]?|(?P<area>[2-9]\d{2})(?P<sep>[ .-]))"
+    r"\d{3}(?P<sep2>[ .-])\d{4}(?![ .-]?\d)(?![\w/])"
+)
+NA_TOLL_FREE = frozenset({"800", "833", "844", "855", "866", "877", "888"})
+# US Social Security number: 3-2-4 digits (dashes or spaces); never issued
+# with area 000, 666 or 900-999, group 00 or serial 0000.
+SSN = re.compile(
+    r"(?<![\w+/.-])(?<!\d[ ,.-])(?P<area>\d{3})(?P<sep>[ -])(?P<group>\d{2})"
+    r"(?P=sep)(?P<serial>\d{4})(?![ -]?\d)(?![\w/])"
+)
+# Canadian Social Insurance Number: 3-3-3 digits (spaces or dashes) with a
+# valid Luhn check digit; first digit 1-7 or 9 (0 and 8 are not given to
+# people). Run together, nine digits are too common to flag without a cue.
+SIN = re.compile(
+    r"(?<![\w+/.-])(?<!\d[ ,.-])(?P<a>\d{3})(?P<sep>[ -])(?P<b>\d{3})(?P=sep)"
+    r"(?P<c>\d{3})(?![ -]?\d)(?![\w/])"
+)
+CA_POSTCODE = re.compile(
+    r"(?<![\w-])[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d"
+    r"(?![\w-])",
+    re.IGNORECASE,
+)
+"""A Canadian postal code: ``K1A 0B1`` (no D, F, I, O, Q or U; no W or Z first)."""
+
+US_STATES = (
+    "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware"
+    "|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky"
+    "|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi"
+    "|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico"
+    "|New York|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania"
+    "|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont"
+    "|Virginia|Washington|West Virginia|Wisconsin|Wyoming|District of Columbia"
+    "|Puerto Rico"
+)
+US_STATE_CODES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS"
+    "|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|PR|RI|SC|SD|TN|TX|UT|VT|VA|WA"
+    "|WV|WI|WY"
+)
+_ZIP = r"(?P<zip>\d{5}(?:-\d{4})?)(?![\w-])"
+# A US ZIP code (5 digits, or ZIP+4) is only taken in an address: right after
+# a state ("Austin, TX 78701", "Ohio 43215") or a zip-code cue, or shortly
+# after a street address ("12 Elm Street, Dayton 45402"); never any 5 digits.
+ZIP_AFTER_STATE = re.compile(
+    rf"(?<![\w-])(?:{US_STATES}|{US_STATE_CODES})\.?,?[ \t]+{_ZIP}"
+)
+ZIP_AFTER_CUE = re.compile(
+    r"(?<![\w-])(?i:zip(?:[ \t]*code)?|postal[ \t]+code)"
+    rf"(?:[ \t]+(?i:is|was|of|number))?[ \t]*[:#]?[ \t]*{_ZIP}"
+)
+STREET_ADDRESS = re.compile(
+    r"(?<![\w-])\d{1,6}[ \t]+(?:[A-Z][\w'’.-]*[ \t]+){1,4}"
+    r"(?:(?:Street|Avenue|Road|Boulevard|Drive|Lane|Way|Court|Place|Terrace"
+    r"|Parkway|Highway|Circle|Square)\b|(?:St|Ave|Rd|Blvd|Ln|Ct|Pl|Pkwy|Hwy)\b\.?)"
+)
+_ZIP_AFTER_STREET_WINDOW = 60
+ZIP_SHAPE = re.compile(rf"(?<![\w.,-]){_ZIP}")
+
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?"
     r"|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
@@ -276,6 +491,8 @@ _BIRTH_WINDOW_AFTER = 30
 # 56 C", an NHS number with a wrong check digit): a mistyped identifier is
 # still one. Report keeps the strict rules, to avoid false alarms.
 _CUE_WINDOW = 40
+# nine digits in any grouping: 123-45-6789, 123 456 789, 123456789
+_NINE_DIGITS = re.compile(r"(?<![\w+/.-])\d(?:[ .-]?\d){8}(?![ .-]?\d)(?![\w/])")
 _CUE_RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
     (kind, re.compile(rf"(?<!\w)(?:{cue})(?!\w)", re.IGNORECASE), shape)
     for kind, cue, shape in (
@@ -292,9 +509,20 @@ _CUE_RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
             "PHONE",
             r"(?:tele)?phone|mobile|tel\.?|call\s+me\s+on",
             re.compile(
-                r"(?<![\w+/.-])(?:(?:\+|00)44[ .-]?(?:\(0\)[ .-]?)?)?\(?\d"
+                r"(?<![\w+/.-])(?:(?:\+|00)(?:44|1)[ .-]?(?:\(0\)[ .-]?)?)?\(?\d"
                 r"(?:(?:[ .-]|\)[ .-]?)?\d){9,10}(?![ .-]?\d)(?![\w/])"
             ),
+        ),
+        (
+            "SSN",
+            r"social\s+security(?:\s+(?:number|no\.?|#))?|SSN",
+            _NINE_DIGITS,
+        ),
+        (
+            "SIN",
+            # "SIN" in capitals only: "a sin" is not a cue
+            r"social\s+insurance(?:\s+(?:number|no\.?|#))?|(?-i:SIN)",
+            _NINE_DIGITS,
         ),
         (
             "DATE_OF_BIRTH",
@@ -401,6 +629,57 @@ def is_valid_nhs_number(number: str) -> bool:
     return check != 10 and check == digits[9]
 
 
+def is_valid_ssn(number: str) -> bool:
+    """Tell whether nine digits (spaces and dashes ignored) may be a US SSN.
+
+    Social Security numbers are never issued with the area number 000, 666 or
+    900-999, the group number 00 or the serial number 0000.
+
+    Args:
+        number: The number as written, e.g. ``"123-45-6789"``.
+
+    Returns:
+        ``True`` when it has nine digits and none of the parts is unissued.
+    """
+    digits = "".join(char for char in number if char.isdigit())
+    if len(digits) != 9 or len(number.replace(" ", "").replace("-", "")) != 9:
+        return False
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    return (
+        area not in ("000", "666")
+        and area[0] != "9"
+        and group != "00"
+        and serial != "0000"
+    )
+
+
+def is_valid_sin(number: str) -> bool:
+    """Tell whether nine digits (spaces and dashes ignored) pass the SIN check.
+
+    A Canadian Social Insurance Number has a Luhn check digit; its first digit
+    is 1-7 (by province) or 9 (temporary residents), never 0 or 8.
+
+    Args:
+        number: The number as written, e.g. ``"130 692 544"``.
+
+    Returns:
+        ``True`` when it has nine digits, an allowed first digit and a valid
+        check digit.
+    """
+    digits = [int(char) for char in number if char.isdigit()]
+    if len(digits) != 9 or len(number.replace(" ", "").replace("-", "")) != 9:
+        return False
+    if digits[0] in (0, 8):
+        return False
+    total = 0
+    for position, digit in enumerate(digits):
+        if position % 2:
+            digit *= 2
+            digit = digit - 9 if digit > 9 else digit
+        total += digit
+    return total % 10 == 0
+
+
 # ---------------------------------------------------------------------------
 # Findings
 # ---------------------------------------------------------------------------
@@ -415,7 +694,7 @@ class Finding:
             ``IdentifierChecker.find``, which checks a bare string).
         kind: One of ``KINDS``: ``PERSON``, ``PLACE``, ``ORGANISATION``,
             ``EMAIL``, ``PHONE``, ``POSTCODE``, ``NHS_NUMBER``, ``NI_NUMBER``,
-            ``DATE_OF_BIRTH`` or ``URL``.
+            ``SSN``, ``SIN``, ``DATE_OF_BIRTH`` or ``URL``.
         start: Offset of its first character in the document text.
         end: Offset one past its last character.
         detector: ``pattern`` (regular expressions) or ``ner`` (spaCy).
@@ -481,13 +760,20 @@ class _Allowlist:
     def is_identifying(self, fragment: str) -> bool:
         """Tell whether a name-like fragment has a word that may identify someone.
 
-        A word counts when it has a capital letter, is longer than one letter
-        and is neither allowlisted nor generic; placeholders and allowlisted
-        phrases are removed first.
+        A word counts when it has a capital letter, is longer than one letter,
+        has no digit (names have none: "Q3", "NO2", "P07") and is neither
+        allowlisted, generic, a mask ("XX") nor a filler ("Mmm"); placeholders
+        and allowlisted phrases are removed first.
         """
         remainder = self.phrases.sub(" ", PLACEHOLDER.sub(" ", fragment))
         for word in _WORD.findall(remainder):
-            if len(word) < 2 or not any(char.isupper() for char in word):
+            if (
+                len(word) < 2
+                or not any(char.isupper() for char in word)
+                or any(char.isdigit() for char in word)
+                or MASK_WORD.fullmatch(word)
+                or FILLER_WORD.fullmatch(word)
+            ):
                 continue
             bare = word.casefold().rstrip(".").removesuffix("'s").removesuffix("’s")
             if bare not in self.words:
@@ -539,7 +825,16 @@ class IdentifierChecker:
         self._nlp = nlp
         self._lock = threading.Lock()
         self._kinds = frozenset(self.config.entity_types)
-        self._allowlist = _Allowlist((*BUILTIN_ALLOWLIST, *self.config.allowlist))
+        self._allowlist = _Allowlist(
+            (
+                *(
+                    term
+                    for group in self.config.allowlist_groups
+                    for term in BUILTIN_ALLOWLISTS[group]
+                ),
+                *self.config.allowlist,
+            )
+        )
         # redact and block put recall first: cue rules apply (see _CUE_RULES)
         self.recall_first = self.config.policy != "report"
 
@@ -781,14 +1076,34 @@ class IdentifierChecker:
             ]
         if "NI_NUMBER" in kinds:
             found += _find_ni_numbers(speech)
+        if "SSN" in kinds:
+            found += [
+                _Candidate("SSN", *m.span(), "pattern")
+                for m in SSN.finditer(speech)
+                if is_valid_ssn(m.group())
+            ]
+        if "SIN" in kinds:
+            found += [
+                _Candidate("SIN", *m.span(), "pattern")
+                for m in SIN.finditer(speech)
+                if is_valid_sin(m.group())
+            ]
         if "PHONE" in kinds:
             found += _find_phones(speech)
+            found += _find_na_phones(speech)
         if "POSTCODE" in kinds:
             found += [
                 _Candidate("POSTCODE", *m.span(), "pattern")
                 for m in POSTCODE.finditer(speech)
                 if _plausible_postcode(m.group())
             ]
+            # a Canadian postal code is written in capitals or in lower case
+            found += [
+                _Candidate("POSTCODE", *m.span(), "pattern")
+                for m in CA_POSTCODE.finditer(speech)
+                if m.group() in (m.group().upper(), m.group().lower())
+            ]
+            found += _find_zip_codes(speech)
         if "DATE_OF_BIRTH" in kinds:
             found += _find_dates_of_birth(speech)
         if self.recall_first:
@@ -816,6 +1131,8 @@ class IdentifierChecker:
                     if _normalise(name) not in self._allowlist.exact:
                         yield _Candidate(kind, start, end, "pattern", rank)
                     continue
+                if not self._allowlist.is_identifying(speech[start:end]):
+                    continue  # an allowed phrase: "North Korea", "Google Scholar"
                 end = self._cut_generic_tail(speech, start, end)
                 if end > start and self._allowlist.is_identifying(speech[start:end]):
                     yield _Candidate(kind, start, end, "pattern", rank)
@@ -824,7 +1141,7 @@ class IdentifierChecker:
         """End a name before its first generic word ("Dr Shah Said" stays whole)."""
         for word in re.finditer(r"\S+", speech[start:end]):
             if word.group().casefold() in self._allowlist.words:
-                return start + word.start() if word.start() else start
+                return start + len(speech[start : start + word.start()].rstrip())
         return end
 
     def _find_entities(self, speech: str, doc: Doc) -> Iterator[_Candidate]:
@@ -942,6 +1259,39 @@ def _plausible_postcode(postcode: str) -> bool:
         postcode != postcode.upper()
         and re.search(r"\d(?:st|nd|rd|th)$", postcode, re.IGNORECASE)
     )
+
+
+def _find_na_phones(speech: str) -> list[_Candidate]:
+    found = []
+    for match in NA_PHONE.finditer(speech):
+        area = match.group("bracketed") or match.group("area")
+        sep = match.group("sep")
+        if area in NA_TOLL_FREE:
+            continue
+        if sep is not None and sep != match.group("sep2"):
+            continue
+        if sep == " " and not (match.group("country") or "").startswith("+"):
+            continue
+        found.append(_Candidate("PHONE", *match.span(), "pattern"))
+    return found
+
+
+def _find_zip_codes(speech: str) -> list[_Candidate]:
+    """ZIP codes after a state or a zip-code cue, or soon after a street address."""
+    spans = {
+        match.span("zip")
+        for pattern in (ZIP_AFTER_STATE, ZIP_AFTER_CUE)
+        for match in pattern.finditer(speech)
+    }
+    for street in STREET_ADDRESS.finditer(speech):
+        limit = street.end() + _ZIP_AFTER_STREET_WINDOW
+        for match in ZIP_SHAPE.finditer(speech, street.end(), limit):
+            if not _SENTENCE_BREAK.search(speech, street.end(), match.start()):
+                spans.add(match.span("zip"))
+            break
+    return [
+        _Candidate("POSTCODE", start, end, "pattern") for start, end in sorted(spans)
+    ]
 
 
 def _find_phones(speech: str) -> list[_Candidate]:

@@ -9,12 +9,15 @@ level of comparison), in how many segments, and the best score.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+logger = logging.getLogger(__name__)
 
 AUTO_CODE_COLUMNS = [
     "document_id",
@@ -80,7 +83,15 @@ def auto_codes_table(
 
 
 def auto_codes_for_csv(table: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
-    """The rows worth reading in a spreadsheet: every assigned code, and each segment's best ``top``."""
+    """The rows worth reading in a spreadsheet.
+
+    Args:
+        table: The auto-codes table (:func:`auto_codes_table`).
+        top: Each segment's best-scoring codes to keep besides the assigned ones.
+
+    Returns:
+        Every assigned code, and each segment's ``top`` best.
+    """
     rank = table.groupby("segment_id", sort=False)["score"].rank(
         method="first", ascending=False
     )
@@ -88,7 +99,7 @@ def auto_codes_for_csv(table: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
 
 
 def roll_up_by_document(table: pd.DataFrame) -> pd.DataFrame:
-    """Per document and code: present (any segment assigned), how many segments, best score."""
+    """Per document and code: present (any segment assigned), segments, best score."""
     grouped = table.groupby(["document_id", "code"], sort=False)
     rolled = grouped.agg(
         present=("assigned", "any"),
@@ -133,11 +144,14 @@ class CodingResult:
         scores: ``(n_segments, n_codes)`` scores.
         decisions: ``(n_segments, n_codes)`` booleans.
         thresholds: Per code, the decision threshold.
-        methods: Per segment: ``zero-shot``, ``supervised`` or ``supervised (out-of-fold)``.
+        methods: Per segment: ``zero-shot``, ``supervised`` or
+            ``supervised (out-of-fold)``.
         model: Name of what coded (for the tables and the REFI-QDA user).
         notes: Things the user should know.
         update: Zero-shot: whether the keyword models were trained or reused,
             on how many segments they were trained, how many were scored.
+        code_names: Code id to the name people read (``classifier.json``
+            keeps it, so reports show names without the codebook at hand).
     """
 
     def __init__(
@@ -150,8 +164,12 @@ class CodingResult:
         model,
         notes=(),
         update=None,
+        code_names=None,
     ):
         self.codes = list(codes)
+        self.code_names = {
+            code: (code_names or {}).get(code, code) for code in self.codes
+        }
         self.update = update
         self.scores = scores
         self.decisions = decisions
@@ -175,7 +193,9 @@ class CodingResult:
             "segments_without_code": int((~self.decisions.any(axis=1)).sum())
             if self.decisions.size
             else 0,
-            "notes": self.notes,
+            "share_coded": share_coded(self.decisions),
+            "notes": self.notes + _coverage_notes(self.decisions),
+            "code_names": self.code_names,
         } | ({"keyword_models": self.update} if self.update else {})
 
 
@@ -190,7 +210,7 @@ def code_segments(
     settings_hash: str = "",
     saved_coding: str | Path | None = None,
 ) -> CodingResult | None:
-    """Code a run's segments with a trained model or, without one, zero-shot from the codebook.
+    """Code a run's segments with a trained model, or zero-shot from the codebook.
 
     A trained model is applied only to embeddings of the model it was trained
     with. Segments the model was trained on get their out-of-fold scores from
@@ -225,8 +245,9 @@ def code_segments(
         trained_with = model.card.get("embedding_model_id")
         if trained_with != embedding_model_id:
             raise ModelError(
-                f"{config.classify.model}: trained on {trained_with} embeddings, but this run "
-                f"uses {embedding_model_id}; set embed.backend/embed.model to match, or retrain"
+                f"{config.classify.model}: trained on {trained_with} embeddings, but "
+                f"this run uses {embedding_model_id}; set embed.backend/embed.model "
+                "to match, or retrain"
             )
         features = model.features.transform(texts, embeddings)
         scores = model.classifier.score_codes(features)
@@ -245,7 +266,8 @@ def code_segments(
         untrained = [r.code for r in model.reports if not r.trained]
         if untrained:
             notes.append(
-                f"not coded (not enough human examples to train): {', '.join(untrained)}"
+                "not coded (not enough human examples to train): "
+                + ", ".join(untrained)
             )
         return CodingResult(
             model.codes,
@@ -255,6 +277,7 @@ def code_segments(
             methods,
             f"{name} ({embedding_model_id})",
             notes,
+            code_names=_model_code_names(model.card),
         )
     if config.classify.codebook is None:
         return None
@@ -283,7 +306,7 @@ def code_segments(
             update=config.classify.update,
             refit_growth=config.classify.refit_growth,
         )
-    decisions = coder.decide(scores)
+    decisions = coder.adapt_to_corpus(scores).decide(scores)
     model = (
         f"zero-shot {codebook.name} [{codebook.content_hash()}] ({embedding_model_id})"
     )
@@ -295,4 +318,51 @@ def code_segments(
         ["zero-shot"] * len(texts),
         model,
         update=update,
+        code_names=codebook.display_names(),
     )
+
+
+def _model_code_names(card: dict) -> dict[str, str]:
+    """A trained model's code names, from the codebook it was trained with, if there."""
+    from pipeline.codebook import load_codebook
+    from pipeline.errors import CodebookError
+
+    path = card.get("codebook")
+    if not path or not Path(path).is_file():
+        return {}
+    try:
+        return load_codebook(path).display_names()
+    except CodebookError as error:
+        # names are a courtesy: the codes work without them, so say so and go on
+        logger.warning("codes shown by id, not name: %s", error)
+        return {}
+
+
+PLAUSIBLE_SHARE = (0.02, 0.9)
+"""Shares of segments coded with any code outside which a coder is suspect."""
+
+
+def share_coded(decisions: np.ndarray) -> float:
+    """Share of segments given at least one code."""
+    return round(float(decisions.any(axis=1).mean()), 4) if len(decisions) else 0.0
+
+
+def _coverage_notes(decisions: np.ndarray) -> list[str]:
+    """A warning when the auto-coder coded almost nothing, or almost everything."""
+    if not len(decisions):
+        return []
+    share = share_coded(decisions)
+    low, high = PLAUSIBLE_SHARE
+    if share < low:
+        return [
+            f"the auto-coder gave a code to only {share:.1%} of the segments: check "
+            "the codebook (definitions, examples, keywords) and the thresholds "
+            "(classify.corpus_threshold_z) before reading agreement figures"
+        ]
+    if share > high:
+        return [
+            f"the auto-coder gave a code to {share:.1%} of the segments: it codes "
+            "almost everything; raise the thresholds (classify.corpus_threshold_z, "
+            "classify.margin) or add counter-examples"
+        ]
+    return []

@@ -132,6 +132,10 @@ class PrototypeClassifier(_MultiLabelMixin, ClassifierMixin, BaseEstimator):
         prototypes_: Per code, its unit-length prototype vectors.
         counters_: Per code, its unit-length counter-example vectors.
         thresholds_: Per code, its threshold.
+        unchecked_: Per code, whether its automatic threshold could not be
+            checked on its own prototypes (fewer than two, or nothing to tell
+            them from): a default then, which a zero-shot coder adapts to the
+            corpus instead.
         n_features_in_: Embedding dimension.
     """
 
@@ -178,6 +182,7 @@ class PrototypeClassifier(_MultiLabelMixin, ClassifierMixin, BaseEstimator):
                     counter_unit[counter_indicator[:, j]]
                     for j in range(indicator.shape[1])
                 ]
+        self.unchecked_ = np.zeros(indicator.shape[1], dtype=bool)
         if self.threshold == "auto":
             self.thresholds_ = self._leave_one_out_thresholds(unit, indicator)
         else:
@@ -208,6 +213,7 @@ class PrototypeClassifier(_MultiLabelMixin, ClassifierMixin, BaseEstimator):
             positives = scores[own & np.isfinite(scores)]
             if own.sum() < 2 or not len(negatives_scores):
                 thresholds[j] = (self.min_threshold + self.max_threshold) / 2
+                self.unchecked_[j] = True
                 continue
             all_scores = np.concatenate([positives, negatives_scores])
             truth = np.concatenate(

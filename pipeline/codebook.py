@@ -11,9 +11,19 @@ Formats:
 - YAML (``.yaml``/``.yml``): the full format above, validated strictly; an
   error names the file, the code and the field.
 - CSV (``.csv``): columns ``code,name,definition,examples`` (``examples``
-  separated by ``|``); ``parent`` and ``keywords`` columns are read too.
+  separated by ``|``; ``description`` is read as ``definition``); ``parent``
+  and ``keywords`` columns are read too. Only ``code`` is required.
 - REFI-QDA: a codebook file (``.qdc``) or the codebook inside a project
   (``.qdpx``), with nested codes and their descriptions.
+
+A code's identity (its ``id``) is the string the researcher wrote: the CSV
+``code`` column exactly as written (``"1.8 - Past Experience"`` stays
+``"1.8 - Past Experience"``), the YAML ``id``, or the REFI-QDA code's
+``guid``. Its ``name`` is what people read; for a CSV without a ``name``
+column it is the ``code`` itself. A code written in a codes file is matched to
+the codebook by :meth:`Codebook.match`: as written (its id), then by name,
+then ignoring case, spacing and punctuation, and the match says which rule
+found it.
 """
 
 from __future__ import annotations
@@ -22,9 +32,11 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -32,6 +44,41 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipeline.errors import CodebookError
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+"""What a YAML codebook's ``id`` may hold (CSV and REFI-QDA ids are free text)."""
+
+MatchRule = Literal["exact", "name", "normalised"]
+"""How a code as written matched: its id as written, its name, or normalised."""
+
+MATCH_RULES: dict[str, str] = {
+    "exact": "as written in the codebook",
+    "name": "by name",
+    "normalised": "ignoring case, spacing and punctuation",
+}
+"""Each match rule, in the order they are tried, as messages describe it."""
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def normalise_code(text: str) -> str:
+    """A code as :meth:`Codebook.match` compares it when nothing else matched.
+
+    Case, spacing and punctuation are dropped; numbers stay apart, so
+    ``"1.10"`` and ``"11.0"`` differ while ``"1.8 - Past Experience"`` and
+    ``"1.8 past experience"`` agree.
+
+    Args:
+        text: A code's id or name, or a code as a codes file writes it.
+
+    Returns:
+        The normalised text (empty when it has no letter or digit).
+    """
+    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    normalised = ""
+    for word in words:
+        if normalised[-1:].isdigit() and word[0].isdigit():
+            normalised += "_"
+        normalised += word
+    return normalised
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +97,25 @@ class Code:
     columns: tuple[str, ...] = ()
 
     def prototype_texts(self) -> list[str]:
-        """Texts that describe the code: name and definition, include notes, examples."""
+        """Texts that describe the code: name and definition, includes, examples."""
         head = (
             f"{self.name}. {self.definition}".strip() if self.definition else self.name
         )
         return [head, *self.include, *self.examples]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMatch:
+    """The codebook code a code as written matched, and the rule that found it.
+
+    Attributes:
+        code: The code's id.
+        rule: ``exact`` (its id as written), ``name`` (its name as written) or
+            ``normalised`` (ignoring case, spacing and punctuation).
+    """
+
+    code: str
+    rule: MatchRule
 
 
 @dataclass(frozen=True)
@@ -76,20 +137,46 @@ class Codebook:
     version: str = ""
     description: str = ""
     licence: str = ""
-    _by_key: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # lookups built from ``codes``; not arguments, so dataclasses.replace rebuilds them
+    _ids: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+    _by_name: dict[str, list[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _by_normal: dict[str, list[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        keys: dict[str, str] = {}
         for code in self.codes:
-            keys[code.id.casefold()] = code.id
-        for code in self.codes:
-            keys.setdefault(code.name.casefold(), code.id)
-        self._by_key.update(keys)
+            self._ids.add(code.id)
+            self._by_name.setdefault(code.name, []).append(code.id)
+            for key in {normalise_code(code.id), normalise_code(code.name)} - {""}:
+                self._by_normal.setdefault(key, []).append(code.id)
 
     @property
     def ids(self) -> list[str]:
         """Code ids in file order."""
         return [code.id for code in self.codes]
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Code id to name, in file order."""
+        return {code.id: code.name for code in self.codes}
+
+    def display_names(self) -> dict[str, str]:
+        """Code id to the label people read: its name, with the id if two share it."""
+        counts: dict[str, int] = {}
+        for code in self.codes:
+            counts[code.name] = counts.get(code.name, 0) + 1
+        return {
+            code.id: code.name if counts[code.name] == 1 else f"{code.name} [{code.id}]"
+            for code in self.codes
+        }
+
+    def label(self, code_id: str) -> str:
+        """A code for messages: its name, and its id when that differs."""
+        name = self[code_id].name
+        return repr(name) if name == code_id else f"{name!r} (id {code_id!r})"
 
     def __getitem__(self, code_id: str) -> Code:
         for code in self.codes:
@@ -97,9 +184,40 @@ class Codebook:
                 return code
         raise KeyError(code_id)
 
+    def match(self, reference: str) -> CodeMatch | None:
+        """Find the code a codes file means by ``reference``, and say how.
+
+        Rules, in order: the code's id exactly as written (surrounding white
+        space aside); its name exactly; then either ignoring case, spacing and
+        punctuation (:func:`normalise_code`). A rule that fits two codes
+        matches neither: the reference is ambiguous (see :meth:`candidates`).
+
+        Args:
+            reference: A code as a codes file writes it.
+
+        Returns:
+            The code and the rule that matched, or None.
+        """
+        reference = str(reference).strip()
+        if reference in self._ids:
+            return CodeMatch(reference, "exact")
+        named = self._by_name.get(reference, [])
+        if len(named) == 1:
+            return CodeMatch(named[0], "name")
+        normal = self.candidates(reference)
+        if len(normal) == 1 and not named:
+            return CodeMatch(normal[0], "normalised")
+        return None
+
+    def candidates(self, reference: str) -> list[str]:
+        """Ids of the codes ``reference`` is once normalised (two: it is ambiguous)."""
+        key = normalise_code(str(reference))
+        return list(dict.fromkeys(self._by_normal.get(key, []))) if key else []
+
     def resolve(self, reference: str) -> str | None:
-        """Return the id of the code named ``reference`` (by id or by name), or None."""
-        return self._by_key.get(str(reference).strip().casefold())
+        """Return the id of the code ``reference`` means (see :meth:`match`) or None."""
+        found = self.match(reference)
+        return None if found is None else found.code
 
     def children(self, code_id: str) -> list[str]:
         """Ids of the codes whose parent is ``code_id``."""
@@ -138,6 +256,10 @@ class _CodeModel(BaseModel):
     counter_examples: list[str] = []
     keywords: list[str] = []
     columns: list[str] = []
+
+
+class _YamlCodeModel(_CodeModel):
+    """A YAML code: its ``id`` is a short identifier (see :data:`ID_PATTERN`)."""
 
     @field_validator("id")
     @classmethod
@@ -214,7 +336,7 @@ def _load_yaml(path: Path) -> Codebook:
         if not isinstance(entry, dict):
             raise CodebookError(f"{path}: {label}: expected a mapping of fields")
         try:
-            model = _CodeModel.model_validate(entry)
+            model = _YamlCodeModel.model_validate(entry)
         except ValidationError as error:
             raise CodebookError(_format(error, f"{path}: {label}")) from error
         codes.append(_to_code(model))
@@ -258,6 +380,7 @@ def _to_code(model: _CodeModel) -> Code:
 
 
 def _load_csv(path: Path) -> Codebook:
+    """Read a CSV codebook; each ``code`` is kept exactly as written (its id)."""
     import pandas as pd
 
     from pipeline.decode import decode_bytes
@@ -271,43 +394,48 @@ def _load_csv(path: Path) -> Codebook:
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if "code" not in frame.columns:
         raise CodebookError(
-            f"{path}: a CSV codebook needs a 'code' column (and optionally name, definition, "
-            f"examples, parent, keywords); columns are: {', '.join(frame.columns)}"
+            f"{path}: a CSV codebook needs a 'code' column (and optionally name, "
+            f"definition, examples, parent, keywords); columns are: "
+            f"{', '.join(frame.columns)}"
         )
-    codes = []
+    codes, parents, rows_of = [], [], {}
     for number, row in enumerate(frame.to_dict(orient="records"), start=1):
         code_id = row["code"].strip()
-        where = f"{path}: row {number} (code {code_id!r})"
+        if not code_id:
+            raise CodebookError(
+                f"{path}: row {number}: field 'code' is blank; write the code as the "
+                "codes files write it, or delete the row"
+            )
+        if code_id in rows_of:
+            raise CodebookError(
+                f"{path}: row {number} (code {code_id!r}): field 'code': used twice "
+                f"(rows {rows_of[code_id]} and {number}); give each code once"
+            )
+        rows_of[code_id] = number
         try:
             model = _CodeModel(
-                id=_as_id(code_id),
+                id=code_id,
                 name=row.get("name", "").strip() or code_id,
-                parent=_as_id(row["parent"]) if row.get("parent", "").strip() else None,
                 definition=row.get("definition", "") or row.get("description", ""),
                 examples=_split(row.get("examples", "")),
                 keywords=_split(row.get("keywords", "")),
             )
         except ValidationError as error:
+            where = f"{path}: row {number} (code {code_id!r})"
             raise CodebookError(_format(error, where)) from error
         codes.append(_to_code(model))
+        parents.append(row.get("parent", "").strip() or None)
+    # a parent may be written as its code, or as its name: find it as codes are
+    lookup = Codebook(name=path.stem, codes=tuple(codes))
+    codes = [
+        replace(code, parent=lookup.resolve(parent) or parent) if parent else code
+        for code, parent in zip(codes, parents, strict=True)
+    ]
     return validate_codes(codes, source=str(path), name=path.stem)
 
 
-def _as_id(value: str) -> str:
-    """Keep a valid id as it is; make a slug of a name (``"Staff attitude"``)."""
-    value = value.strip()
-    return value if ID_PATTERN.match(value) and " " not in value else _slug(value)
-
-
 def _split(value: str) -> list[str]:
-
     return [part.strip() for part in value.split("|") if part.strip()]
-
-
-def _slug(value: str) -> str:
-    """A code id from a name: ``"Staff manner & attitude"`` -> ``staff_manner_attitude``."""
-    slug = re.sub(r"[^a-z0-9]+", "_", value.strip().lower()).strip("_")
-    return slug or "code"
 
 
 def validate_codes(

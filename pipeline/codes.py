@@ -14,9 +14,16 @@ Formats (chosen from the file's extension and columns):
   codes, text sources and their coded selections; sources are matched to
   documents by name, then by text.
 
-Codes may be named by id or by name. Every row is accounted for: it becomes a
-:class:`CodeAssignment`, or an :class:`UnusedCode` with the reason (unknown
-document, unknown code, offsets out of range, quote not found or ambiguous).
+A code is matched to the codebook as written (its id: the CSV codebook's
+``code``, the YAML ``id``, the REFI-QDA ``guid``), then by name, then ignoring
+case, spacing and punctuation (:meth:`~pipeline.codebook.Codebook.match`);
+the import says which codes matched by a rule other than as written. Every
+row is accounted for: it becomes a :class:`CodeAssignment`, or an
+:class:`UnusedCode` with the reason (unknown document, unknown or ambiguous
+code, offsets out of range, quote not found or ambiguous). The codings of an
+auto-coder in a ``.qdpx`` this tool exported (see
+:func:`pipeline.refi.is_auto_coder`) are not human codes: they are skipped,
+with a note, unless asked for.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from pipeline.codebook import Codebook
+from pipeline.codebook import MATCH_RULES, Codebook, CodeMatch
 from pipeline.errors import CodesError, InputFormatError
 
 logger = logging.getLogger(__name__)
@@ -70,6 +77,24 @@ class UnusedCode:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class MatchedCode:
+    """A code as a codes file writes it, and the codebook code it matched.
+
+    Attributes:
+        written: The code as written (a ``.qdpx`` code's name).
+        code: The codebook code's id.
+        rule: ``exact``, ``name`` or ``normalised`` (see
+            :meth:`~pipeline.codebook.Codebook.match`).
+        n_rows: Rows (or codings) that wrote it so.
+    """
+
+    written: str
+    code: str
+    rule: str
+    n_rows: int
+
+
 @dataclass(frozen=True)
 class CodesImport:
     """The human codes read from a file.
@@ -80,6 +105,11 @@ class CodesImport:
         coders: Coders, in order of first appearance.
         source: The file read.
         format: ``long``, ``wide`` or ``qdpx``.
+        notes: Things the user should know (codes matched other than as
+            written, auto-coders skipped, sources matched by text).
+        matched: Each code as written that matched a code, and how.
+        skipped_auto_coders: Auto-coder users of a ``.qdpx`` whose codings
+            were skipped, with their number of codings.
     """
 
     assignments: tuple[CodeAssignment, ...]
@@ -88,10 +118,17 @@ class CodesImport:
     source: str
     format: str
     notes: tuple[str, ...] = ()
+    matched: tuple[MatchedCode, ...] = ()
+    skipped_auto_coders: Mapping[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict:
         """Counts for manifests and reports."""
         reasons = Counter(u.reason.split(":")[0] for u in self.unused)
+        rules = {rule: 0 for rule in MATCH_RULES}
+        rows = dict(rules)
+        for match in self.matched:
+            rules[match.rule] += 1
+            rows[match.rule] += match.n_rows
         return {
             "source": self.source,
             "format": self.format,
@@ -99,7 +136,88 @@ class CodesImport:
             "n_unused": len(self.unused),
             "coders": list(self.coders),
             "unused_reasons": dict(reasons),
+            "code_matches": rules,
+            "code_match_rows": rows,
+            "skipped_auto_coders": dict(self.skipped_auto_coders),
         }
+
+
+class _CodeMatcher:
+    """Matches codes as written to the codebook, once each, and remembers how.
+
+    Args:
+        codebook: The codebook.
+    """
+
+    def __init__(self, codebook: Codebook) -> None:
+        self.codebook = codebook
+        self._found: dict[str, CodeMatch | None] = {}
+        self._rows: Counter = Counter()
+
+    def match(self, written: str, *, guid: str | None = None) -> CodeMatch | None:
+        """The code ``written`` means (a ``.qdpx`` coding: its code's GUID first)."""
+        written = str(written).strip()
+        key = written if guid is None else f"{guid}\x1f{written}"
+        if key not in self._found:
+            found = None
+            if guid is not None:
+                found = _guid_match(self.codebook, guid)
+            self._found[key] = found or self.codebook.match(written)
+        found = self._found[key]
+        if found is not None:
+            self._rows[(written, found.code, found.rule)] += 1
+        return found
+
+    def unknown(self, written: str) -> str:
+        """Why ``written`` matched no code: unknown, or ambiguous between codes."""
+        written = str(written).strip()
+        candidates = self.codebook.candidates(written)
+        named = [c.id for c in self.codebook.codes if c.name == written]
+        if len(named) > 1 or len(candidates) > 1:
+            labels = ", ".join(self.codebook.label(c) for c in named or candidates)
+            return (
+                f"ambiguous code: {written!r} could be any of {labels}; write it "
+                "as the codebook's code column (or id) writes it"
+            )
+        return f"unknown code: {written!r} is not in the codebook"
+
+    def matched(self) -> tuple[MatchedCode, ...]:
+        """Every code as written that matched, with its rule and row count."""
+        return tuple(
+            MatchedCode(written, code, rule, n)
+            for (written, code, rule), n in self._rows.items()
+        )
+
+    def notes(self) -> list[str]:
+        """One note per rule other than ``exact`` that matched any code."""
+        notes = []
+        for rule in ("name", "normalised"):
+            found = [m for m in self.matched() if m.rule == rule]
+            if not found:
+                continue
+            listed = "; ".join(
+                f"{m.written!r} -> {self.codebook.label(m.code)} "
+                f"({m.n_rows} row{'' if m.n_rows == 1 else 's'})"
+                for m in found[:10]
+            )
+            more = f"; and {len(found) - 10} more" if len(found) > 10 else ""
+            notes.append(
+                f"{len(found)} code(s) matched {MATCH_RULES[rule]}, not as the "
+                f"codebook writes them: {listed}{more}"
+            )
+        return notes
+
+
+def _guid_match(codebook: Codebook, guid: str) -> CodeMatch | None:
+    """The code a ``.qdpx`` coding's code GUID is: its id, or the GUID it exports as."""
+    from pipeline.refi import code_guid
+
+    if guid in codebook.ids:
+        return CodeMatch(guid, "exact")
+    for code in codebook.codes:
+        if code_guid(code.id).lower() == guid.lower():
+            return CodeMatch(code.id, "exact")
+    return None
 
 
 def read_codes(
@@ -109,18 +227,23 @@ def read_codes(
     documents: Mapping[str, str],
     id_column: str | None = None,
     offset_maps: Mapping | None = None,
+    include_auto_coders: bool = False,
 ) -> CodesImport:
     """Read human codes and check them against the codebook and the documents.
 
     Args:
         path: A ``.csv``, ``.xlsx`` or ``.qdpx`` file.
-        codebook: The codebook (codes may be named by id or name).
+        codebook: The codebook (codes match as written, by name, or ignoring
+            case, spacing and punctuation).
         documents: Document id to normalised text.
         id_column: For a wide table: its document id column (default
             ``document_id``, else the first column).
         offset_maps: Document id to an ``OffsetMap`` of its redaction (see
             :mod:`pipeline.anonymise`): offsets in the codes file refer to the
             original text and are carried over to the redacted one.
+        include_auto_coders: Read the codings of auto-coder users of a
+            ``.qdpx`` this tool exported as well (by default they are skipped,
+            with a note: they are not human codes).
 
     Returns:
         The usable codes and the unused rows with reasons.
@@ -133,7 +256,9 @@ def read_codes(
         raise CodesError(f"{path}: codes file not found")
     suffix = path.suffix.lower()
     if suffix == ".qdpx":
-        return _read_qdpx(path, codebook, documents, offset_maps or {})
+        return _read_qdpx(
+            path, codebook, documents, offset_maps or {}, include_auto_coders
+        )
     frame = _read_frame(path)
     columns = {c.lower(): c for c in frame.columns}
     if "code" in columns:
@@ -166,13 +291,14 @@ def _read_long(path, frame, columns, codebook, documents, offset_maps) -> CodesI
     document_column = columns.get("document_id") or columns.get("document")
     if document_column is None:
         raise CodesError(
-            f"{path}: a long codes file needs a document_id column beside 'code'; columns "
-            f"are: {', '.join(frame.columns)}"
+            f"{path}: a long codes file needs a document_id column beside 'code'; "
+            f"columns are: {', '.join(frame.columns)}"
         )
     code_column = columns["code"]
     start_column, end_column = columns.get("start"), columns.get("end")
     text_column = columns.get("text") or columns.get("quote")
     coder_column = columns.get("coder")
+    matcher = _CodeMatcher(codebook)
     assignments, unused = [], []
     for number, row in enumerate(frame.to_dict(orient="records"), start=1):
         origin = f"{path.name}:row {number}"
@@ -180,12 +306,11 @@ def _read_long(path, frame, columns, codebook, documents, offset_maps) -> CodesI
         code_ref = str(row[code_column]).strip()
         coder = str(row[coder_column]).strip() if coder_column else ""
         coder = coder or DEFAULT_CODER
-        code = codebook.resolve(code_ref)
-        if code is None:
-            unused.append(
-                UnusedCode(origin, f"unknown code: {code_ref!r} is not in the codebook")
-            )
+        found = matcher.match(code_ref)
+        if found is None:
+            unused.append(UnusedCode(origin, matcher.unknown(code_ref)))
             continue
+        code = found.code
         if document_id not in documents:
             unused.append(UnusedCode(origin, f"unknown document: {document_id!r}"))
             continue
@@ -208,8 +333,8 @@ def _read_long(path, frame, columns, codebook, documents, offset_maps) -> CodesI
                 unused.append(
                     UnusedCode(
                         origin,
-                        f"offsets out of range: {start}-{end} in a document of {len(text)} "
-                        "characters",
+                        f"offsets out of range: {start}-{end} in a document of "
+                        f"{len(text)} characters",
                     )
                 )
                 continue
@@ -228,7 +353,7 @@ def _read_long(path, frame, columns, codebook, documents, offset_maps) -> CodesI
             )
             continue
         assignments.append(CodeAssignment(document_id, code, coder, None, None, origin))
-    return _result(assignments, unused, str(path), "long")
+    return _result(assignments, unused, str(path), "long", matcher=matcher)
 
 
 def locate_quote(text: str, quote: str) -> tuple[tuple[int, int] | None, str]:
@@ -265,13 +390,15 @@ def _read_wide(path, frame, codebook, documents, id_column) -> CodesImport:
         )
     if id_column not in columns:
         raise CodesError(
-            f"{path}: id column {id_column!r} not found; columns are: {', '.join(columns)}"
+            f"{path}: id column {id_column!r} not found; columns are: "
+            + ", ".join(columns)
         )
-    mapping = wide_column_mapping(columns, codebook)
+    matches = _column_matches(columns, codebook)
+    mapping = {column: found.code for column, found in matches.items()}
     if not mapping:
         raise CodesError(
-            f"{path}: no column matches a code of the codebook (by its 'columns' list, id or "
-            "name), and there is no 'code' column for the long layout"
+            f"{path}: no column matches a code of the codebook (by its 'columns' "
+            "list, id or name), and there is no 'code' column for the long layout"
         )
     assignments, unused = [], []
     for number, row in enumerate(frame.to_dict(orient="records"), start=1):
@@ -293,33 +420,67 @@ def _read_wide(path, frame, codebook, documents, id_column) -> CodesImport:
             assignments.append(
                 CodeAssignment(document_id, code, DEFAULT_CODER, None, None, origin)
             )
-    notes = (
-        f"{len(mapping)} code columns read: {', '.join(sorted(set(mapping.values())))}",
+    notes = [
+        f"{len(mapping)} code columns read: {', '.join(sorted(set(mapping.values())))}"
+    ]
+    loose = [
+        f"{column!r} -> {codebook.label(found.code)} ({MATCH_RULES[found.rule]})"
+        for column, found in matches.items()
+        if found.rule != "exact"
+    ]
+    if loose:
+        notes.append(
+            f"{len(loose)} code column(s) matched not as the codebook writes the "
+            f"code: {'; '.join(loose)}"
+        )
+    matched = tuple(
+        MatchedCode(
+            column,
+            found.code,
+            found.rule,
+            sum(str(value).strip().lower() in _TRUE for value in frame[column]),
+        )
+        for column, found in matches.items()
     )
-    return _result(assignments, unused, str(path), "wide", notes)
+    return _result(assignments, unused, str(path), "wide", notes, matched=matched)
 
 
 def wide_column_mapping(columns: Sequence[str], codebook: Codebook) -> dict[str, str]:
-    """Match table columns to code ids: the codebook's ``columns`` lists, then ids and names."""
-    mapping: dict[str, str] = {}
+    """Match table columns to code ids: the codebook's ``columns`` lists, then codes.
+
+    A column named in a code's ``columns`` list is that code; any other
+    column is matched as a code is (as written, by name, normalised).
+    """
+    return {
+        column: found.code
+        for column, found in _column_matches(columns, codebook).items()
+    }
+
+
+def _column_matches(columns: Sequence[str], codebook: Codebook) -> dict[str, CodeMatch]:
+    """Each column that is a code, and how it matched (a ``columns`` list: exact)."""
+    matches: dict[str, CodeMatch] = {}
+    listed = {column for code in codebook.codes for column in code.columns}
     for code in codebook.codes:
         for column in code.columns:
             if column in columns:
-                mapping[column] = code.id
+                matches[column] = CodeMatch(code.id, "exact")
     for column in columns:
-        if column not in mapping and not any(
-            column in c.columns for c in codebook.codes
-        ):
-            code = codebook.resolve(column)
-            if code is not None and not codebook[code].columns:
-                mapping[column] = code
-    return mapping
+        if column in matches or column in listed:
+            continue
+        found = codebook.match(column)
+        if found is not None and not codebook[found.code].columns:
+            matches[column] = found
+    return matches
 
 
 def _read_qdpx(
-    path: Path, codebook: Codebook, documents: Mapping[str, str], offset_maps: Mapping
+    path: Path,
+    codebook: Codebook,
+    documents: Mapping[str, str],
+    offset_maps: Mapping,
+    include_auto_coders: bool,
 ) -> CodesImport:
-
     from pipeline.refi import read_project
 
     try:
@@ -328,17 +489,24 @@ def _read_qdpx(
         raise CodesError(str(error)) from error
     code_names = {code.guid: code.name for code in project.codes}
     source_to_document, notes = match_sources(project.sources, documents)
+    auto_coders = _auto_coder_users(project)
+    matcher = _CodeMatcher(codebook)
     assignments, unused = [], []
+    skipped: Counter = Counter()
     sources = {source.guid: source for source in project.sources}
     for number, coding in enumerate(project.codings, start=1):
+        coder = project.users.get(
+            coding.user_guid or "", coding.user_guid or DEFAULT_CODER
+        )
+        if coding.user_guid in auto_coders and not include_auto_coders:
+            skipped[coder] += 1
+            continue
         source = sources.get(coding.source_guid)
         origin = f"{path.name}:coding {number}"
         name = code_names.get(coding.code_guid, coding.code_guid)
-        code = codebook.resolve(name)
-        if code is None:
-            unused.append(
-                UnusedCode(origin, f"unknown code: {name!r} is not in the codebook")
-            )
+        found = matcher.match(name, guid=coding.code_guid)
+        if found is None:
+            unused.append(UnusedCode(origin, matcher.unknown(name)))
             continue
         document_id = source_to_document.get(coding.source_guid)
         if document_id is None:
@@ -347,13 +515,10 @@ def _read_qdpx(
                 UnusedCode(origin, f"unknown document: source {label!r} matches none")
             )
             continue
-        coder = project.users.get(
-            coding.user_guid or "", coding.user_guid or DEFAULT_CODER
-        )
         assignments.append(
             CodeAssignment(
                 document_id,
-                code,
+                found.code,
                 coder,
                 *_mapped(offset_maps, document_id, coding),
                 origin,
@@ -362,9 +527,27 @@ def _read_qdpx(
     unused.extend(
         UnusedCode(f"{path.name}:selection", reason) for reason in project.skipped
     )
+    skipped_notes = [
+        f"{n} codings by {coder!r} skipped: an auto-coder of this tool (from an "
+        "exported auto_codes.qdpx), not a human coder"
+        for coder, n in skipped.items()
+    ]
     return _result(
-        assignments, unused, str(path), "qdpx", tuple(project.notes) + tuple(notes)
+        assignments,
+        unused,
+        str(path),
+        "qdpx",
+        [*project.notes, *notes, *skipped_notes],
+        matcher=matcher,
+        skipped_auto_coders=dict(skipped),
     )
+
+
+def _auto_coder_users(project) -> set[str]:
+    """GUIDs of the project's users that are auto-coders this tool exported."""
+    from pipeline.refi import is_auto_coder
+
+    return {guid for guid, name in project.users.items() if is_auto_coder(guid, name)}
 
 
 def _mapped(offset_maps: Mapping, document_id: str, coding) -> tuple[int, int]:
@@ -376,7 +559,7 @@ def _mapped(offset_maps: Mapping, document_id: str, coding) -> tuple[int, int]:
 def match_sources(
     sources, documents: Mapping[str, str]
 ) -> tuple[dict[str, str], list[str]]:
-    """Match REFI-QDA text sources to documents: by name (stem), then by identical text."""
+    """Match REFI-QDA text sources to documents: by name (stem), then by same text."""
     by_text = {text: document_id for document_id, text in documents.items()}
     matched, notes = {}, []
     for source in sources:
@@ -392,18 +575,38 @@ def match_sources(
             continue
         if documents[matched[source.guid]] != source.text:
             notes.append(
-                f"source {source.name!r} matched {matched[source.guid]!r} by name but its text "
-                "differs; its offsets may not point at the same words"
+                f"source {source.name!r} matched {matched[source.guid]!r} by name but "
+                "its text differs; its offsets may not point at the same words"
             )
     return matched, notes
 
 
-def _result(assignments, unused, source, layout, notes=()) -> CodesImport:
+def _result(
+    assignments: list[CodeAssignment],
+    unused: list[UnusedCode],
+    source: str,
+    layout: str,
+    notes: Sequence[str] = (),
+    *,
+    matcher: _CodeMatcher | None = None,
+    matched: tuple[MatchedCode, ...] = (),
+    skipped_auto_coders: Mapping[str, int] | None = None,
+) -> CodesImport:
     coders = tuple(dict.fromkeys(a.coder for a in assignments))
+    if matcher is not None:
+        matched = matcher.matched()
+        notes = [*notes, *matcher.notes()]
     if unused:
         logger.info("codes: %d rows of %s not used", len(unused), source)
     return CodesImport(
-        tuple(assignments), tuple(unused), coders, source, layout, tuple(notes)
+        tuple(assignments),
+        tuple(unused),
+        coders,
+        source,
+        layout,
+        tuple(notes),
+        matched,
+        dict(skipped_auto_coders or {}),
     )
 
 
@@ -431,7 +634,7 @@ class AlignedCodes:
     documents: dict[str, set[str]] = field(default_factory=dict)
 
     def combined(self, how: str = "union") -> np.ndarray:
-        """One matrix from all coders: ``union`` (anyone), ``majority`` or a coder's name."""
+        """One matrix of all coders: ``union`` (anyone), ``majority`` or a coder's."""
         if how in self.labels:
             return self.labels[how]
         stack = np.stack([self.labels[c] for c in self.coders])
@@ -526,8 +729,12 @@ def unknown_codes(path: str | Path, codebook: Codebook) -> dict[str, list[str]]:
     """Codes a codes file uses that the codebook does not have, with where they are.
 
     A check to run before a run or a training: a code missing from the
-    codebook is usually a typo or the wrong codebook. Wide tables are not
-    checked (their unmatched columns are simply not codes).
+    codebook is usually a typo or the wrong codebook. A code matches as
+    written, by name or ignoring case, spacing and punctuation (see
+    :meth:`~pipeline.codebook.Codebook.match`); one that could be two codes
+    counts as missing. Wide tables are not checked (their unmatched columns
+    are simply not codes), nor the codings of an auto-coder in a ``.qdpx``
+    this tool exported.
 
     Returns:
         Code as written to the places (``row 3``, ``coding 12``) using it.
@@ -538,6 +745,7 @@ def unknown_codes(path: str | Path, codebook: Codebook) -> dict[str, list[str]]:
     path = Path(path)
     if not path.is_file():
         raise CodesError(f"{path}: codes file not found")
+    matcher = _CodeMatcher(codebook)
     missing: dict[str, list[str]] = {}
     if path.suffix.lower() == ".qdpx":
         from pipeline.refi import read_project
@@ -547,9 +755,12 @@ def unknown_codes(path: str | Path, codebook: Codebook) -> dict[str, list[str]]:
         except InputFormatError as error:
             raise CodesError(str(error)) from error
         names = {code.guid: code.name for code in project.codes}
+        auto_coders = _auto_coder_users(project)
         for number, coding in enumerate(project.codings, start=1):
+            if coding.user_guid in auto_coders:
+                continue
             name = names.get(coding.code_guid, coding.code_guid)
-            if codebook.resolve(name) is None:
+            if matcher.match(name, guid=coding.code_guid) is None:
                 missing.setdefault(name, []).append(f"coding {number}")
         return missing
     frame = _read_frame(path)
@@ -558,6 +769,6 @@ def unknown_codes(path: str | Path, codebook: Codebook) -> dict[str, list[str]]:
         return missing
     for number, value in enumerate(frame[columns["code"]].tolist(), start=1):
         value = str(value).strip()
-        if codebook.resolve(value) is None:
+        if matcher.match(value) is None:
             missing.setdefault(value, []).append(f"row {number}")
     return missing

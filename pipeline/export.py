@@ -8,13 +8,25 @@
   disagreements, topics, prevalence by group);
 - ``auto_codes.qdpx``: a REFI-QDA project for NVivo, ATLAS.ti, MAXQDA and
   QualCoder with the documents' text, the codebook, case variables from the
-  metadata, the human codings under their coders and the auto-codes under a
-  user named for the model and the run.
+  metadata, the human codings under their coders (first, so a QDA tool's
+  active coder is a person) and the auto-codes under a user named for the
+  model and the run (``auto: <model> (run <id>)``, read back as an
+  auto-coder, never as a human coder).
+
+Codes show as their names wherever people read them; tables keep the code's
+id in ``code`` and its name in ``code_name`` beside it (the auto-code CSVs of
+the classify step get that column here).
+
+:func:`rebuild_outputs` writes all of them again for a finished run, from the
+codebook and human codes the run last compared with (``themes report``,
+``themes compare``), so a rebuilt project keeps the human codings.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -24,9 +36,21 @@ from pipeline.store import RunFolder
 logger = logging.getLogger(__name__)
 
 
-def prevalence_tables(folder: RunFolder) -> pd.DataFrame:
-    """Themes by every metadata group of the run, one table (``group_column`` first)."""
+def prevalence_tables(
+    folder: RunFolder, *, code_names: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Themes by every metadata group of the run, one table (``group_column`` first).
+
+    Args:
+        folder: The run folder.
+        code_names: Code id to the name to show in ``code_name`` (default:
+            the run's own, see :func:`run_code_names`).
+
+    Returns:
+        One row per group column, group and code.
+    """
     from pipeline.autocodes import read_assigned
+    from pipeline.compare import with_code_names
     from pipeline.records import segment_metadata
     from pipeline.report import grouping_columns, prevalence_by_group
 
@@ -42,7 +66,48 @@ def prevalence_tables(folder: RunFolder) -> pd.DataFrame:
         table = prevalence_by_group(assigned, codes, segments, metadata, column)
         table.insert(0, "group_column", column)
         frames.append(table)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frames:
+        return pd.DataFrame()
+    names = run_code_names(folder) if code_names is None else code_names
+    return with_code_names(pd.concat(frames, ignore_index=True), names)
+
+
+def run_code_names(folder: RunFolder, codebook=None) -> dict[str, str]:
+    """Code id to the name people read: from the codebook, else the run's coder.
+
+    Args:
+        folder: The run folder (its ``classifier.json`` names the codes it
+            coded with).
+        codebook: The run's codebook, if at hand.
+
+    Returns:
+        Code id to name (a code without one is its own name).
+    """
+    names: dict[str, str] = {}
+    if folder.file("classifier.json").is_file():
+        names.update(folder.read_json("classifier.json").get("code_names") or {})
+    if codebook is not None:
+        names.update(codebook.display_names())
+    return names
+
+
+def _add_code_names(
+    folder: RunFolder, out: RunFolder, name: str, names: Mapping[str, str]
+) -> Path | None:
+    """Write ``name`` (a CSV with a ``code`` column) again with ``code_name`` beside.
+
+    Read as text and written back as text, so ids such as ``007`` stay as
+    they are.
+    """
+    from pipeline.compare import with_code_names
+
+    path = folder.file(name)
+    if not path.is_file():
+        return None
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "code" not in table:
+        return None
+    return out.write_csv(name, with_code_names(table, names))
 
 
 def _table(folder: RunFolder, name: str) -> pd.DataFrame | None:
@@ -63,6 +128,9 @@ def export_run(
 ) -> dict:
     """Write the report, the workbook, the prevalence table and the REFI-QDA project.
 
+    Also adds a ``code_name`` column to ``auto_codes.csv`` and
+    ``auto_codes_by_document.csv``.
+
     Args:
         run_dir: The run folder to read.
         out_dir: Where to write (default: the run folder).
@@ -72,13 +140,19 @@ def export_run(
     Returns:
         The paths written, by name.
     """
+    from pipeline.compare import with_code_names
     from pipeline.report import write_report
     from pipeline.spreadsheet import write_workbook
 
     folder = RunFolder(run_dir)
     out = RunFolder(out_dir or run_dir)
     written = {}
-    prevalence = prevalence_tables(folder)
+    names = run_code_names(folder, codebook)
+    for name in ("auto_codes.csv", "auto_codes_by_document.csv"):
+        path = _add_code_names(folder, out, name, names)
+        if path is not None:
+            written[name] = path
+    prevalence = prevalence_tables(folder, code_names=names)
     if len(prevalence):
         written["prevalence_by_group.csv"] = out.write_csv(
             "prevalence_by_group.csv", prevalence
@@ -93,6 +167,8 @@ def export_run(
         ("topics by group", "topics_by_group.csv"),
     ):
         table = _table(folder, name)
+        if table is not None and "code" in table and not sheet.startswith("topics"):
+            table = with_code_names(table, names)
         if table is not None and sheet == "codes compared":
             # every segment x code is in the CSV; the sheet keeps the rows
             # where someone applied the code (most rows say nobody did)
@@ -106,18 +182,24 @@ def export_run(
         sheets["prevalence by group"] = prevalence
     if sheets:
         about = [
-            "auto codes: each segment's assigned codes and its three best-scoring codes (all pairs: auto_codes.parquet)",
-            "codes compared: per segment and code that a coder or the auto-coder applied, each human coder, "
-            "the auto score and decision, agreement (every segment and code: codes_compared.csv)",
-            "agreement: per code and unit, kappa, alpha, AC1, Brennan-Prediger kappa, F1 with 95% intervals",
-            "disagreements: segments where auto and human codes differ, most confident first",
+            "auto codes: each segment's assigned codes and its three best-scoring "
+            "codes (all pairs: auto_codes.parquet)",
+            "codes compared: per segment and code that a coder or the auto-coder "
+            "applied, each human coder, the auto score and decision, agreement "
+            "(every segment and code: codes_compared.csv)",
+            "agreement: per code and unit, kappa, alpha, AC1, Brennan-Prediger "
+            "kappa, F1 with 95% intervals",
+            "disagreements: segments where auto and human codes differ, most "
+            "confident first",
             "topics, topics by group: BERTopic topics, their words, sizes and quotes",
-            "prevalence by group: share of segments with each theme in each metadata group (Wilson 95% intervals)",
+            "prevalence by group: share of segments with each theme in each "
+            "metadata group (Wilson 95% intervals)",
+            "code: the code's id in the codebook; code_name: its name",
         ]
         written["results.xlsx"] = write_workbook(
             out.file("results.xlsx"), sheets, about=about
         )
-    written["report.html"] = write_report(run_dir, out_dir=out.path)
+    written["report.html"] = write_report(run_dir, out_dir=out.path, code_names=names)
     qdpx = export_qdpx(folder, out, codebook=codebook, imported=imported)
     if qdpx is not None:
         written["auto_codes.qdpx"] = qdpx
@@ -129,10 +211,31 @@ def export_qdpx(
 ) -> Path | None:
     """Write ``auto_codes.qdpx``: documents, codebook, cases, human and auto codings.
 
+    The human coders are the project's first users; the auto-coder, named
+    ``auto: <model> (run <id>)``, is marked as one (see
+    :func:`pipeline.refi.is_auto_coder`), so reading the project back as human
+    codes skips it.
+
+    Args:
+        folder: The run folder.
+        out: Where to write.
+        codebook: The run's codebook.
+        imported: The human codes, if any.
+
     Returns:
         The path written, or None when the run has no auto-codes or no codebook.
+
+    Raises:
+        ConfigError: The auto-codes use code ids the codebook does not have.
     """
-    from pipeline.refi import ExportCoding, ExportDocument, write_project
+    from pipeline.compare import check_auto_codes
+    from pipeline.refi import (
+        AUTO_CODER_NAME,
+        ExportCoding,
+        ExportDocument,
+        auto_coder_name,
+        write_project,
+    )
 
     if codebook is None or not folder.file("auto_codes.parquet").is_file():
         return None
@@ -171,8 +274,10 @@ def export_qdpx(
     ]
     from pipeline.autocodes import read_assigned
 
-    auto, _ = read_assigned(folder)
-    user = f"auto: {classifier.get('model', 'auto-coder')} (run {manifest.get('run_id', folder.path.name)})"
+    auto, auto_codes = read_assigned(folder)
+    check_auto_codes(auto_codes, codebook, source=folder.file("auto_codes.parquet"))
+    run_id = manifest.get("run_id", folder.path.name)
+    user = auto_coder_name(classifier.get("model", "auto-coder"), run_id)
     codes = set(codebook.ids)
     codings = [
         ExportCoding(document_id=d, start=int(s), end=int(e), code=c, user=user)
@@ -199,21 +304,34 @@ def export_qdpx(
                     user=assignment.coder,
                 )
             )
-    name = f"transcript-themes run {manifest.get('run_id', folder.path.name)}"
+    # an earlier auto-coder read back on purpose (include_auto_coders) stays one
+    auto_coders = {user} | {
+        c.user for c in codings if AUTO_CODER_NAME.fullmatch(c.user) is not None
+    }
     return write_project(
         out.file("auto_codes.qdpx"),
-        name=name,
+        name=f"transcript-themes run {run_id}",
         documents=export_documents,
         codebook=codebook,
         codings=codings,
+        auto_coders=auto_coders,
     )
 
 
 def load_codebook_and_codes(run_dir: str | Path, config):
     """The run's codebook (config or trained model's card) and its human codes, if any.
 
+    Args:
+        run_dir: The run folder (its documents, and redaction maps).
+        config: The run's config: ``classify.codebook`` (or ``classify.model``)
+            and ``compare.codes``.
+
     Returns:
         ``(codebook or None, CodesImport or None)``.
+
+    Raises:
+        CodesError: The codes file cannot be read.
+        CodebookError: The codebook cannot be read.
     """
     from pipeline.codebook import load_codebook
     from pipeline.codes import read_codes
@@ -241,3 +359,152 @@ def load_codebook_and_codes(run_dir: str | Path, config):
         offset_maps=redaction_maps(RunFolder(run_dir)),
     )
     return codebook, imported
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """The codebook and human codes a run's outputs were made from.
+
+    Attributes:
+        codebook: The codebook file, or None.
+        codes: The human codes file, or None (the run had none).
+        recorded_in: Where they were found (``codes_import.json`` or
+            ``manifest.json``), for messages.
+    """
+
+    codebook: Path | None
+    codes: Path | None
+    recorded_in: str = ""
+
+
+def recorded_inputs(run_dir: str | Path) -> RunInputs:
+    """The codebook and human codes the run last compared with.
+
+    ``codes_import.json``, written by every comparison (the run's, or a later
+    ``themes compare``), names them first; else the run's config in
+    ``manifest.json``.
+
+    Args:
+        run_dir: The run folder.
+
+    Returns:
+        The files as recorded (they may have moved since).
+    """
+    from pipeline.compare import _model_codebook
+    from pipeline.config import PipelineConfig
+
+    folder = RunFolder(run_dir)
+    record = (
+        folder.read_json("codes_import.json")
+        if folder.file("codes_import.json").is_file()
+        else {}
+    )
+    if record.get("codes_path"):
+        codebook = record.get("codebook_path")
+        return RunInputs(
+            Path(codebook) if codebook else None,
+            Path(record["codes_path"]),
+            str(folder.file("codes_import.json")),
+        )
+    if not folder.file("manifest.json").is_file():
+        return RunInputs(None, None)
+    config = PipelineConfig.model_validate(folder.read_json("manifest.json")["config"])
+    codebook = config.classify.codebook or _model_codebook(config)
+    return RunInputs(
+        Path(codebook) if codebook else None,
+        config.compare.codes,
+        str(folder.file("manifest.json")),
+    )
+
+
+def rebuild_outputs(
+    run_dir: str | Path,
+    config,
+    *,
+    codes: str | Path | None = None,
+    codebook: str | Path | None = None,
+) -> dict[str, str]:
+    """Write a finished run's report, workbook and REFI-QDA project again.
+
+    The same inputs as the run's comparison, human codings included: the
+    files given, else those :func:`recorded_inputs` finds.
+
+    Args:
+        run_dir: The run folder.
+        config: The run's config (:class:`~pipeline.config.PipelineConfig`).
+        codes: Human codes to use instead of the recorded ones.
+        codebook: A codebook to use instead of the recorded one.
+
+    Returns:
+        The paths written, by name.
+
+    Raises:
+        CodesError: The human codes file the run compared with is gone, or
+            cannot be read.
+        CodebookError: The codebook cannot be read.
+    """
+    from pipeline.errors import CodebookError, CodesError
+
+    recorded = recorded_inputs(run_dir)
+    codes_from = "given" if codes else f"recorded in {recorded.recorded_in}"
+    codes = codes or recorded.codes
+    if codebook is None:
+        # the recorded codebook, unless it has gone; then the config's
+        found = [
+            Path(path)
+            for path in (recorded.codebook, config.classify.codebook)
+            if path is not None
+        ]
+        codebook = next((p for p in found if p.is_file()), found[0] if found else None)
+    if codebook is not None and not Path(codebook).is_file():
+        raise CodebookError(
+            f"{codebook}: the codebook this run was coded with (recorded in "
+            f"{recorded.recorded_in or 'its config'}) is not found; the REFI-QDA "
+            "project needs it. Put it back, or pass --config with classify.codebook"
+        )
+    if codes is not None and not Path(codes).is_file():
+        raise CodesError(
+            f"{codes}: the human codes file this run compared with ({codes_from}) "
+            "is not found; its outputs would lose the human codings. Put it back, "
+            "or pass --codes FILE"
+        )
+    inputs = config.model_copy(
+        update={
+            "classify": config.classify.model_copy(update={"codebook": codebook}),
+            "compare": config.compare.model_copy(update={"codes": codes}),
+        }
+    )
+    loaded_codebook, imported = load_codebook_and_codes(run_dir, inputs)
+    return export_run(run_dir, codebook=loaded_codebook, imported=imported)
+
+
+def record_comparison(run_dir: str | Path, summary: Mapping) -> None:
+    """Put a later comparison's summary into the run's manifest (``compare``).
+
+    ``themes runs`` and the report read agreement from the manifest; after
+    ``themes compare`` they show the new comparison. The manifest says when
+    and with which files it was made (``compare.recompared``).
+
+    Args:
+        run_dir: The run folder.
+        summary: What :func:`~pipeline.compare.compare_run` returned.
+    """
+    from pipeline.manifest import utc_now
+
+    folder = RunFolder(run_dir)
+    if not folder.file("manifest.json").is_file():
+        return
+    manifest = folder.read_json("manifest.json")
+    record = (
+        folder.read_json("codes_import.json")
+        if folder.file("codes_import.json").is_file()
+        else {}
+    )
+    manifest["compare"] = dict(summary) | {
+        "recompared": {
+            "at": utc_now(),
+            "codes": record.get("codes_path"),
+            "codebook": record.get("codebook_path"),
+        }
+    }
+    folder.write_json("manifest.json", manifest)

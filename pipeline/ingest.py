@@ -16,6 +16,7 @@ given by two sources quarantines both, naming the other.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import io
 import json
@@ -39,8 +40,13 @@ from pipeline.readers import (
     ReadContext,
     read_table,
 )
+from pipeline.readers.labels import explain_missing_participants
 from pipeline.records import Quarantined, Transcript, Turn
-from pipeline.speakers import SpeakerRules, infer_interviewer
+from pipeline.speakers import (
+    SpeakerRules,
+    describe_unlabelled_speech,
+    infer_interviewer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +150,23 @@ class ParsedCache:
         os.replace(tmp, self.folder / f"{key}.json")
 
 
+@functools.cache
+def parser_version() -> str:
+    """A hash of the code that turns files into documents (readers, speakers, decoding).
+
+    Part of the parse cache's key: a file parsed by other code is parsed again.
+    """
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(
+        [here / "ingest.py", here / "speakers.py", here / "decode.py"]
+        + list((here / "readers").glob("*.py"))
+    ):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _text_digest(text: str, turns: list) -> str:
     """Checksum of a parsed document's text and turns (a cache entry verifies it)."""
     digest = hashlib.sha256(text.encode("utf-8"))
@@ -225,7 +248,8 @@ def ingest_corpus(
     files, base = _list_files(root, config)
     settings_key = hashlib.sha256(
         json.dumps(
-            config.model_dump(mode="json", exclude={"corpus"}), sort_keys=True
+            [config.model_dump(mode="json", exclude={"corpus"}), parser_version()],
+            sort_keys=True,
         ).encode()
     ).hexdigest()[:16]
     candidates: list[_Candidate] = []
@@ -355,9 +379,10 @@ def _read_source(
         return [], [Quarantined(source=source, reason=reason)], input_file, []
     turns, role_note = infer_interviewer(parsed.text, parsed.turns, rules)
     if not any(turn.role == "participant" for turn in turns):
-        reason = _no_participant_reason(turns)
+        reason = explain_missing_participants(parsed.text, turns, rules)
         return [], [Quarantined(source=source, reason=reason)], input_file, []
-    notes = parsed.notes + ((f"{source}: {role_note}",) if role_note else ())
+    role_notes = (role_note, describe_unlabelled_speech(turns, rules))
+    notes = parsed.notes + tuple(f"{source}: {note}" for note in role_notes if note)
     transcript = Transcript(
         document_id=path.stem,
         source=source,
@@ -410,18 +435,6 @@ def _strip_span(text: str) -> tuple[int, int]:
 def _reason(error: Exception | str, source: str) -> str:
     message = str(error)
     return message.removeprefix(f"{source}: ").removeprefix(f"{source}:")
-
-
-def _no_participant_reason(turns: tuple[Turn, ...]) -> str:
-    if not turns:
-        return (
-            "no speech found (the file has no text after removing labels and "
-            "blank lines)"
-        )
-    return (
-        f"no participant speech: all {len(turns)} turns are by the interviewer "
-        "(check ingest.speakers.interviewer_names)"
-    )
 
 
 def _split_duplicates(

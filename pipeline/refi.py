@@ -17,7 +17,12 @@ read as Unicode code points into the source's plain text. When that text has
 (``\\n`` only), assuming they count the text as stored.
 
 :func:`write_project` writes the other way: documents, a codebook and codings
-into a ``.qdpx`` that validates against the REFI-QDA 1.0 project schema.
+into a ``.qdpx`` that validates against the REFI-QDA 1.0 project schema, the
+human coders first and the auto-coders marked so that :func:`is_auto_coder`
+knows them when the project comes back as human codes.
+
+A code read from a REFI-QDA codebook has its ``guid`` as its id and its
+``name`` as its name.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import posixpath
 import re
 import uuid
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -101,19 +106,20 @@ def read_archive(
             continue
         if entry.file_size > limits.max_entry_bytes:
             raise UnsafeInputError(
-                f"{source}: archive entry {name!r} unpacks to {entry.file_size:,} bytes, over "
-                f"the limit of {limits.max_entry_bytes:,}"
+                f"{source}: archive entry {name!r} unpacks to {entry.file_size:,} "
+                f"bytes, over the limit of {limits.max_entry_bytes:,}"
             )
         ratio = entry.file_size / max(entry.compress_size, 1)
         if ratio > limits.max_ratio and entry.file_size > 1_000_000:
             raise UnsafeInputError(
-                f"{source}: archive entry {name!r} is compressed {ratio:,.0f} to 1; this "
-                "looks like a zip bomb"
+                f"{source}: archive entry {name!r} is compressed {ratio:,.0f} to 1; "
+                "this looks like a zip bomb"
             )
         total += entry.file_size
         if total > limits.max_total_bytes:
             raise UnsafeInputError(
-                f"{source}: the archive unpacks to more than {limits.max_total_bytes:,} bytes"
+                f"{source}: the archive unpacks to more than "
+                f"{limits.max_total_bytes:,} bytes"
             )
         with archive.open(entry) as handle:
             # read at most the declared size plus one byte: a lying header is caught
@@ -232,26 +238,31 @@ def _codes_of(root) -> list[RefiCode]:
 
 
 def codes_to_codebook_codes(codes: list[RefiCode]) -> list[Code]:
-    """Turn REFI codes into codebook codes: ids from names, parents by GUID."""
-    from pipeline.codebook import _slug
+    """Turn REFI codes into codebook codes: the GUID is the id, the name is shown.
 
-    ids: dict[str, str] = {}
+    The GUID is what stays when a code is renamed in a QDA tool, and what the
+    codings of the same project point at. A code without a GUID (invalid, but
+    seen) takes its name as its id, made unique with ``#2``, ``#3``, ...
+    """
+    ids: list[str] = []
     used: set[str] = set()
-    for code in codes:
-        base = _slug(code.name) if code.name else code.guid
+    by_guid: dict[str, str] = {}
+    for index, code in enumerate(codes):
+        base = code.guid or code.name or f"code {index + 1}"
         candidate, n = base, 2
         while candidate in used:
-            candidate, n = f"{base}_{n}", n + 1
+            candidate, n = f"{base} #{n}", n + 1
+        ids.append(candidate)
         used.add(candidate)
-        ids[code.guid] = candidate
+        by_guid.setdefault(code.guid, candidate)
     return [
         Code(
-            id=ids[code.guid],
-            name=code.name or code.guid,
-            parent=ids.get(code.parent_guid) if code.parent_guid else None,
+            id=code_id,
+            name=code.name or code.guid or f"code {index + 1}",
+            parent=by_guid.get(code.parent_guid) if code.parent_guid else None,
             definition=code.description,
         )
-        for code in codes
+        for index, (code, code_id) in enumerate(zip(codes, ids, strict=True))
     ]
 
 
@@ -317,7 +328,8 @@ def read_project(
         kind = _local(element.tag)
         if kind != "TextSource":
             project.notes.append(
-                f"{kind} {element.get('name', '')!r} skipped: only text sources are read"
+                f"{kind} {element.get('name', '')!r} skipped: only text sources are "
+                "read"
             )
             continue
         raw_text = _source_text(element, entries, str(path))
@@ -337,8 +349,9 @@ def read_project(
             if not 0 <= start <= end <= len(raw_text):
                 project.skipped.append(
                     f"offsets out of range: selection {selection.get('guid')} in "
-                    f"{element.get('name')!r} at {start}-{end}, text of {len(raw_text)} "
-                    f"characters ({len(_children(selection, 'Coding'))} codings)"
+                    f"{element.get('name')!r} at {start}-{end}, text of "
+                    f"{len(raw_text)} characters "
+                    f"({len(_children(selection, 'Coding'))} codings)"
                 )
                 continue
             for coding in _children(selection, "Coding"):
@@ -371,8 +384,8 @@ def _source_text(element, entries: dict[str, bytes], source: str) -> str:
         raise InputFormatError(f"{source}: source text {path!r} is not in the archive")
     if path:
         raise InputFormatError(
-            f"{source}: source {element.get('name')!r} points at an external file {path!r}; "
-            "export the project with its sources embedded"
+            f"{source}: source {element.get('name')!r} points at an external file "
+            f"{path!r}; export the project with its sources embedded"
         )
     return ""
 
@@ -407,6 +420,51 @@ def _position_map(raw_text: str):
 
 #: Namespace of every GUID this module writes: the same inputs give the same GUIDs.
 GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:transcript-themes:refi-qda")
+
+#: How the exporter names an auto-coder user: ``auto: <model> (run <run id>)``.
+AUTO_CODER_NAME = re.compile(r"auto: .+ \(run [^()]+\)")
+_GUID = re.compile(
+    r"(\{)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12}(?(1)\})"
+)
+
+
+def auto_coder_name(model: str, run_id: str) -> str:
+    """The user name the exporter gives an auto-coder (see :func:`is_auto_coder`)."""
+    return f"auto: {model} (run {run_id})"
+
+
+def is_auto_coder(guid: str, name: str) -> bool:
+    """Whether a project's user is an auto-coder that :func:`write_project` wrote.
+
+    :func:`write_project` gives an auto-coder the GUID made from
+    ``auto-coder`` and its name (a person's is made from ``user`` and the
+    name, so a person is never taken for an auto-coder by GUID), and this
+    tool names its auto-coders ``auto: <model> (run <run id>)``
+    (:func:`auto_coder_name`). QDA tools keep user names but may make new
+    GUIDs when they export the project again, so either is enough.
+
+    Args:
+        guid: The user's GUID.
+        name: The user's name.
+
+    Returns:
+        True for an auto-coder of this tool.
+    """
+    return (
+        guid.lower() == _guid("auto-coder", name)
+        or AUTO_CODER_NAME.fullmatch(name) is not None
+    )
+
+
+def code_guid(code_id: str) -> str:
+    """The GUID a code is exported with: its own when its id is one, else a UUID 5.
+
+    A code read from a REFI-QDA codebook has its GUID as its id, which is
+    kept, so a project exported and read back points at the same codes.
+    """
+    return code_id if _GUID.fullmatch(code_id) else _guid("code", code_id)
+
 
 # Characters XML 1.0 cannot hold at all (C0 controls other than tab, line feed
 # and carriage return; lone surrogates; U+FFFE and U+FFFF).
@@ -460,6 +518,7 @@ def write_project(
     codebook: Codebook,
     codings: Sequence[ExportCoding],
     origin: str = "transcript-themes",
+    auto_coders: Collection[str] = (),
 ) -> Path:
     """Write documents, a codebook and codings as a REFI-QDA project (``.qdpx``).
 
@@ -471,6 +530,13 @@ def write_project(
     metadata values, and a ``TextSource`` per document with one
     ``PlainTextSelection`` (holding one ``Coding``) per coding.
 
+    Users: the human coders come first, in the order of their first coding,
+    then the auto-coders (``auto_coders``). A QDA tool that makes the first
+    user of a project its active coder (QualCoder does) so credits new
+    codings to a person. An auto-coder's GUID is made from ``auto-coder`` and
+    its name, a person's from ``user`` and the name, so :func:`is_auto_coder`
+    tells them apart when the project is read back.
+
     Positions: ``startPosition`` and ``endPosition`` are Unicode code points
     into the stored plain text, that is Python ``str`` indices (U+1F642, an
     emoji, counts one, not two UTF-16 units nor four UTF-8 bytes; a combining
@@ -481,7 +547,8 @@ def write_project(
     ``\\n`` line endings only, and a reader can check a span against it.
 
     GUIDs are UUID 5 of stable names (user name, code id, document id, metadata
-    key, a coding's index and content) in :data:`GUID_NAMESPACE`, and the
+    key, a coding's index and content) in :data:`GUID_NAMESPACE`, a code read
+    from a REFI-QDA codebook keeps its own GUID (see :func:`code_guid`), and the
     archive has fixed timestamps, so the same inputs give a byte-identical
     file. The file is written under a temporary name in the same folder and
     renamed into place, so a reader never sees half a project.
@@ -493,6 +560,8 @@ def write_project(
         codebook: The codes; every code is written, used or not.
         codings: The codings, in the order they are written.
         origin: The software named as the project's origin.
+        auto_coders: The users of ``codings`` that are auto-coders, not people
+            (named as :func:`auto_coder_name` makes them).
 
     Returns:
         The path written.
@@ -527,6 +596,7 @@ def write_project(
                 codebook=codebook,
                 codings=codings,
                 source_guids=source_guids,
+                auto_coders=frozenset(auto_coders),
             )
         for document in documents:
             info = _zip_info(f"sources/{source_guids[document.document_id]}.txt")
@@ -545,6 +615,7 @@ def _write_project_xml(
     codebook: Codebook,
     codings: Sequence[ExportCoding],
     source_guids: Mapping[str, str],
+    auto_coders: frozenset[str],
 ) -> None:
     """Write ``project.qde`` from inputs already checked, one case or source at a time.
 
@@ -554,8 +625,13 @@ def _write_project_xml(
     """
     texts = {document.document_id: document.text for document in documents}
     users = list(dict.fromkeys(coding.user for coding in codings))
-    user_guids = {user: _guid("user", user) for user in users}
-    code_guids = {code.id: _guid("code", code.id) for code in codebook.codes}
+    # people first: a QDA tool may make the first user its active coder
+    users.sort(key=lambda user: user in auto_coders)
+    user_guids = {
+        user: _guid("auto-coder" if user in auto_coders else "user", user)
+        for user in users
+    }
+    code_guids = {code.id: code_guid(code.id) for code in codebook.codes}
     variables = sorted({key for document in documents for key in document.metadata})
     variable_guids = {key: _guid("variable", key) for key in variables}
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -127,8 +128,20 @@ def _read(folder: RunFolder, name: str) -> pd.DataFrame | None:
     return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
 
+def _named(frame: pd.DataFrame | None, name_of) -> pd.DataFrame | None:
+    """The table with ``code_name`` set from ``code`` (tables of older runs lack it)."""
+    if frame is None or "code" not in frame:
+        return frame
+    return frame.assign(code_name=frame["code"].map(name_of))
+
+
 def _records(frame: pd.DataFrame | None) -> list[dict]:
-    return [] if frame is None else frame.fillna("").to_dict(orient="records")
+    return [] if frame is None else _blank(frame).to_dict(orient="records")
+
+
+def _blank(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with missing values as empty strings (as the template shows them)."""
+    return frame.astype(object).where(frame.notna(), "")
 
 
 def _json_file(folder: RunFolder, name: str) -> Any:
@@ -137,9 +150,22 @@ def _json_file(folder: RunFolder, name: str) -> Any:
 
 
 def report_context(
-    run_dir: str | Path, *, extra_figures: list | None = None
+    run_dir: str | Path,
+    *,
+    extra_figures: list | None = None,
+    code_names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Everything the template shows, from a run folder's files."""
+    """Everything the template shows, from a run folder's files.
+
+    Args:
+        run_dir: The run folder.
+        extra_figures: ``(title, figure)`` pairs to add to the agreement section.
+        code_names: Code id to the name shown (default: the names the run's
+            coder recorded; a code without one shows its id).
+
+    Returns:
+        The template's variables.
+    """
     import plotly.graph_objects as go
     import plotly.io as pio
 
@@ -147,6 +173,14 @@ def report_context(
 
     folder = RunFolder.existing(run_dir)
     manifest = folder.read_json("manifest.json")
+    if code_names is None:
+        classifier = _json_file(folder, "classifier.json") or {}
+        code_names = classifier.get("code_names") or {}
+    names = dict(code_names)
+
+    def name_of(code: Any) -> str:
+        return names.get(str(code), str(code))
+
     documents_table = folder.read_parquet("documents.parquet")
     segments_table = folder.read_parquet("segments.parquet")
     segments = segments_table.to_pandas()
@@ -179,13 +213,15 @@ def report_context(
         texts = dict(zip(segments["segment_id"], segments["text"], strict=True))
         for column in grouping_columns(documents, metadata):
             table = prevalence_by_group(assigned, codes, segments, metadata, column)
+            table = table.assign(code_name=table["code"].map(name_of))
             prevalence_tables[column] = table
             pivot = table.pivot(index="group", columns="code", values="share")[codes]
 
             hover = table.apply(
                 lambda r: (
                     f"{r['n_coded']} of {r['n_segments']} segments "
-                    f"({r['share']:.0%}, 95% CI {r['share_low']:.0%}-{r['share_high']:.0%}); "
+                    f"({r['share']:.0%}, 95% CI "
+                    f"{r['share_low']:.0%}-{r['share_high']:.0%}); "
                     f"in {r['documents_with_code']} of {r['n_documents']} documents"
                 ),
                 axis=1,
@@ -195,7 +231,7 @@ def report_context(
             figure = go.Figure(
                 go.Heatmap(
                     z=pivot.to_numpy(),
-                    x=list(pivot.columns),
+                    x=[name_of(code) for code in pivot.columns],
                     y=list(pivot.index),
                     customdata=hover_pivot.loc[pivot.index, pivot.columns].to_numpy(),
                     hovertemplate="%{y} / %{x}<br>%{customdata}<extra></extra>",
@@ -226,7 +262,8 @@ def report_context(
             for (code, group), rows in assigned.groupby(
                 [assigned["code"], assigned["segment_id"].map(group_of)], sort=False
             ):
-                quotes[f"{column}\x1f{group}\x1f{code}"] = [
+                # keyed as the click handler sees a cell: by the name shown
+                quotes[f"{column}\x1f{group}\x1f{name_of(code)}"] = [
                     {"id": s, "text": texts[s], "score": f"{sc:.2f}"}
                     for s, sc in zip(
                         rows["segment_id"][:MAX_QUOTES],
@@ -250,7 +287,7 @@ def report_context(
                         if s
                     ],
                 }
-                for row in topics.fillna("").to_dict(orient="records")
+                for row in _blank(topics).to_dict(orient="records")
             ],
             "by_group": _read(folder, "topics_by_group.csv"),
             "message": (manifest.get("topics") or {}).get("message", ""),
@@ -267,17 +304,19 @@ def report_context(
             )
             figures.append(("topics", "Segments per topic", figure, None))
 
-    agreement = _read(folder, "agreement.csv")
+    agreement = _named(_read(folder, "agreement.csv"), name_of)
     agreement_view = None
     if agreement is not None:
-        agreement = agreement.fillna("")
+        agreement = _blank(agreement)
         pooled = agreement[agreement["code"] == "(all codes)"]
         agreement_view = {
             "pooled": pooled.to_dict(orient="records"),
             "rows": agreement[agreement["code"] != "(all codes)"].to_dict(
                 orient="records"
             ),
-            "human_alpha": _records(_read(folder, "human_agreement.csv")),
+            "human_alpha": _records(
+                _named(_read(folder, "human_agreement.csv"), name_of)
+            ),
             "import": _json_file(folder, "codes_import.json"),
         }
         auto_rows = pooled[pooled["coder_b"] == "auto"]
@@ -320,7 +359,7 @@ def report_context(
                 )
             )
 
-    disagreements = _read(folder, "disagreements.csv")
+    disagreements = _named(_read(folder, "disagreements.csv"), name_of)
     model_card = None
     model_dir = manifest.get("config", {}).get("classify", {}).get("model")
     if model_dir and (Path(model_dir) / "card.json").is_file():
@@ -336,7 +375,7 @@ def report_context(
                         x=rows["n_examples"],
                         y=rows["kappa"],
                         mode="lines+markers",
-                        name=code,
+                        name=name_of(code),
                     )
                 )
             figure.update_layout(
@@ -383,7 +422,7 @@ def report_context(
         "agreement": agreement_view,
         "disagreements": None
         if disagreements is None
-        else disagreements.head(MAX_DISAGREEMENTS).fillna("").to_dict(orient="records"),
+        else _blank(disagreements.head(MAX_DISAGREEMENTS)).to_dict(orient="records"),
         "n_disagreements": 0 if disagreements is None else len(disagreements),
         "classifier": _json_file(folder, "classifier.json"),
         "model_card": model_card,

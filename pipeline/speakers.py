@@ -2,19 +2,22 @@
 
 Every transcript format ends here. A reader turns its source into normalised
 text plus a list of :class:`Line` (where each line is, and the speaker label it
-starts with, if any); :func:`assemble_turns` then applies one set of rules to
+starts with, if any; :mod:`pipeline.readers.labels` keeps only the labels the
+document confirms); :func:`assemble_turns` then applies one set of rules to
 all formats:
 
 - a labelled line starts a new turn; a line without a label continues the
-  previous turn (or, with ``unlabelled_lines: participant``, starts a
-  participant turn after an interviewer turn);
+  previous turn, or, when only the interviewer is labelled (or with
+  ``unlabelled_lines: participant``), starts a participant turn after an
+  interviewer turn;
+- a label alone on its line takes the following lines as its speech;
 - lines before the first label of a labelled document are a preamble (a title,
-  a header) and are not speech;
-- a document without any label is one participant turn;
-- a label seen only once in a document whose other labels recur is read as
-  text, not as a speaker ("Basically: it was..."), when it is a single word
-  with no digit, not in capitals and not a known interviewer name (labels
-  such as ``P07``, ``RESP`` or ``Speaker 3`` always count).
+  a header) and are not speech, unless only the interviewer is labelled;
+- a document without any label is one participant turn.
+
+Roles: a label matching ``interviewer_names`` or ``interviewer_patterns`` is the
+interviewer's; when there is none, :func:`infer_interviewer` takes the speaker
+who asks the questions, and says so in a note with the evidence.
 """
 
 from __future__ import annotations
@@ -23,8 +26,17 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from pipeline.config import SpeakerConfig
+from pipeline.config import DEFAULT_LABEL_PATTERN, SpeakerConfig
 from pipeline.records import Role, Turn
+
+_QUESTION_STARTS = re.compile(
+    r"(?:what|why|how|when|where|who|whom|whose|which|could|can|would|will|do|"
+    r"does|did|is|are|was|were|have|has|should|tell me|describe|explain|"
+    r"talk me|walk me)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CLOSERS = "\"'\u2019\u201d)] \t\n"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +50,8 @@ class Line:
         content_start: Offset where the speech starts (after the label).
         time: Seconds given by a timestamp in the label, if any.
         time_end: End time of the line (cue timings), if known.
+        confirmed: The speaker comes from the document's structure (a table's
+            speaker column), not from a pattern, and is kept as it is.
 
     """
 
@@ -47,6 +61,7 @@ class Line:
     content_start: int | None = None
     time: float | None = None
     time_end: float | None = None
+    confirmed: bool = False
 
 
 class SpeakerRules:
@@ -60,6 +75,7 @@ class SpeakerRules:
     def __init__(self, config: SpeakerConfig) -> None:
         self.config = config
         self.label_re = re.compile(config.label_pattern, re.MULTILINE)
+        self.confirms_labels = config.label_pattern == DEFAULT_LABEL_PATTERN
         self._names = {name.casefold() for name in config.interviewer_names}
         self._patterns = [
             re.compile(p, re.IGNORECASE) for p in config.interviewer_patterns
@@ -91,7 +107,8 @@ class SpeakerRules:
         match = self.label_re.match(text, start, end)
         if match is None or not match.group("speaker"):
             return Line(start=start, end=end)
-        time_text = match.groupdict().get("time")
+        groups = match.groupdict()
+        time_text = groups.get("time") or groups.get("time_after")
         return Line(
             start=start,
             end=end,
@@ -101,7 +118,7 @@ class SpeakerRules:
         )
 
     def label_text_lines(self, text: str) -> list[Line]:
-        """Split text into lines and find the label of each."""
+        """Split text into lines and find the label candidate of each."""
         lines = []
         position = 0
         for raw_line in text.split("\n"):
@@ -118,34 +135,6 @@ def parse_timestamp(value: str) -> float:
     for part in parts:
         seconds = seconds * 60 + float(part)
     return seconds
-
-
-def drop_one_off_labels(lines: list[Line], rules: SpeakerRules) -> list[Line]:
-    """Read word-like labels seen once, in a document whose labels recur, as text."""
-    counts = Counter(line.speaker for line in lines if line.speaker is not None)
-    if not counts or max(counts.values()) < 2:
-        return lines
-    kept = []
-    for line in lines:
-        if (
-            line.speaker is not None
-            and counts[line.speaker] == 1
-            and _is_word_like(line.speaker)
-            and not rules.is_known_interviewer(line.speaker)
-        ):
-            line = Line(
-                start=line.start, end=line.end, time=line.time, time_end=line.time_end
-            )
-        kept.append(line)
-    return kept
-
-
-def _is_word_like(label: str) -> bool:
-    """Tell whether a label could be a word of speech ("Basically").
-
-    That is: a single word, no digits, not all capitals.
-    """
-    return " " not in label and label.isalpha() and not label.isupper()
 
 
 @dataclass(slots=True)
@@ -165,7 +154,8 @@ def assemble_turns(
 
     Args:
         text: The normalised document text the lines point into.
-        lines: Lines in document order, as found by a reader.
+        lines: Lines in document order, as found by a reader (labels already
+            confirmed, see :func:`pipeline.readers.labels.confirm_speaker_labels`).
         rules: Compiled speaker settings.
 
     Returns:
@@ -173,8 +163,13 @@ def assemble_turns(
         without surrounding white space; turns with no speech are dropped.
 
     """
-    has_labels = any(line.speaker is not None for line in lines)
-    new_turn_when_unlabelled = rules.config.unlabelled_lines == "participant"
+    speakers = {line.speaker for line in lines if line.speaker is not None}
+    has_labels = bool(speakers)
+    new_turn_when_unlabelled = rules.config.unlabelled_lines == "participant" or (
+        rules.config.unlabelled_lines == "auto"
+        and has_labels
+        and all(rules.is_known_interviewer(speaker) for speaker in speakers)
+    )
     turns: list[Turn] = []
     current: _OpenTurn | None = None
 
@@ -211,7 +206,12 @@ def assemble_turns(
                 if has_labels and not new_turn_when_unlabelled:
                     continue  # preamble before the first label: a title, not speech
                 current = _OpenTurn(None, "participant", line.time, line.time_end)
-            elif new_turn_when_unlabelled and current.role == "interviewer":
+            elif (
+                new_turn_when_unlabelled
+                and current.role == "interviewer"
+                # a label on a line of its own: the next line is its speech
+                and current.start is not None
+            ):
                 close()
                 current = _OpenTurn(None, "participant", line.time, line.time_end)
             content_start = line.start
@@ -226,6 +226,23 @@ def assemble_turns(
     return tuple(turns)
 
 
+def asks_question(speech: str) -> bool:
+    """Tell whether a turn asks something.
+
+    That is: its last sentence ends with a question mark, or its first or
+    last sentence opens with a question word (``What``, ``Could you``,
+    ``Tell me``).
+    """
+    sentences = _SENTENCE_END.split(speech.strip())
+    if not sentences or not sentences[0]:
+        return False
+    return (
+        sentences[-1].rstrip(_CLOSERS).endswith("?")
+        or _QUESTION_STARTS.match(sentences[0].lstrip(_CLOSERS)) is not None
+        or _QUESTION_STARTS.match(sentences[-1].lstrip(_CLOSERS)) is not None
+    )
+
+
 def infer_interviewer(
     text: str, turns: tuple[Turn, ...], rules: SpeakerRules
 ) -> tuple[tuple[Turn, ...], str | None]:
@@ -233,12 +250,14 @@ def infer_interviewer(
 
     Used only when no label of a document is a known interviewer name and
     ``infer_interviewer`` is on: the speaker with the clearly highest share of
-    turns containing a question mark (at least half of their turns) is taken
-    as the interviewer.
+    turns that ask something (:func:`asks_question`; at least half of their
+    turns, and a quarter more than the next speaker) is taken as the
+    interviewer.
 
     Returns:
         The turns (with roles updated when an interviewer was found) and a note
-        for the user saying which label was taken, or None.
+        for the user saying which label was taken and why, or that no speaker
+        was, or None.
 
     """
     if not rules.config.infer_interviewer or any(
@@ -251,23 +270,54 @@ def infer_interviewer(
         if turn.speaker is None:
             continue
         spoken[turn.speaker] += 1
-        asked[turn.speaker] += "?" in text[turn.start : turn.end]
+        asked[turn.speaker] += asks_question(text[turn.start : turn.end])
     if len(spoken) < 2:
         return turns, None
     shares = sorted(((asked[s] / spoken[s], s) for s in spoken), reverse=True)
-    (best_share, best), (second_share, _) = shares[0], shares[1]
+    (best_share, best), (second_share, second) = shares[0], shares[1]
+    evidence = (
+        f"{best!r} asks questions in {asked[best]} of {spoken[best]} turns, "
+        f"{second!r} in {asked[second]} of {spoken[second]}"
+    )
     if best_share < 0.5 or best_share - second_share < 0.25:
-        return turns, None
+        note = (
+            f"no interviewer label, and no speaker clearly asks the questions "
+            f"({evidence}); every turn was read as a participant's (name the "
+            "interviewer in ingest.speakers.interviewer_names)"
+        )
+        return turns, note
     updated = tuple(
         replace(turn, role="interviewer") if turn.speaker == best else turn
         for turn in turns
     )
     note = (
-        f"no interviewer label; {best!r} asks questions in {asked[best]} of "
-        f"{spoken[best]} turns and was taken as the interviewer (set "
-        "ingest.speakers.interviewer_names to say otherwise)"
+        f"no interviewer label; {evidence}: {best!r} was taken as the "
+        "interviewer (set ingest.speakers.interviewer_names to say otherwise)"
     )
     return updated, note
+
+
+def describe_unlabelled_speech(
+    turns: tuple[Turn, ...], rules: SpeakerRules
+) -> str | None:
+    """Say when unlabelled lines were read as participant speech, else None.
+
+    That happens in a document where only the interviewer is labelled (with
+    ``unlabelled_lines: auto``); the note names the setting that changes it.
+    """
+    if rules.config.unlabelled_lines != "auto":
+        return None
+    n_unlabelled = sum(1 for turn in turns if turn.speaker is None)
+    labelled = {turn.speaker for turn in turns if turn.speaker is not None}
+    if not n_unlabelled or not labelled:
+        return None
+    if any(rules.role_of(speaker) == "participant" for speaker in labelled):
+        return None
+    return (
+        f"only the interviewer is labelled, so {n_unlabelled} passage(s) without "
+        "a label were read as participant turns (ingest.speakers.unlabelled_lines: "
+        "continue reads them as the interviewer's)"
+    )
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:

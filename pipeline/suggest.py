@@ -109,7 +109,9 @@ def suggest_from_run(run_dir, config, *, n: int, codes_path=None, out=None):
         out: The CSV to write (default ``<run>/suggestions.csv``).
 
     Returns:
-        The path written.
+        The path written, or None when there is nothing to suggest (every
+        segment is in a document that already has human codes); nothing is
+        written then.
 
     Raises:
         RunNotFoundError: The run has no auto-codes.
@@ -163,5 +165,7 @@ def suggest_from_run(run_dir, config, *, n: int, codes_path=None, out=None):
         coded,
         n=n,
     )
+    if not len(table):
+        return None  # every segment is in a document with human codes already
     path = Path(out) if out else folder.file("suggestions.csv")
     return RunFolder(path.parent).write_csv(path.name, table)

@@ -26,16 +26,28 @@ topic's centroid (the mean embedding of the topic's segments), clipped to
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipeline.config import TopicsConfig
 from pipeline.errors import ModelError
+from pipeline.progress import report_progress
+from pipeline.saved_topics import (
+    SavedTopicModel,
+    load_topic_centroids,
+    save_topic_model,
+    saved_model_folder,
+    saved_model_to_apply,
+    topics_data_hash,
+    topics_settings_hash,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -436,6 +448,25 @@ class TopicModeler:
         """
         return assign_to_centroids(embeddings, self.centroids_)
 
+    def save(self, folder: Path, *, embedding_model: str | bool = False) -> None:
+        """Write the fitted BERTopic model (safetensors) and the centroids into ``folder``.
+
+        Args:
+            folder: An existing, empty folder.
+            embedding_model: The embedding model's name to record, or False.
+        """
+        if getattr(self, "model_", None) is None:
+            raise ModelError("no fitted BERTopic model to save (fit first)")
+        with _quiet_bertopic():
+            self.model_.save(
+                folder,
+                serialization="safetensors",
+                save_ctfidf=True,
+                save_embedding_model=embedding_model,
+            )
+        centroids = {str(t): c.tolist() for t, c in self.centroids_.items()}
+        (folder / "centroids.json").write_text(json.dumps(centroids), encoding="utf-8")
+
     def topic_table(
         self, segment_ids: Sequence[str], texts: Sequence[str]
     ) -> pd.DataFrame:
@@ -712,50 +743,6 @@ def _figures(model, modeler, docs, groups, n_topics) -> list[tuple[str, object]]
     return figures
 
 
-def save_topic_model(modeler: TopicModeler, folder, *, card: dict) -> None:
-    """Save a fitted topic model with safetensors serialisation, and its card.
-
-    Args:
-        modeler: A fitted modeler with a BERTopic model.
-        folder: Target folder (replaced when complete; refused when it holds
-            files this tool did not write).
-        card: The model card (library versions, config hash, data hash, seed, ...).
-    """
-    import json
-
-    from pipeline.checksums import seal_folder
-    from pipeline.folders import replacing_folder
-
-    with replacing_folder(
-        folder, kind="topic model", option="topics.model_dir"
-    ) as staging:
-        with _quiet_bertopic():
-            modeler.model_.save(
-                staging,
-                serialization="safetensors",
-                save_ctfidf=True,
-                save_embedding_model=card.get("embedding_model") or False,
-            )
-        centroids = {str(t): c.tolist() for t, c in modeler.centroids_.items()}
-        (staging / "centroids.json").write_text(json.dumps(centroids), encoding="utf-8")
-        (staging / "card.json").write_text(
-            json.dumps(card, indent=2, default=str), encoding="utf-8"
-        )
-        seal_folder(staging)
-
-
-def load_topic_centroids(folder) -> dict[int, np.ndarray]:
-    """Load the centroids of a saved topic model (what :meth:`transform` needs)."""
-    import json
-    from pathlib import Path
-
-    path = Path(folder) / "centroids.json"
-    if not path.is_file():
-        raise ModelError(f"{folder}: not a saved topic model (no centroids.json)")
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    return {int(t): np.asarray(v, dtype=np.float32) for t, v in raw.items()}
-
-
 @dataclass(frozen=True)
 class TopicOutputs:
     """Everything the topics step writes.
@@ -803,9 +790,12 @@ def model_topics(
     Returns:
         The fitted modeler and its tables and charts.
     """
+    # four stages a user waits for (the clustering can take a minute)
+    report_progress("topics", 0, 4)
     lemmas = lemmatize(
         texts, spacy_model=config.spacy_model if config.lemmatize else None
     )
+    report_progress("topics", 1, 4)
     modeler = TopicModeler(config, random_state=random_state).fit(
         texts,
         embeddings,
@@ -813,6 +803,7 @@ def model_topics(
         seed_topic_list=seed_topic_list,
         embedder=embedder,
     )
+    report_progress("topics", 2, 4)
     assignments = pd.DataFrame(
         {
             "segment_id": list(segment_ids),
@@ -825,9 +816,11 @@ def model_topics(
     group_columns = choose_group_columns(metadata, config.per_group)
     by_group = count_topics_by_group(modeler.topics_, labels, metadata, group_columns)
     groups = {c: metadata[c].fillna("(missing)").tolist() for c in group_columns}
+    report_progress("topics", 3, 4)
     figures = (
         topic_figures(modeler, lemmas, groups) if modeler.model_ is not None else []
     )
+    report_progress("topics", 4, 4)
     return TopicOutputs(modeler, assignments, topics, by_group, figures, lemmas)
 
 
@@ -864,68 +857,6 @@ def topic_model_card(config, outputs: TopicOutputs, texts: Sequence[str]) -> dic
         "versions": package_versions(),
         "topics": outputs.topics.to_dict(orient="records"),
     }
-
-
-def topics_data_hash(texts: Sequence[str]) -> str:
-    """Hash of the segment texts a topic model is fitted on (order does not matter)."""
-    import hashlib
-
-    return hashlib.sha256("\n".join(sorted(texts)).encode("utf-8")).hexdigest()
-
-
-def saved_model_to_apply(config, texts: Sequence[str]):
-    """The saved topic model a run should apply (``transform``), or None to fit.
-
-    A saved model is applied when ``topics.update`` is ``transform`` and it was
-    fitted with the same settings and embeddings on other segments. Fitted on
-    these very segments, fitting again gives the same model (every step is
-    seeded), so the run fits: a rerun on unchanged input gives what the first
-    run gave.
-
-    Returns:
-        ``(folder, card)`` of the model to apply, or None.
-    """
-    import json
-    from pathlib import Path
-
-    from pipeline.checksums import verify_folder
-    from pipeline.ingest import corpus_name
-
-    name = config.topics.name or corpus_name(config.ingest.corpus)
-    folder = Path(config.topics.model_dir) / name
-    card_path = folder / "card.json"
-    if config.topics.update != "transform" or not card_path.is_file():
-        return None
-    problem = verify_folder(folder)
-    if problem is not None:
-        logger.warning(
-            "topics: the saved model %s is damaged or incomplete (%s); fitting again",
-            folder.name,
-            problem,
-        )
-        return None
-    card = json.loads(card_path.read_text(encoding="utf-8"))
-    if card.get("settings_hash") != topics_settings_hash(config):
-        return None
-    if card.get("data_hash") == topics_data_hash(texts):
-        return None
-    return folder, card
-
-
-def topics_settings_hash(config) -> str:
-    """Hash of what shapes a topic model: topics settings (but how to update) and embeddings."""
-    from pipeline.config import hash_json
-
-    topics = config.topics.model_dump(
-        mode="json", exclude={"update", "name", "model_dir"}
-    )
-    return hash_json(
-        {
-            "topics": topics,
-            "embed": config.section_hash("embed"),
-            "seed": config.random_state,
-        }
-    )
 
 
 @dataclass(frozen=True)
@@ -965,10 +896,11 @@ def run_topics(
 ) -> TopicStep:
     """The topics step: reuse the saved model (``topics.update: transform``) or fit.
 
-    With ``transform`` and a saved model fitted with the same settings and
-    embeddings, segments are assigned to its topics (new interviews join the
-    existing topics; nothing is refitted). Otherwise the model is fitted and
-    saved under ``topics.model_dir/<name>``.
+    With ``transform`` and a saved model of this corpus's lineage (see
+    :func:`~pipeline.saved_topics.saved_model_to_apply`), segments are
+    assigned to its topics (new interviews join the existing topics; nothing
+    is refitted). Otherwise the model is fitted and saved under
+    ``topics.model_dir``.
 
     Args:
         segment_ids: Segment ids.
@@ -982,19 +914,11 @@ def run_topics(
     Returns:
         The step's outputs.
     """
-    from pathlib import Path
-
-    from pipeline.ingest import corpus_name
-
     saved = saved_model_to_apply(config, texts)
     if saved is not None:
         return _transform_with_saved(
-            saved[0], saved[1], segment_ids, texts, embeddings, metadata, config.topics
+            saved, segment_ids, texts, embeddings, metadata, config.topics
         )
-    folder = Path(config.topics.model_dir) / (
-        config.topics.name or corpus_name(config.ingest.corpus)
-    )
-    settings = topics_settings_hash(config)
     outputs = model_topics(
         segment_ids,
         texts,
@@ -1007,8 +931,11 @@ def run_topics(
     )
     model_dir = None
     if outputs.modeler.model_ is not None:
-        card = topic_model_card(config, outputs, texts) | {"settings_hash": settings}
-        save_topic_model(outputs.modeler, folder, card=card)
+        folder = saved_model_folder(config, texts)
+        card = topic_model_card(config, outputs, texts) | {
+            "settings_hash": topics_settings_hash(config)
+        }
+        save_topic_model(outputs.modeler, folder, card=card, texts=texts)
         model_dir = str(folder)
     return TopicStep(
         outputs.assignments,
@@ -1023,12 +950,13 @@ def run_topics(
 
 
 def _transform_with_saved(
-    folder, card, segment_ids, texts, embeddings, metadata, config
+    saved: SavedTopicModel, segment_ids, texts, embeddings, metadata, config
 ) -> TopicStep:
     """Assign segments to a saved model's topics; recount sizes and groups."""
     import plotly.graph_objects as go
 
-    centroids = load_topic_centroids(folder)
+    card = saved.card
+    centroids = load_topic_centroids(saved.folder)
     topics, similarity = assign_to_centroids(embeddings, centroids)
     short = np.array([len(text.split()) < config.min_words for text in texts])
     topics = np.where(short, OUTLIER, topics)
@@ -1038,14 +966,14 @@ def _transform_with_saved(
     for topic in sorted(set(topics.tolist()) | {t for t in described if t != OUTLIER}):
         members = np.flatnonzero(topics == topic)
         order = members[np.argsort(-similarity[members], kind="stable")]
-        saved = described.get(topic, {})
+        described_topic = described.get(topic, {})
         rows.append(
             {
                 "topic": int(topic),
-                "label": saved.get(
+                "label": described_topic.get(
                     "label", "(no topic)" if topic == OUTLIER else f"topic {topic}"
                 ),
-                "top_words": saved.get("top_words", ""),
+                "top_words": described_topic.get("top_words", ""),
                 "size": len(members),
                 "representative_ids": ";".join(segment_ids[i] for i in order[:3]),
             }
@@ -1071,9 +999,8 @@ def _transform_with_saved(
         height=300 + 25 * len(shown),
     )
     message = (
-        f"assigned to the {len(shown)} topics of the saved model {folder} (fitted on "
-        f"{card.get('n_segments')} segments, {card.get('created_at')}); "
-        "refit with topics.update: refit or --refit-topics"
+        f"assigned to the {len(shown)} topics of {saved.describe()}; refit with "
+        "topics.update: refit or --refit-topics"
     )
     return TopicStep(
         assignments,
@@ -1083,7 +1010,7 @@ def _transform_with_saved(
         "transform",
         message,
         0,
-        str(folder),
+        str(saved.folder),
     )
 
 

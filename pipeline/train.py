@@ -454,6 +454,7 @@ def card_markdown(card: dict) -> str:
         "| code | examples | trained | precision | recall | F1 | kappa | threshold |",
         "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
+    names = card.get("code_names") or {}
     for report in card.get("codes", []):
 
         def fmt(value):
@@ -461,7 +462,8 @@ def card_markdown(card: dict) -> str:
 
         trained = "yes" if report["trained"] else report["reason"]
         lines.append(
-            f"| {report['code']} | {report['n_examples']} | {trained} | {fmt(report['precision'])} "
+            f"| {names.get(report['code'], report['code'])} | {report['n_examples']} "
+            f"| {trained} | {fmt(report['precision'])} "
             f"| {fmt(report['recall'])} | {fmt(report['f1'])} | {fmt(report['kappa'])} "
             f"| {fmt(report['threshold'])} |"
         )
@@ -586,6 +588,7 @@ def train_from_files(
             d: h for d, h in trained_documents.items() if d not in set(held_documents)
         },
         "codes": [report.__dict__ for report in model.reports],
+        "code_names": {code: codebook.display_names()[code] for code in codes},
         "learning_curve": model.learning_curve.to_dict(orient="records"),
         "versions": package_versions(),
         "notes": _training_notes(imported, prepared.checked),

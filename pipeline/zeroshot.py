@@ -119,16 +119,59 @@ class ZeroShotCoder:
     keyword_training_threshold: float = 0.8
     min_examples: int = 8
     random_state: int = 0
+    corpus_threshold_z: float = 1.5
     keyword_trained_: np.ndarray | None = None
     keyword_models_: KeywordModels | None = None
+    corpus_thresholds_: np.ndarray | None = None
 
     @property
     def thresholds_(self) -> np.ndarray:
-        """Each code's threshold (the keyword-trained codes': ``keyword_training_threshold``)."""
+        """Each code's threshold.
+
+        The keyword-trained codes': ``keyword_training_threshold``; codes whose
+        threshold could not be checked on their own examples: the corpus's
+        (see :meth:`adapt_to_corpus`); the others': chosen on the codebook.
+        """
         thresholds = np.asarray(self.classifier.thresholds_, dtype=float).copy()
+        if self.corpus_thresholds_ is not None:
+            adapted = ~np.isnan(self.corpus_thresholds_)
+            thresholds[adapted] = self.corpus_thresholds_[adapted]
         if self.keyword_trained_ is not None:
             thresholds[self.keyword_trained_] = self.keyword_training_threshold
         return thresholds
+
+    def adapt_to_corpus(self, scores: np.ndarray) -> ZeroShotCoder:
+        """Set the thresholds of codes with definitions only from the corpus's scores.
+
+        A code with fewer than two prototype texts (no examples) has no
+        examples to check a threshold on, and a fixed one does not fit every
+        embedding model and corpus (cosine similarities of a sentence to a
+        definition are low and vary from code to code). Its threshold becomes
+        the median of its scores over the corpus plus ``corpus_threshold_z``
+        robust standard deviations, so it is given to the segments that stand
+        out for it. Keyword-trained codes keep theirs.
+
+        Args:
+            scores: ``(n_segments, n_codes)`` scores of the whole corpus.
+
+        Returns:
+            self
+        """
+        unchecked = np.asarray(
+            getattr(self.classifier, "unchecked_", np.zeros(len(self.codes), bool))
+        )
+        if self.keyword_trained_ is not None:
+            unchecked = unchecked & ~self.keyword_trained_
+        adapted = np.full(len(self.codes), np.nan)
+        if len(scores) and unchecked.any():
+            columns = scores[:, unchecked]
+            median = np.median(columns, axis=0)
+            spread = 1.4826 * np.median(np.abs(columns - median), axis=0)
+            adapted[unchecked] = median + self.corpus_threshold_z * np.maximum(
+                spread, 1e-6
+            )
+        self.corpus_thresholds_ = adapted
+        return self
 
     @classmethod
     def fit(
@@ -158,6 +201,7 @@ class ZeroShotCoder:
             keyword_training_threshold=config.keyword_training_threshold,
             min_examples=config.min_examples,
             random_state=random_state,
+            corpus_threshold_z=config.corpus_threshold_z,
         )
 
     def score(
@@ -236,7 +280,7 @@ class ZeroShotCoder:
         if others.any():
             decisions[:, others] = decide(
                 scores[:, others],
-                np.asarray(self.classifier.thresholds_, dtype=float)[others],
+                self.thresholds_[others],
                 margin=self.classifier.margin,
                 max_labels=self.classifier.max_labels,
             )

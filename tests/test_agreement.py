@@ -1,4 +1,4 @@
-"""Agreement coefficients against published worked examples and scikit-learn."""
+"""Agreement coefficients against published worked examples and scikit-learn; tables."""
 
 from __future__ import annotations
 
@@ -177,3 +177,61 @@ def test_bootstrap_counts_are_the_draws_of_one_multinomial_call(n_documents):
         )
         np.testing.assert_array_equal(counts, expected)
         assert counts.itemsize <= 2
+
+
+def test_a_near_empty_coder_is_never_presented_as_agreeing():
+    from pipeline.agreement import coefficients, flags_for
+
+    # the human codes 12% of 1,000 units, the auto-coder 0.3%: AC1 looks excellent
+    values = {k: float(v) for k, v in coefficients(2, 118, 1, 879).items()}
+    assert values["ac1"] > 0.85
+    assert values["prevalence_a"] == 0.12 and values["prevalence_b"] == 0.003
+    flag = flags_for(values)
+    assert "coder B gave the code to 0.3% of units, the other to 12.0%" in flag
+    assert "read AC1" not in flag and "prevalence paradox" not in flag
+    # two coders with similar, low prevalence: kappa unstable, interval and AC1
+    similar = {k: float(v) for k, v in coefficients(10, 5, 6, 979).items()}
+    assert "rare code" in flags_for(similar)
+
+
+def test_tables_get_code_names_beside_their_ids_without_changing_the_input():
+    import pandas as pd
+
+    from pipeline.compare import with_code_names
+
+    table = pd.DataFrame(
+        {
+            "code": ["1.8 - Past Experience", "(all codes)", "exp"],
+            "unit": ["segments"] * 3,
+        }
+    )
+    named = with_code_names(table, {"exp": "Learning from experience"})
+
+    assert list(named.columns) == ["code", "code_name", "unit"]
+    assert named["code_name"].tolist() == [
+        "1.8 - Past Experience",
+        "(all codes)",
+        "Learning from experience",
+    ]
+    assert list(table.columns) == ["code", "unit"]
+    again = with_code_names(named, {"exp": "Experience"})
+    assert again["code_name"].tolist()[2] == "Experience"
+    assert list(again.columns) == ["code", "code_name", "unit"]
+
+
+def test_auto_codes_with_ids_the_codebook_lacks_are_refused_with_the_fix():
+    from pipeline.codebook import Code, validate_codes
+    from pipeline.compare import check_auto_codes
+    from pipeline.errors import ConfigError
+
+    codebook = validate_codes(
+        [Code("1.8 - Past Experience", "1.8 - Past Experience")],
+        source="book.csv",
+        name="book",
+    )
+    check_auto_codes(["1.8 - Past Experience"], codebook, source="classifier.json")
+    with pytest.raises(ConfigError) as error:
+        check_auto_codes(["1_8_past_experience"], codebook, source="classifier.json")
+    message = str(error.value)
+    assert message.startswith("classifier.json: the run's auto-codes use 1 code id")
+    assert "'1_8_past_experience'" in message and "--refit-codes" in message

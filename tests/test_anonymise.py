@@ -19,6 +19,8 @@ from pipeline.anonymise import (
     OffsetMap,
     apply_policy,
     is_valid_nhs_number,
+    is_valid_sin,
+    is_valid_ssn,
     redact,
     redact_transcript,
 )
@@ -163,6 +165,22 @@ FOUND = [
     ("PERSON", "There's a nurse called Jo on nights.", "Jo"),
     ("PLACE", "We moved to Reading when the kids were small.", "Reading"),
     ("ORGANISATION", "Before that I worked at Barclays for years.", "Barclays"),
+    # North American forms
+    ("PHONE", "Call (555) 123-4567 after five.", "(555) 123-4567"),
+    ("PHONE", "My cell is 555-123-4567.", "555-123-4567"),
+    ("PHONE", "From Canada dial +1 555 123 4567.", "+1 555 123 4567"),
+    ("PHONE", "Or 555.123.4567 at work.", "555.123.4567"),
+    ("PHONE", "It's +1 (416) 555-0199, ask for me.", "+1 (416) 555-0199"),
+    ("PHONE", "Dial 1-416-555-0199 now.", "1-416-555-0199"),
+    ("SSN", "It was 123-45-6789 on the form.", "123-45-6789"),
+    ("SSN", "Written 078 05 1120 with spaces.", "078 05 1120"),
+    ("SIN", "Mine is 123 456 782, the card says.", "123 456 782"),
+    ("SIN", "Or 130-692-544 with dashes.", "130-692-544"),
+    ("POSTCODE", "It's in Austin, TX 78701 now.", "78701"),
+    ("POSTCODE", "Columbus, Ohio 43215-1234 was the address.", "43215-1234"),
+    ("POSTCODE", "and my zip code is 02138, so", "02138"),
+    ("POSTCODE", "The office is K1A 0B1 in Ottawa.", "K1A 0B1"),
+    ("POSTCODE", "it's m5v 3l9 in lower case", "m5v 3l9"),
 ]
 
 
@@ -200,6 +218,16 @@ NOT_FOUND = [
     ("ordinals are not postcodes", "the A1 2nd junction and the m1 1st exit"),
     ("lower-case entities", "we spoke to people about it and went home"),
     ("a capitalised word at sentence start", "Digital is hard. Rotas are worse."),
+    ("a five-digit number that is not a ZIP", "We had 12345 replies, 90210 in May."),
+    ("a state with a year, not a ZIP", "In IN 2020 and Ohio 2021 it rained."),
+    ("unissued SSNs", "666-12-3456, 000-12-3456, 912-34-5678, 123-00-4567."),
+    ("an SSN with serial 0000", "Then 123-45-0000 on the form."),
+    ("a SIN with a wrong check digit", "It was 123 456 789 I think."),
+    ("a SIN starting with 0 or 8", "Either 000 000 000 or 800 000 004."),
+    ("nine digits run together without a cue", "Ticket 123456782 was closed."),
+    ("a spaced 3-3-4 number without +1", "It was 555 123 4567 or so."),
+    ("a North American toll-free number", "Call 1-800-555-1234 or (888) 555-1234."),
+    ("a postal code in mixed case", "The code K1a 0B1 was wrong."),
 ]
 
 
@@ -316,6 +344,164 @@ def test_checker_pickles_without_its_model(ruler_nlp):
     copy = pickle.loads(pickle.dumps(checker))
     assert copy.config == checker.config
     assert copy.find("a@b.com") == checker.find("a@b.com")
+
+
+def test_ssn_rules_reject_numbers_never_issued():
+    assert is_valid_ssn("123-45-6789")
+    assert is_valid_ssn("899 99 9999")
+    for number in ("000-12-3456", "666-12-3456", "900-12-3456", "999-12-3456"):
+        assert not is_valid_ssn(number)
+    assert not is_valid_ssn("123-00-4567")
+    assert not is_valid_ssn("123-45-0000")
+    assert not is_valid_ssn("123-45-678")
+    assert not is_valid_ssn("123-45-6789 1")
+
+
+def test_sin_check_digit_follows_luhn():
+    assert is_valid_sin("123 456 782")
+    assert is_valid_sin("130-692-544")
+    assert not is_valid_sin("046 454 286")  # 0: never given to a person
+    assert not is_valid_sin("123 456 789")
+    assert not is_valid_sin("823 456 782")  # 8: business numbers, not people
+    assert not is_valid_sin("123 456 78")
+    rng = random.Random(5)
+    for _ in range(500):
+        body = "".join(str(rng.randrange(10)) for _ in range(8))
+        valid = [d for d in "0123456789" if is_valid_sin("1" + body[1:] + d)]
+        assert len(valid) == 1  # exactly one check digit fits
+
+
+def test_zip_codes_are_taken_after_a_street_address(checker):
+    text = "We were at 12 Elm Street, Dayton 45402 for years."
+    found = spans_of(text, checker.find(text))
+    assert ("POSTCODE", "45402") in found
+    # the same number in another sentence is not in the address
+    text = "We were at 12 Elm Street. There were 45402 of us."
+    assert "POSTCODE" not in [kind for kind, _ in spans_of(text, checker.find(text))]
+
+
+# -- what is never flagged: placeholders and the built-in allowlists -------------
+
+PLACEHOLDERS = (
+    "X",
+    "XX",
+    "XXX",
+    "[name]",
+    "[NAME]",
+    "<PERSON>",
+    "<name>",
+    "***",
+    "[redacted]",
+    "{name}",
+    "Participant X",
+    "Dr. X",
+    "Mr X",
+    "XX Hospital",
+)
+
+
+@pytest.fixture(scope="module")
+def placeholder_nlp():
+    """A recogniser that tags every placeholder as a person, as a model might."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns(
+        [{"label": "PERSON", "pattern": text} for text in PLACEHOLDERS]
+        + [{"label": "PERSON", "pattern": "Jane Doe"}]
+    )
+    return nlp
+
+
+@pytest.mark.parametrize("placeholder", PLACEHOLDERS)
+def test_placeholders_are_never_flagged(placeholder_nlp, placeholder):
+    checker = IdentifierChecker(AnonymiseConfig(), nlp=placeholder_nlp)
+    text = f"Then I spoke to {placeholder} about it, and to Jane Doe."
+    assert spans_of(text, checker.find(text)) == [("PERSON", "Jane Doe")]
+
+
+def test_addresses_in_angle_brackets_are_still_checked(checker):
+    text = "Write to <jo.bloggs@nhs.net> or see <https://example.org/team>."
+    assert [kind for kind, _ in spans_of(text, checker.find(text))] == [
+        "EMAIL",
+        "URL",
+    ]
+
+
+DEFAULT_ALLOWED = (
+    ("ORG", "IRB"),
+    ("ORG", "NIH"),
+    ("ORG", "the National Institutes of Health"),
+    ("ORG", "SSHRC"),
+    ("ORG", "Wellcome"),
+    ("ORG", "CDC"),
+    ("ORG", "Medicaid"),
+    ("ORG", "YouTube"),
+    ("ORG", "GitHub"),
+    ("ORG", "Qualtrics"),
+    ("ORG", "ATLAS.ti"),
+    ("PERSON", "Google Scholar"),
+    ("GPE", "United States"),
+    ("GPE", "Ontario"),
+)
+
+
+@pytest.fixture(scope="module")
+def allowlist_nlp():
+    import spacy
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": label, "pattern": t} for label, t in DEFAULT_ALLOWED])
+    return nlp
+
+
+@pytest.mark.parametrize(("label", "term"), DEFAULT_ALLOWED)
+def test_default_allowlist_terms_are_not_flagged(allowlist_nlp, label, term):
+    text = f"We talked about {term} a lot in that meeting."
+    assert IdentifierChecker(AnonymiseConfig(), nlp=allowlist_nlp).find(text) == []
+    without = IdentifierChecker(AnonymiseConfig(allowlist_groups=()), nlp=allowlist_nlp)
+    assert len(without.find(text)) == 1
+
+
+def test_allowlist_groups_can_be_left_out_and_the_user_allowlist_still_works(
+    allowlist_nlp,
+):
+    text = "The IRB wanted GitHub links, and we flew in from Ontario."
+    research_only = IdentifierChecker(
+        AnonymiseConfig(allowlist_groups=("research",)), nlp=allowlist_nlp
+    )
+    assert [v for _, v in spans_of(text, research_only.find(text))] == [
+        "GitHub",
+        "Ontario",
+    ]
+    own = IdentifierChecker(
+        AnonymiseConfig(allowlist_groups=("research",), allowlist=("github",)),
+        nlp=allowlist_nlp,
+    )
+    assert [v for _, v in spans_of(text, own.find(text))] == ["Ontario"]
+
+
+def test_allowlist_name_patterns_respect_whole_allowed_phrases(checker):
+    # "North Korea" is allowed as a whole; "Korea" alone must not cut it to "North"
+    text = "We had colleagues in North Korea and South Africa, and in Sam Lee's team."
+    assert spans_of(text, checker.find(text)) == [("PERSON", "Sam Lee")]
+
+
+def test_allowlist_groups_are_defined_once_and_change_the_settings_key(ruler_nlp):
+    from typing import get_args
+
+    from pipeline.anonymise import BUILTIN_ALLOWLISTS
+    from pipeline.config import AllowlistGroup
+
+    assert tuple(BUILTIN_ALLOWLISTS) == get_args(AllowlistGroup)
+    assert AnonymiseConfig().allowlist_groups == get_args(AllowlistGroup)
+    default = IdentifierChecker(AnonymiseConfig(), nlp=ruler_nlp)
+    fewer = IdentifierChecker(AnonymiseConfig(allowlist_groups=("nhs",)), nlp=ruler_nlp)
+    assert default.settings_key != fewer.settings_key
+    with pytest.raises(ConfigError, match="anonymise.allowlist_groups"):
+        load_config(overrides={"anonymise.allowlist_groups": ["nhs", "sports"]})
 
 
 # -- config --------------------------------------------------------------------
@@ -579,6 +765,12 @@ def test_report_keeps_the_strict_rules(cued_corpus):
         (f"NHS number, well, {'we never used it really ' * 2}1234567890", []),
         ("1234567890 is not my NHS number", []),
         ("National insurance went up by 12 per cent in 2022.", []),
+        ("My SSN is 123456789.", [("SSN", "123456789")]),
+        ("social security number 666-12-3456", [("SSN", "666-12-3456")]),
+        ("my social insurance number, 123 456 789", [("SIN", "123 456 789")]),
+        ("SIN: 123-456-789", [("SIN", "123-456-789")]),
+        ("phone me on 555 123 4567", [("PHONE", "555 123 4567")]),
+        ("it was a sin 123 456 789 times over", []),
     ],
 )
 def test_cue_rules_flag_shapes_just_after_their_cue(text, expected):

@@ -359,3 +359,81 @@ def test_best_threshold_equals_the_scikit_learn_metrics_loop(metric):
         threshold, value = _best_threshold(scores, truth, metric=metric, grid=grid)
         assert threshold == grid[best]
         assert value == pytest.approx(values[best], abs=1e-12)
+
+
+class _DefinitionEmbedder:
+    """Puts each code's definition on its own axis (for codebook prototypes)."""
+
+    model_id = "test/definitions"
+
+    def __init__(self, codebook, dimension: int = 128):
+        self.axes = {
+            text: j
+            for j, code in enumerate(codebook.leaves())
+            for text in codebook[code].prototype_texts()
+        }
+        self.dimension = dimension
+
+    def embed(self, texts):
+        vectors = np.zeros((len(texts), self.dimension))
+        for i, text in enumerate(texts):
+            vectors[i, self.axes[text]] = 1.0
+        return vectors
+
+
+def test_definitions_only_codes_get_thresholds_from_the_corpus(tmp_path):
+    codebook_path = tmp_path / "definitions.yaml"
+    codebook_path.write_text(
+        "name: Definitions only\ncodes:\n"
+        "  - {id: budgets, name: Budgets, definition: Money and spending.}\n"
+        "  - {id: peers, name: Peers, definition: Colleagues at the same level.}\n"
+        "  - {id: training, name: Training, definition: Courses and programmes.}\n"
+    )
+    codebook = load_codebook(codebook_path)
+    coder = ZeroShotCoder.fit(
+        codebook, _DefinitionEmbedder(codebook), ClassifyConfig(keyword_training=False)
+    )
+    assert coder.classifier.unchecked_.all()  # no examples to check a threshold on
+    rng = np.random.default_rng(0)
+    # a sentence is only a little like its code's definition (cosine about 0.3),
+    # as with real encoders; a fifth of the segments are about each code
+    n, topic = 500, rng.integers(0, 5, size=500)
+    vectors = rng.normal(size=(n, 128))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    for j in range(3):
+        vectors[topic == j, j] += 0.3
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    texts = [f"segment {i}" for i in range(n)]
+    scores = coder.score(texts, vectors)
+    fixed = coder.decide(scores)
+    assert fixed.any(axis=1).mean() < 0.05  # the fixed default codes almost nothing
+    adapted = coder.adapt_to_corpus(scores).decide(scores)
+    share = adapted.any(axis=1).mean()
+    assert 0.2 < share < 0.8
+    for j in range(3):
+        recall = adapted[topic == j, j].mean()
+        false_alarms = adapted[topic >= 3, j].mean()
+        assert recall > 0.5 and false_alarms < 0.15, (j, recall, false_alarms)
+    thresholds = coder.thresholds_
+    assert not np.allclose(thresholds, 0.5)
+    # codes with examples keep the thresholds chosen on their examples
+    mini = load_codebook(MINI)
+    checked = ZeroShotCoder.fit(mini, HashingEmbedder(64), ClassifyConfig())
+    before = checked.thresholds_.copy()
+    words = HashingEmbedder(64).embed(texts[:50])
+    checked.adapt_to_corpus(checked.score(texts[:50], words))
+    unchecked = checked.classifier.unchecked_
+    np.testing.assert_array_equal(checked.thresholds_[~unchecked], before[~unchecked])
+
+
+def test_a_coder_that_codes_almost_nothing_or_everything_is_flagged():
+    from pipeline.autocodes import _coverage_notes, share_coded
+
+    none = np.zeros((200, 4), dtype=bool)
+    none[0, 1] = True
+    assert share_coded(none) == 0.005
+    assert "only 0.5%" in _coverage_notes(none)[0]
+    assert "almost everything" in _coverage_notes(np.ones((10, 2), dtype=bool))[0]
+    some = np.zeros((10, 2), dtype=bool)
+    some[:4, 0] = True
+    assert _coverage_notes(some) == []

@@ -121,11 +121,11 @@ def test_run_starts_its_own_temporary_server_only_when_no_api_is_configured(
     monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)
     modules = {k: v for k, v in sys.modules.items() if k != "prefect"}
     monkeypatch.setattr(sys, "modules", modules)
-    assert not api_server._api_configured()
+    assert not api_server.api_configured()
     (tmp_path / "profiles.toml").write_text(
         'active = "team"\n[profiles.team]\nPREFECT_API_URL = "http://10.0.0.5:4200/api"\n'
     )
-    assert api_server._api_configured()
+    assert api_server.api_configured()
     assert api_server.TemporaryServer.start_if_needed() is None
     (tmp_path / "profiles.toml").unlink()
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
@@ -134,3 +134,32 @@ def test_run_starts_its_own_temporary_server_only_when_no_api_is_configured(
     monkeypatch.setattr(sys, "modules", {**modules, "prefect": object()})
     # Prefect already imported (a test harness, a notebook): Prefect decides
     assert api_server.TemporaryServer.start_if_needed() is None
+
+
+def test_runs_table_fits_80_columns_and_names_the_coefficient(tmp_path, monkeypatch):
+    from pipeline.store import ResultsStore
+
+    store = ResultsStore(tmp_path / "themes.duckdb")
+    for number in range(3):
+        store.record_run(
+            {
+                "run_id": f"20261130-18000{number}-ab{number}c",
+                "started_at": "2026-11-30 18:00:00",
+                "status": "completed" if number else "nothing ingested",
+                "corpus": str(tmp_path / "a_rather_long_corpus_folder_name"),
+                "out_dir": str(tmp_path / f"run{number}"),
+                "n_documents": 1200,
+                "n_segments": 104_000,
+            }
+        )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"store:\n  database: {tmp_path / 'themes.duckdb'}\n  runs_dir: {tmp_path}\n"
+    )
+    monkeypatch.setenv("COLUMNS", "80")
+    result = invoke("runs", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "20261130-180001-ab1c" in result.output  # ids are never cut
+    assert "Cohen's kappa" in result.output

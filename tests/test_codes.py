@@ -7,10 +7,13 @@ import pyarrow as pa
 import pytest
 
 from pipeline.codebook import load_codebook
-from pipeline.codes import align_codes, locate_quote, read_codes
+from pipeline.codes import align_codes, locate_quote, read_codes, unknown_codes
 from pipeline.errors import CodesError
 
-MINI = Path(__file__).parent / "data" / "codebooks" / "mini.yaml"
+DATA = Path(__file__).parent / "data"
+MINI = DATA / "codebooks" / "mini.yaml"
+NUMBERED = DATA / "codebooks" / "numbered.csv"
+THINK_ALOUD = DATA / "think_aloud"
 DOCUMENTS = {
     "d1": "I learnt on the job. Nobody helped.\nIt is lonely. It is lonely.",
     "d2": "The MBA course was good. Then a programme.",
@@ -125,7 +128,8 @@ def test_alignment_needs_half_of_segment_or_half_of_span(tmp_path, codebook):
     path = write(
         tmp_path,
         "document_id,code,start,end,coder\n"
-        "d1,experience,0,24,ann\n"  # all of segment 0; 3 of 9 of segment 1, 3 of 24 of span
+        # all of segment 0; 3 of 9 of segment 1, 3 of 24 of span
+        "d1,experience,0,24,ann\n"
         "d1,isolation,28,42,ann\n"  # mostly between segments: 2 of 9, 2 of 9, 2 of 14
         "d1,isolation,41,44,bob\n"  # the whole span is inside segment 2
         "d2,courses,,,bob\n",
@@ -180,17 +184,101 @@ def test_qdpx_with_nested_codes_two_users_and_non_ascii_imports_exactly(data_dir
     text = texts["interview_q"]
     assert "\r" not in text
     codebook = load_codebook(data_dir / "interview.qdpx")
-    assert codebook.ids == ["learning", "learning_from_experience", "support_ties"]
-    assert codebook["support_ties"].parent == "learning"
+    learning, experience, support = codebook.ids
+    assert [codebook[c].name for c in codebook.ids] == [
+        "Learning",
+        "Learning from experience",
+        "Support ties",
+    ]
+    assert codebook[support].parent == learning
     imported = read_codes(
         data_dir / "interview.qdpx", codebook=codebook, documents=texts
     )
     assert imported.unused == ()
     assert imported.coders == ("Ann", "Bob")
+    # the project's own codebook: every coding points at its code by GUID
+    assert {m.rule for m in imported.matched} == {"exact"}
     quoted = [(a.coder, a.code, text[a.start : a.end]) for a in imported.assignments]
     assert quoted == [
-        ("Ann", "learning_from_experience", "I learnt on the job, really."),
-        ("Ann", "support_ties", "My mentor helped me a lot"),
-        ("Bob", "support_ties", "My mentor helped me a lot – she still does."),
-        ("Bob", "learning_from_experience", "Naïve at first 🙂."),
+        ("Ann", experience, "I learnt on the job, really."),
+        ("Ann", support, "My mentor helped me a lot"),
+        ("Bob", support, "My mentor helped me a lot – she still does."),
+        ("Bob", experience, "Naïve at first 🙂."),
     ]
+
+
+def think_aloud_documents() -> dict[str, str]:
+    folder = THINK_ALOUD / "transcripts"
+    return {
+        path.stem: path.read_text(encoding="utf-8") for path in folder.glob("*.txt")
+    }
+
+
+def test_codes_written_as_the_csv_codebook_writes_them_all_match_exactly():
+    codebook = load_codebook(THINK_ALOUD / "codebook.csv")
+    path = THINK_ALOUD / "codes.csv"
+    assert unknown_codes(path, codebook) == {}
+
+    imported = read_codes(path, codebook=codebook, documents=think_aloud_documents())
+
+    assert imported.unused == ()
+    assert len(imported.assignments) == 11
+    assert {a.code for a in imported.assignments} == set(codebook.ids)
+    assert imported.coders == ("coder",)  # the coder column is blank
+    summary = imported.summary()
+    assert summary["code_matches"] == {"exact": 7, "name": 0, "normalised": 0}
+    assert summary["code_match_rows"]["exact"] == 11
+    assert imported.notes == ()
+
+
+def test_codes_matched_by_name_or_normalised_are_used_and_noted(tmp_path):
+    codebook = load_codebook(NUMBERED)
+    path = write(
+        tmp_path,
+        "document_id,code\n"
+        "d1,1.8 - Past Experience\n"
+        "d1,1.8 past experience\n"
+        "d1,1.8 PAST-EXPERIENCE\n"
+        "d2,1.10 peer support\n"
+        "d2,Support +\n"
+        "d2,support\n",
+    )
+    imported = read_codes(path, codebook=codebook, documents=DOCUMENTS)
+
+    assert [a.code for a in imported.assignments] == [
+        "1.8 - Past Experience",
+        "1.8 - Past Experience",
+        "1.8 - Past Experience",
+        "1.10 - Peer support",
+        "Support +",
+    ]
+    [ambiguous] = imported.unused
+    assert ambiguous.origin == "codes.csv:row 6"
+    assert ambiguous.reason.startswith(
+        "ambiguous code: 'support' could be any of 'Support +', 'Support -'"
+    )
+    summary = imported.summary()
+    assert summary["code_matches"] == {"exact": 2, "name": 0, "normalised": 3}
+    assert summary["code_match_rows"] == {"exact": 2, "name": 0, "normalised": 3}
+    [note] = imported.notes
+    assert note.startswith(
+        "3 code(s) matched ignoring case, spacing and punctuation, not as the "
+        "codebook writes them: '1.8 past experience' -> '1.8 - Past Experience' "
+        "(1 row)"
+    )
+    assert unknown_codes(path, codebook) == {"support": ["row 6"]}
+
+
+def test_code_matched_by_name_says_so(tmp_path, codebook):
+    path = write(tmp_path, "document_id,code\nd1,Formal courses\nd2,courses\n")
+    imported = read_codes(path, codebook=codebook, documents=DOCUMENTS)
+    assert [a.code for a in imported.assignments] == ["courses", "courses"]
+    assert imported.summary()["code_matches"] == {
+        "exact": 1,
+        "name": 1,
+        "normalised": 0,
+    }
+    assert imported.notes == (
+        "1 code(s) matched by name, not as the codebook writes them: "
+        "'Formal courses' -> 'Formal courses' (id 'courses') (1 row)",
+    )

@@ -133,6 +133,47 @@ def test_other_encodings_are_converted_and_reported(tmp_path, data_dir):
     assert any(note.startswith("old.txt: not UTF-8") for note in result.notes)
 
 
+WINDOWS_1252_TEXT = (
+    "Interviewer: Café or tea? A naïve question.\r\n"
+    "P1: ‘Tea’, and “plenty of it” – £2 a cup.\r\n"
+)
+
+
+def test_windows_1252_text_reads_back_exactly(tmp_path):
+    (tmp_path / "legacy.txt").write_bytes(WINDOWS_1252_TEXT.encode("cp1252"))
+    result = ingest_corpus(load_config().ingest, tmp_path)
+    (transcript,) = result.transcripts
+    assert transcript.text == WINDOWS_1252_TEXT.replace("\r\n", "\n")
+    assert transcript.encoding == "cp1252"
+    assert speech(transcript)[1][2] == "‘Tea’, and “plenty of it” – £2 a cup."
+    (note,) = result.notes
+    assert note.startswith("legacy.txt: not UTF-8; read as Windows-1252 (cp1252)")
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"), [("utf-16-le", "utf-16-le"), ("utf-16", "utf-16")]
+)
+def test_utf16_with_or_without_a_byte_order_mark_is_read_as_utf16(
+    tmp_path, encoding, expected
+):
+    (tmp_path / "wide.txt").write_bytes(WINDOWS_1252_TEXT.encode(encoding))
+    result = ingest_corpus(load_config().ingest, tmp_path)
+    (transcript,) = result.transcripts
+    assert transcript.text == WINDOWS_1252_TEXT.replace("\r\n", "\n")
+    assert transcript.encoding == expected
+    assert any("wide.txt: not UTF-8 but UTF-16" in note for note in result.notes)
+
+
+def test_non_western_legacy_text_is_not_read_as_windows_1252(tmp_path):
+    text = "Интервьюер: Как дела? Расскажите о работе.\n"
+    (tmp_path / "cyrillic.txt").write_bytes(text.encode("cp1251"))
+    result = ingest_corpus(load_config().ingest, tmp_path)
+    (transcript,) = result.transcripts
+    assert transcript.text == text
+    assert transcript.encoding == "cp1251"
+    assert any("not Windows-1252 text; read as cp1251" in n for n in result.notes)
+
+
 def test_utf8_bom_and_crlf_are_tolerated(tmp_path, data_dir):
     shutil.copy(data_dir / "bom.txt", tmp_path / "bom.txt")
     result = ingest_corpus(load_config().ingest, tmp_path)

@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 from pipeline.codebook import Code, Codebook, load_codebook, validate_codes
-from pipeline.codes import read_codes
+from pipeline.codes import read_codes, unknown_codes
 from pipeline.errors import CodebookError, CodesError
 from pipeline.refi import (
     PROJECT_NS,
     ExportCoding,
     ExportDocument,
+    auto_coder_name,
+    is_auto_coder,
     parse_xml,
     read_project,
     write_project,
@@ -142,10 +144,13 @@ def test_export_then_import_gives_back_every_coding_and_the_hierarchy(
     path = export(tmp_path / "out.qdpx", documents, codebook, codings)
     texts = {document.document_id: document.text for document in documents}
 
-    imported = read_codes(path, codebook=codebook, documents=texts)
+    imported = read_codes(
+        path, codebook=codebook, documents=texts, include_auto_coders=True
+    )
 
     assert imported.unused == ()
     assert imported.notes == ()
+    assert {m.rule for m in imported.matched} == {"exact"}
     got = {
         (a.document_id, a.code, a.coder, a.start, a.end) for a in imported.assignments
     }
@@ -294,3 +299,111 @@ def test_codebook_with_unknown_parent_is_refused(tmp_path, documents):
     codebook = Codebook(name="broken", codes=(Code("child", "Child", parent="gone"),))
     with pytest.raises(CodebookError, match="'gone'"):
         export(tmp_path / "bad.qdpx", documents, codebook, [])
+
+
+def users_of(path: Path) -> list[tuple[str, str]]:
+    root = parse_xml(project_qde(path), source="project.qde")
+    return [
+        (user.get("guid"), user.get("name"))
+        for user in root.iterfind(f"{{{PROJECT_NS}}}Users/{{{PROJECT_NS}}}User")
+    ]
+
+
+def test_our_auto_coder_read_back_is_skipped_with_a_note_not_taken_for_a_human(
+    tmp_path, documents, codebook, codings
+):
+    path = export(
+        tmp_path / "out.qdpx", documents, codebook, codings, auto_coders=[AUTO]
+    )
+    texts = {document.document_id: document.text for document in documents}
+
+    imported = read_codes(path, codebook=codebook, documents=texts)
+
+    assert imported.coders == ("Ann", "Bob")
+    assert {a.coder for a in imported.assignments} == {"Ann", "Bob"}
+    assert imported.skipped_auto_coders == {AUTO: 2}
+    assert imported.summary()["skipped_auto_coders"] == {AUTO: 2}
+    assert imported.unused == ()
+    assert imported.notes == (
+        f"2 codings by {AUTO!r} skipped: an auto-coder of this tool (from an "
+        "exported auto_codes.qdpx), not a human coder",
+    )
+    assert unknown_codes(path, codebook) == {}
+    every = read_codes(
+        path, codebook=codebook, documents=texts, include_auto_coders=True
+    )
+    assert set(every.coders) == {"Ann", "Bob", AUTO}
+
+
+def test_human_coders_are_the_first_users_and_the_auto_coder_is_marked(
+    tmp_path, schema, documents, codebook, codings
+):
+    auto_first = sorted(codings, key=lambda coding: coding.user != AUTO)
+    path = export(
+        tmp_path / "out.qdpx", documents, codebook, auto_first, auto_coders=[AUTO]
+    )
+
+    schema.validate(project_qde(path).decode("utf-8"))
+    users = users_of(path)
+    assert [name for _, name in users] == ["Ann", "Bob", AUTO]
+    assert [is_auto_coder(guid, name) for guid, name in users] == [
+        False,
+        False,
+        True,
+    ]
+    # a QDA tool that exports the project again may give the users new GUIDs
+    # but keeps their names: the auto-coder's name is enough
+    assert is_auto_coder(
+        "0f0f0f0f-0000-4000-8000-000000000000", auto_coder_name("x", "r1")
+    )
+    # an auto-coder of any name is known by the GUID written for that name
+    robot = ExportCoding("interview_b", *span(INTERVIEW_B, "lonely"), "isolation", "R")
+    other = export(
+        tmp_path / "robot.qdpx", documents, codebook, [robot], auto_coders=["R"]
+    )
+    [(guid, name)] = users_of(other)
+    assert is_auto_coder(guid, name) and not is_auto_coder(guid, "renamed")
+
+
+@pytest.mark.parametrize(
+    "name", ["auto", "Automatic Annie", "auto: Ann", "Ann (run 3)", "AUTO"]
+)
+def test_a_human_coder_is_never_taken_for_an_auto_coder(
+    tmp_path, documents, codebook, name
+):
+    coding = ExportCoding(
+        "interview_b", *span(INTERVIEW_B, "lonely"), "isolation", name
+    )
+    path = export(tmp_path / "out.qdpx", documents, codebook, [coding])
+    [(guid, written)] = users_of(path)
+    assert not is_auto_coder(guid, written)
+    texts = {document.document_id: document.text for document in documents}
+    imported = read_codes(path, codebook=codebook, documents=texts)
+    assert imported.coders == (name,)
+    assert imported.skipped_auto_coders == {}
+
+
+def test_a_refi_codebook_keeps_its_guids_through_an_export(tmp_path, documents):
+    qdc = tmp_path / "book.qdc"
+    qdc.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>'
+        '<Code guid="AAAAAAAA-1111-4111-8111-111111111111" name="Isolation" '
+        'isCodable="true"/>'
+        '<Code guid="{BBBBBBBB-2222-4222-8222-222222222222}" name="Isolation" '
+        'isCodable="true"/></Codes></CodeBook>'
+    )
+    codebook = load_codebook(qdc)
+    first, second = codebook.ids
+    assert second == "{BBBBBBBB-2222-4222-8222-222222222222}"
+    coding = ExportCoding("interview_b", *span(INTERVIEW_B, "lonely"), second, "Ann")
+    path = export(tmp_path / "out.qdpx", documents, codebook, [coding])
+
+    project = read_project(path)
+    assert [code.guid for code in project.codes] == [first, second]
+    texts = {document.document_id: document.text for document in documents}
+    imported = read_codes(path, codebook=codebook, documents=texts)
+    # two codes share the name: the GUID says which one was meant
+    assert [
+        (a.code, m.rule) for a, m in zip(imported.assignments, imported.matched)
+    ] == [(second, "exact")]

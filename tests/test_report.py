@@ -1,7 +1,8 @@
-"""What researchers open: the HTML report in a real browser, the workbook, the REFI-QDA export."""
+"""What researchers open: the HTML report (in a real browser), workbook, REFI-QDA."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -179,7 +180,10 @@ def test_qdpx_export_validates_and_holds_human_and_auto_codings(run_folder):
     texts = dict(zip(documents["document_id"], documents["text"], strict=True))
     codebook = load_codebook(ROOT / "config" / "codebooks" / "nhs_managers.yaml")
     imported = read_codes(
-        run_folder / "auto_codes.qdpx", codebook=codebook, documents=texts
+        run_folder / "auto_codes.qdpx",
+        codebook=codebook,
+        documents=texts,
+        include_auto_coders=True,
     )
     coders = set(imported.coders)
     assert {"coder1", "coder2"} <= coders
@@ -219,7 +223,171 @@ def test_report_command_rebuilds_from_a_stored_run(run_folder, tmp_path):
 
     from flows.cli import app
 
-    (run_folder / "report.html").unlink()
-    result = CliRunner().invoke(app, ["report", str(run_folder)])
+    run = copy_run(run_folder, tmp_path)
+    (run / "report.html").unlink()
+    result = CliRunner().invoke(app, ["report", str(run)])
     assert result.exit_code == 0, result.output
-    assert (run_folder / "report.html").is_file()
+    assert (run / "report.html").is_file()
+
+
+def copy_run(run_folder, tmp_path):
+    """A copy of the module's run folder, for tests that rewrite its files."""
+    run = tmp_path / "run"
+    shutil.copytree(run_folder, run)
+    return run
+
+
+def qdpx_contents(path) -> tuple[int, list[str], dict[str, int]]:
+    """Codings, users in order, and codings per user of a ``.qdpx``."""
+    from collections import Counter
+
+    from pipeline.refi import read_project
+
+    project = read_project(path)
+    per_user = Counter(project.users[c.user_guid] for c in project.codings)
+    return len(project.codings), list(project.users.values()), dict(per_user)
+
+
+def small_config(tmp_path):
+    config = tmp_path / "compare.yaml"
+    config.write_text("compare:\n  n_boot: 20\n")
+    return config
+
+
+def test_exported_project_names_a_human_coder_first_and_shows_code_names(
+    run_folder,
+):
+    from pipeline.codebook import load_codebook
+    from pipeline.refi import is_auto_coder, read_project
+
+    project = read_project(run_folder / "auto_codes.qdpx")
+    users = list(project.users.items())
+    assert [name for _, name in users[:2]] == ["coder1", "coder2"]
+    assert not is_auto_coder(*users[0])
+    assert is_auto_coder(*users[-1]) and users[-1][1].startswith("auto: ")
+    codebook = load_codebook(ROOT / "config" / "codebooks" / "nhs_managers.yaml")
+    assert [code.name for code in project.codes] == [c.name for c in codebook.codes]
+
+
+def test_tables_and_report_show_code_names_beside_ids(run_folder):
+    import pandas as pd
+
+    from pipeline.codebook import load_codebook
+
+    codebook = load_codebook(ROOT / "config" / "codebooks" / "nhs_managers.yaml")
+    names = codebook.display_names()
+    for name in (
+        "auto_codes.csv",
+        "auto_codes_by_document.csv",
+        "agreement.csv",
+        "disagreements.csv",
+        "codes_compared.csv",
+        "prevalence_by_group.csv",
+    ):
+        table = pd.read_csv(run_folder / name, keep_default_na=False)
+        columns = list(table.columns)
+        assert columns[columns.index("code") + 1] == "code_name", name
+        per_code = table[table["code"] != "(all codes)"]
+        assert (per_code["code_name"] == per_code["code"].map(names)).all(), name
+    sheet = pd.read_excel(run_folder / "results.xlsx", sheet_name="auto codes")
+    assert set(sheet["code_name"]) <= set(names.values())
+    html = (run_folder / "report.html").read_text()
+    assert "Reliance on experience and situated knowledge" in html
+
+
+def test_our_qdpx_fed_back_as_codes_adds_no_human_coder(run_folder, tmp_path):
+    from pipeline.compare import compare_run
+    from pipeline.config import PipelineConfig
+
+    run = copy_run(run_folder, tmp_path)
+    manifest = json.loads((run / "manifest.json").read_text())
+    config = PipelineConfig.model_validate(manifest["config"])
+
+    summary = compare_run(run, config, codes_path=run / "auto_codes.qdpx")
+
+    assert summary["coders"] == ["coder1", "coder2"]
+    pairs = {(r["coder_a"], r["coder_b"]) for r in summary["pooled"]}
+    assert pairs == {("coder1", "auto"), ("coder2", "auto"), ("coder1", "coder2")}
+    [skipped] = summary["skipped_auto_coders"]
+    assert skipped.startswith("auto: ")
+    assert any("not a human coder" in note for note in summary["notes"])
+
+
+def test_report_command_keeps_the_human_codings_in_the_project(run_folder, tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    run = copy_run(run_folder, tmp_path)
+    before = qdpx_contents(run / "auto_codes.qdpx")
+    assert before[2]["coder1"] and before[2]["coder2"]
+
+    result = CliRunner().invoke(app, ["report", str(run)])
+
+    assert result.exit_code == 0, result.output
+    after = qdpx_contents(run / "auto_codes.qdpx")
+    assert after == before
+    assert len(after[1]) == 3
+
+
+def test_report_command_says_when_the_human_codes_are_gone(run_folder, tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    run = copy_run(run_folder, tmp_path)
+    record = json.loads((run / "codes_import.json").read_text())
+    record["codes_path"] = str(tmp_path / "moved.csv")
+    (run / "codes_import.json").write_text(json.dumps(record))
+
+    result = CliRunner().invoke(app, ["report", str(run)])
+
+    assert result.exit_code == 1
+    message = "moved.csv: the human codes file this run compared with (recorded in"
+    assert message in result.output
+    assert "--codes FILE" in result.output
+
+
+def test_compare_command_rewrites_report_workbook_and_project(run_folder, tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    run = copy_run(run_folder, tmp_path)
+    outputs = ("report.html", "results.xlsx", "auto_codes.qdpx")
+    for name in outputs:
+        (run / name).write_bytes(b"stale")
+    codes = pd.read_csv(ROOT / "examples" / "nhs_managers" / "codes.csv")
+    only_one = tmp_path / "coder1.csv"
+    codes[codes["coder"] == "coder1"].to_csv(only_one, index=False)
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "--run",
+            str(run),
+            "--codes",
+            str(only_one),
+            "--config",
+            str(small_config(tmp_path)),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    for name in outputs:
+        assert (run / name).read_bytes() != b"stale", name
+    n_codings, users, per_user = qdpx_contents(run / "auto_codes.qdpx")
+    assert users[0] == "coder1" and "coder2" not in per_user
+    agreement = pd.read_excel(run / "results.xlsx", sheet_name="agreement")
+    assert set(agreement["coder_a"]) == {"coder1"}
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["compare"]["coders"] == ["coder1"]
+    assert manifest["compare"]["recompared"]["codes"] == str(only_one.resolve())
+    assert "coder1.csv" in (run / "report.html").read_text()
+
+    # a later report rebuilds from the codes this comparison used
+    rebuilt = CliRunner().invoke(app, ["report", str(run)])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert qdpx_contents(run / "auto_codes.qdpx") == (n_codings, users, per_user)

@@ -208,3 +208,62 @@ def test_guided_topics_draw_keyword_segments_together():
     ]
     topics_of_finance = pd.Series(modeler.topics_[finance]).value_counts()
     assert topics_of_finance.iloc[0] / len(finance) > 0.8
+
+
+def lineage_config(tmp_path, corpus_folder):
+    from pipeline.config import load_config
+
+    return load_config(
+        overrides={
+            "ingest.corpus": str(corpus_folder),
+            "topics.lemmatize": False,
+            "topics.rerank_words": False,
+            "store.runs_dir": str(tmp_path / "runs"),
+            "store.database": str(tmp_path / "runs" / "themes.duckdb"),
+        }
+    )
+
+
+def fit_and_save(config, texts, vectors):
+    from pipeline.topics import run_topics
+
+    ids = [f"s{i}" for i in range(len(texts))]
+    metadata = pd.DataFrame(index=range(len(texts)))
+    return run_topics(ids, texts, vectors, metadata, config)
+
+
+def test_saved_topics_are_reused_by_content_lineage_never_by_folder_name(tmp_path):
+    from pipeline.saved_topics import saved_model_to_apply
+
+    texts, vectors, _ = make_corpus(80, seed=3)
+    config = lineage_config(tmp_path, tmp_path / "corpus")
+    first = fit_and_save(config, texts[:70], vectors[:70])
+    assert first.method in ("kmeans", "bertopic") and first.model_dir
+    # saved under the runs folder, never a tracked folder
+    assert str(first.model_dir).startswith(str(tmp_path / "runs" / "topic_models"))
+    # the same corpus with new segments: its own model is applied
+    grown = saved_model_to_apply(config, texts)
+    assert grown is not None and str(grown.folder) == first.model_dir
+    assert grown.overlap == 1.0
+    applied = fit_and_save(config, texts, vectors)
+    assert applied.method == "transform"
+    assert "fitted" in applied.message and "in this corpus" in applied.message
+    # another corpus in a folder of the same name: fitted anew
+    other_texts, other_vectors, _ = make_corpus(80, seed=4)
+    other_texts = [text.replace("today", "yesterday") for text in other_texts]
+    assert saved_model_to_apply(config, other_texts) is None
+    assert fit_and_save(config, other_texts, other_vectors).method != "transform"
+    # the same segments again: fitted again (which gives the same model)
+    assert saved_model_to_apply(config, texts[:70]) is None
+
+
+def test_a_damaged_saved_topic_model_is_never_applied(tmp_path):
+    from pathlib import Path
+
+    from pipeline.saved_topics import saved_model_to_apply
+
+    texts, vectors, _ = make_corpus(80, seed=3)
+    config = lineage_config(tmp_path, tmp_path / "corpus")
+    folder = Path(fit_and_save(config, texts[:70], vectors[:70]).model_dir)
+    (folder / "centroids.json").write_text("{}")
+    assert saved_model_to_apply(config, texts) is None

@@ -64,8 +64,13 @@ class LineBuilder:
         content_offset: int = 0,
         time: float | None = None,
         time_end: float | None = None,
+        confirmed: bool = False,
     ) -> None:
-        """Append a line; ``content_offset`` is where the speech starts in it."""
+        """Append a line; ``content_offset`` is where the speech starts in it.
+
+        ``confirmed`` marks a speaker known from the document's structure (a
+        table column), kept even where a pattern's label would not be.
+        """
         if self._parts:
             self._parts.append("\n")
             self._position += 1
@@ -80,6 +85,7 @@ class LineBuilder:
                 content_start=start + content_offset if speaker is not None else None,
                 time=time,
                 time_end=time_end,
+                confirmed=confirmed and speaker is not None,
             )
         )
 

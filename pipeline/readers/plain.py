@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pipeline.decode import decode_bytes
 from pipeline.readers.base import ParsedDocument, ReadContext
-from pipeline.speakers import assemble_turns, drop_one_off_labels
+from pipeline.readers.labels import confirm_speaker_labels
+from pipeline.speakers import assemble_turns
 
 
 def read_plain_text(data: bytes, context: ReadContext) -> ParsedDocument:
     """Read a ``.txt`` transcript.
 
-    Each line that starts with a label (``Interviewer:``, ``INT:``, ``P07:``,
-    ``[00:03:12] Speaker 2:``, or the configured pattern) starts a turn; other
-    lines continue the previous turn.
+    Each line that starts with a speaker label (``Interviewer:``, ``P07:``,
+    ``nR1-04:``, ``p7 -``, ``[00:03:12] Speaker 2:``, ``Speaker 2  00:03:12``
+    on a line of its own, or the configured pattern) starts a turn; other
+    lines continue the previous turn, or are the participant's when only the
+    interviewer is labelled (see :mod:`pipeline.speakers`).
 
     Args:
         data: The file's bytes.
@@ -28,8 +31,8 @@ def read_plain_text(data: bytes, context: ReadContext) -> ParsedDocument:
     decoded = decode_bytes(
         data, source=context.source, max_line_chars=context.config.limits.max_line_chars
     )
-    lines = drop_one_off_labels(
-        context.rules.label_text_lines(decoded.text), context.rules
+    lines = confirm_speaker_labels(
+        decoded.text, context.rules.label_text_lines(decoded.text), context.rules
     )
     turns = assemble_turns(decoded.text, lines, context.rules)
     notes = (decoded.note,) if decoded.note else ()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pipeline.decode import decode_bytes
 from pipeline.errors import InputFormatError
 from pipeline.readers.base import LineBuilder, ParsedDocument, ReadContext
+from pipeline.readers.labels import choose_speakers, is_dashed_label
 from pipeline.speakers import assemble_turns
 
 
@@ -106,18 +107,44 @@ def _read_subtitles(
 
 
 def _cues_with_speakers(captions, context: ReadContext) -> list[_Cue]:
+    texts = [" ".join(caption.text.split()) for caption in captions]
+    voices = [
+        caption.voice.strip() if getattr(caption, "voice", None) else None
+        for caption in captions
+    ]
+    found = [
+        context.rules.match_label(text, 0, len(text)) if voice is None else None
+        for text, voice in zip(texts, voices, strict=True)
+    ]
+    # a label in the cue text is a speaker only when the document confirms it
+    # (as in .txt files): "So: ..." in one cue is speech
+    labels = [line.speaker for line in found if line and line.speaker is not None]
+    if context.rules.confirms_labels:
+        dashed = {
+            line.speaker
+            for text, line in zip(texts, found, strict=True)
+            if line is not None
+            and line.speaker is not None
+            and is_dashed_label(text[: line.content_start], line.speaker)
+        }
+        speakers = choose_speakers(
+            labels,
+            n_lines=sum(1 for text in texts if text),
+            rules=context.rules,
+            dashed=dashed,
+        )
+    else:
+        speakers = frozenset(labels)
     cues = []
     previous_speaker: str | None = None
-    for caption in captions:
-        text = " ".join(caption.text.split())
+    for caption, text, speaker, line in zip(
+        captions, texts, voices, found, strict=True
+    ):
         if not text:
             continue
-        speaker = caption.voice.strip() if getattr(caption, "voice", None) else None
-        if speaker is None:
-            line = context.rules.match_label(text, 0, len(text))
-            if line.speaker is not None:
-                speaker = line.speaker
-                text = text[line.content_start :].strip()
+        if line is not None and line.speaker in speakers:
+            speaker = line.speaker
+            text = text[line.content_start :].strip()
         if speaker is None:
             speaker = previous_speaker
         previous_speaker = speaker

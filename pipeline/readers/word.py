@@ -17,7 +17,8 @@ import zipfile
 
 from pipeline.errors import InputFormatError
 from pipeline.readers.base import LineBuilder, ParsedDocument, ReadContext
-from pipeline.speakers import SpeakerRules, assemble_turns, drop_one_off_labels
+from pipeline.readers.labels import confirm_speaker_labels
+from pipeline.speakers import SpeakerRules, assemble_turns
 
 _TEXT_HEADERS = ("text", "transcript", "speech", "utterance", "content", "dialogue")
 _MAX_BOLD_LABEL_CHARS = 60
@@ -78,7 +79,7 @@ def read_docx(data: bytes, context: ReadContext) -> ParsedDocument:
                 f"characters, over the limit of {limit:,} "
                 "(ingest.limits.max_line_chars)"
             )
-    lines = drop_one_off_labels(builder.lines, context.rules)
+    lines = confirm_speaker_labels(text, builder.lines, context.rules)
     return ParsedDocument(text=text, turns=assemble_turns(text, lines, context.rules))
 
 
@@ -155,7 +156,12 @@ def _add_table(builder: LineBuilder, table) -> None:
         speech = cells[text_column].strip()
         if speaker and speech:
             prefix = f"{speaker}: "
-            builder.add(prefix + speech, speaker=speaker, content_offset=len(prefix))
+            builder.add(
+                prefix + speech,
+                speaker=speaker,
+                content_offset=len(prefix),
+                confirmed=True,
+            )
         elif speech:
             builder.add(speech)
 
@@ -182,8 +188,8 @@ def check_office_archive(data: bytes, *, source: str, limits) -> None:
             from pipeline.errors import UnsafeInputError
 
             raise UnsafeInputError(
-                f"{source}: {name} declares a DTD or entities; refused for safety (an Office "
-                "file never needs them)"
+                f"{source}: {name} declares a DTD or entities; refused for safety "
+                "(an Office file never needs them)"
             )
     for name in ("word/document.xml", "xl/workbook.xml"):
         if name in entries:
