@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test test-fast lint bench clean
+.PHONY: demo test test-fast check lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,18 +26,21 @@ demo: $(STAMP)
 		--out runs/demo_feedback
 
 
-## test: the whole test suite, slow tests included
-test: $(STAMP)
-	$(BIN)/python -m pytest
+## test: ruff (see check), then the whole test suite, slow tests included
+test: $(STAMP) check
+	$(BIN)/python -m pytest -n 2
 
 ## test-fast: the tests not marked slow
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
-## lint: ruff
-lint: $(STAMP)
+## check: ruff lint and format check; fails on any finding
+check: $(STAMP)
 	$(BIN)/ruff check pipeline flows tests benchmarks
 	$(BIN)/ruff format --check pipeline flows tests benchmarks
+
+## lint: alias of check
+lint: check
 
 ## bench: every benchmark script; writes benchmarks/results.md
 bench: $(STAMP)

@@ -86,7 +86,8 @@ class Results:
         self.figures.append(figure)
         ratio = f"  ratio {figure.ratio:.2f}" if figure.ratio is not None else ""
         base = (
-            f"  (baseline {figure.baseline_name}: {figure.baseline_value:,.3g} {figure.unit})"
+            f"  (baseline {figure.baseline_name}: "
+            f"{figure.baseline_value:,.3g} {figure.unit})"
             if figure.baseline_name
             else ""
         )
@@ -114,7 +115,10 @@ class Results:
 
 
 def themes_run(config: Path, out: Path, env: dict) -> float:
-    """``themes run`` in a fresh process, as a researcher runs it; its wall time in seconds.
+    """``themes run`` in a fresh process, as a researcher runs it.
+
+    Returns:
+        Its wall time in seconds.
 
     Raises:
         SystemExit: The run failed (with the end of its error output).

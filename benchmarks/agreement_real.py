@@ -99,8 +99,10 @@ def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=Fa
 
 def report(results, label, prepared, imported, aligned, comparison, timings, method):
     results.note(
-        f"{label}: {len(prepared.ingest.transcripts)} documents, {prepared.segments.num_rows:,} "
-        f"segments; human codes used {len(imported.assignments):,}, not used {len(imported.unused)}; "
+        f"{label}: {len(prepared.ingest.transcripts)} documents, "
+        f"{prepared.segments.num_rows:,} segments; "
+        f"human codes used {len(imported.assignments):,}, "
+        f"not used {len(imported.unused)}; "
         f"method {method}"
     )
     results.add(

@@ -9,8 +9,8 @@ respondent, the same folds for every method:
     ``classify.tfidf``), thresholds tuned per code inside each training fold;
 (c) the zero-shot classifier: the codebook only, no training labels;
 (d) a keyword baseline: a code when one of its codebook keywords occurs;
-(e) (b) without TF-IDF and (c) again on int8 vectors against fp32 vectors: the downstream
-    cost of the int8 embedding backend.
+(e) (b) without TF-IDF and (c) again on int8 vectors against fp32 vectors: the
+    downstream cost of the int8 embedding backend.
 
 Printed: micro-F1, macro-F1 and mean per-label Cohen's kappa of each, the
 training time and peak memory of (b) on the whole file, and its learning
@@ -95,7 +95,8 @@ def main() -> None:
     texts = frame["FFT answer"].tolist()
     groups = frame["Respondent ID"].to_numpy()
     results.note(
-        f"{len(texts):,} comments, {len(np.unique(groups)):,} respondents, {len(codes)} labels "
+        f"{len(texts):,} comments, {len(np.unique(groups)):,} respondents, "
+        f"{len(codes)} labels "
         f"with >= {MIN_POSITIVES} positives; 5 folds grouped by respondent"
     )
     config = load_config(overrides={"embed.onnx_cache_dir": str(ONNX_CACHE)})
@@ -222,7 +223,8 @@ def main() -> None:
         )
     results.add(
         Figure(
-            f"training {best} on all comments (CV, {len(SHARES)}-point learning curve, final fit)",
+            f"training {best} on all comments "
+            f"(CV, {len(SHARES)}-point learning curve, final fit)",
             time.perf_counter() - started,
             "s",
             higher_is_better=False,
@@ -268,7 +270,10 @@ def main() -> None:
 
 
 def draw_learning_curve(curve: pd.DataFrame, names: dict[str, str], path: Path) -> None:
-    """Kappa per label against human examples in training (log scale), and their mean."""
+    """Kappa per label against human examples in training, and their mean.
+
+    The examples are on a log scale.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -1,4 +1,6 @@
-"""Embedding throughput: the pipeline's embedding step against a bare SentenceTransformer.encode.
+"""Embedding throughput: the pipeline's embedding step against a bare encoder.
+
+The bare encoder is SentenceTransformer.encode.
 
 Texts: 20,000 real comments resampled (fixed seed) from the NHS feedback file,
 which holds about 6,000 distinct non-empty comments. Figures, each against the
@@ -52,7 +54,8 @@ def main() -> None:
     texts = [comments[i] for i in rng.integers(0, len(comments), N_TEXTS)]
     distinct = sorted(set(comments))
     results.note(
-        f"{len(texts):,} resampled comments, {len(set(texts)):,} distinct; engine figures on {len(distinct):,} distinct comments"
+        f"{len(texts):,} resampled comments, {len(set(texts)):,} distinct; "
+        f"engine figures on {len(distinct):,} distinct comments"
     )
     bare = SentenceTransformer(
         str(resolve_model("all-MiniLM-L6-v2", allow_download=False).path), device="cpu"
@@ -85,11 +88,17 @@ def main() -> None:
                     "texts/s",
                     "bare SentenceTransformer.encode",
                     len(distinct) / base_seconds,
-                    note=f"cosine to torch vectors: mean {cosine.mean():.4f}, min {cosine.min():.4f}, p1 {np.percentile(cosine, 1):.4f}",
+                    note=(
+                        f"cosine to torch vectors: mean {cosine.mean():.4f}, "
+                        f"min {cosine.min():.4f}, "
+                        f"p1 {np.percentile(cosine, 1):.4f}"
+                    ),
                 )
             )
             results.note(
-                f"{name}: cosine to torch mean {cosine.mean():.4f}, min {cosine.min():.4f}, 1st percentile {np.percentile(cosine, 1):.4f}"
+                f"{name}: cosine to torch mean {cosine.mean():.4f}, "
+                f"min {cosine.min():.4f}, "
+                f"1st percentile {np.percentile(cosine, 1):.4f}"
             )
 
         # 2. The pipeline's embedding step (default backend) on all 20,000 texts.
@@ -101,7 +110,8 @@ def main() -> None:
         seconds = first_seconds = time.perf_counter() - started
         results.add(
             Figure(
-                f"pipeline embedding step ({default.backend}, dedup + cache), 20,000 comments",
+                f"pipeline embedding step ({default.backend}, dedup + cache), "
+                "20,000 comments",
                 len(texts) / seconds,
                 "segments/s",
                 "bare SentenceTransformer.encode",

@@ -126,7 +126,8 @@ def table() -> list[str]:
             lines.append(f"| {label} | {value} | | | |")
     return lines + [
         "",
-        "From [`benchmarks/results.md`](benchmarks/results.md), written by `make bench` "
+        "From [`benchmarks/results.md`](benchmarks/results.md), "
+        "written by `make bench` "
         "([scripts and what they measure](benchmarks/README.md)).",
         "",
         END,

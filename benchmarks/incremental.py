@@ -3,8 +3,9 @@
 A corpus of 50 transcripts resampled from the 12 synthetic interviews (each a
 new document: a random selection of another interview's answers, so
 documents differ; every sentence of an answer carries a mark of its session,
-so no text of a new transcript is already in the embedding cache), run with the demo's settings through ``themes run`` in a
-fresh process each time (Prefect start-up included):
+so no text of a new transcript is already in the embedding cache), run with
+the demo's settings through ``themes run`` in a fresh process each time
+(Prefect start-up included):
 
 1. full run on the 50 (empty store and caches);
 2. one new transcript added, rerun: only it is segmented and embedded, its
@@ -73,10 +74,12 @@ def main() -> None:
         config = tmp / "config.yaml"
         config.write_text(
             f"ingest:\n  corpus: {corpus}\n"
-            f"classify:\n  codebook: {ROOT / 'config' / 'codebooks' / 'nhs_managers.yaml'}\n"
+            "classify:\n"
+            f"  codebook: {ROOT / 'config' / 'codebooks' / 'nhs_managers.yaml'}\n"
             f"topics:\n  model_dir: {tmp / 'models'}\n"
             f"embed:\n  onnx_cache_dir: {ONNX_CACHE}\n"
-            f"store:\n  database: {tmp / 'store' / 'themes.duckdb'}\n  runs_dir: {tmp / 'store'}\n"
+            f"store:\n  database: {tmp / 'store' / 'themes.duckdb'}\n"
+            f"  runs_dir: {tmp / 'store'}\n"
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         env.update(
@@ -84,7 +87,8 @@ def main() -> None:
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
             HF_HUB_OFFLINE="1",
         )
-        # warm the ONNX export so the full run measures the pipeline, not a one-off export
+        # warm the ONNX export so the full run measures the pipeline, not a
+        # one-off export
         from pipeline.config import EmbedConfig
         from pipeline.embed import make_embedder
 
@@ -92,21 +96,27 @@ def main() -> None:
         full = themes_run(config, tmp / "full", env)
         manifest = json.loads((tmp / "full" / "manifest.json").read_text())
         results.note(
-            f"full run: {manifest['counts']['documents']} transcripts, {manifest['counts']['segments']:,} segments, "
-            f"{manifest['counts']['embedded']:,} texts embedded; timings {manifest['timings']}"
+            f"full run: {manifest['counts']['documents']} transcripts, "
+            f"{manifest['counts']['segments']:,} segments, "
+            f"{manifest['counts']['embedded']:,} texts embedded; "
+            f"timings {manifest['timings']}"
         )
         shutil.copy(sorted((tmp / "pool").iterdir())[50], corpus)
         one_new = themes_run(config, tmp / "one_new", env)
         manifest = json.loads((tmp / "one_new" / "manifest.json").read_text())
         results.note(
-            f"rerun with one new transcript: {manifest['counts']['documents_segmented']} segmented, "
-            f"{manifest['counts']['embedded']} texts embedded, reused {manifest['reused']}, topics {manifest['topics']['method']}; "
+            "rerun with one new transcript: "
+            f"{manifest['counts']['documents_segmented']} segmented, "
+            f"{manifest['counts']['embedded']} texts embedded, "
+            f"reused {manifest['reused']}, "
+            f"topics {manifest['topics']['method']}; "
             f"timings {manifest['timings']}"
         )
         nothing = themes_run(config, tmp / "nothing", env)
         manifest = json.loads((tmp / "nothing" / "manifest.json").read_text())
         results.note(
-            f"rerun with nothing new: reused {manifest['reused']}; timings {manifest['timings']}"
+            f"rerun with nothing new: reused {manifest['reused']}; "
+            f"timings {manifest['timings']}"
         )
     results.add(
         Figure(

@@ -1,4 +1,6 @@
-"""A new study out of the box: the think-aloud transcripts with their codebook as written.
+"""A new study out of the box: the think-aloud transcripts with their codebook.
+
+The codebook is used as written.
 
 ``themes run`` in a fresh process, as a research team would first try it on
 its own study: the 17 real think-aloud transcripts of
@@ -73,9 +75,7 @@ store:
             Figure("sources quarantined", manifest["counts"]["quarantined"], "")
         )
         codes_rows = len(pd.read_csv(THINK_ALOUD / "codes.csv"))
-        results.add(
-            Figure("rows of codes.csv used", imported["n_assignments"], "rows")
-        )
+        results.add(Figure("rows of codes.csv used", imported["n_assignments"], "rows"))
         results.add(Figure("rows of codes.csv in the file", codes_rows, "rows"))
         for rule, count in (imported.get("code_matches") or {}).items():
             rows = (imported.get("code_match_rows") or {}).get(rule, 0)

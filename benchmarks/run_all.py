@@ -43,11 +43,15 @@ def write_results(durations: dict[str, float]) -> Path:
     lines = [
         "# Benchmark results",
         "",
-        f"Written by `make bench` on {info['date']}: {info['cores']} cores, {info['memory_gb']} GB, "
-        f"{info['cpu']}, Python {info['python']}. Every ratio compares two figures measured in the "
-        "same run of the same script (the machine is noisy: ratios travel better than seconds).",
+        f"Written by `make bench` on {info['date']}: {info['cores']} cores, "
+        f"{info['memory_gb']} GB, "
+        f"{info['cpu']}, Python {info['python']}. "
+        "Every ratio compares two figures measured in the "
+        "same run of the same script "
+        "(the machine is noisy: ratios travel better than seconds).",
         "",
-        f"The scripts took {sum(durations.values()):,.0f} s ({sum(durations.values()) / 60:.1f} min) "
+        f"The scripts took {sum(durations.values()):,.0f} s "
+        f"({sum(durations.values()) / 60:.1f} min) "
         "in all, the install not included.",
         "",
     ]
@@ -66,7 +70,8 @@ def write_results(durations: dict[str, float]) -> Path:
         lines.append("|---|---:|---|---|---:|---:|")
         for figure in data["figures"]:
             lines.append(
-                f"| {figure['name']} | {fmt(figure['value'])} | {figure['unit']} | {figure['baseline_name'] or ''} "
+                f"| {figure['name']} | {fmt(figure['value'])} | {figure['unit']} "
+                f"| {figure['baseline_name'] or ''} "
                 f"| {fmt(figure['baseline_value'])} | {fmt(figure['ratio'])} |"
             )
         lines.append("")

@@ -62,16 +62,17 @@ def write_corpus(folder: Path, n: int, seed: int = 0) -> Path:
 
 
 def export_model() -> float:
-    """Make the ONNX export the runs share, if not made yet (once per machine); its seconds.
+    """Make the ONNX export the runs share, if not made yet (once per machine).
 
-    In a child process that ends, so the model is not counted in this
-    process's memory while the runs are measured.
+    Returns its seconds. In a child process that ends, so the model is not
+    counted in this process's memory while the runs are measured.
     """
     import subprocess
     import time
 
     code = (
-        "from pipeline.config import EmbedConfig; from pipeline.embed import make_embedder; "
+        "from pipeline.config import EmbedConfig; "
+        "from pipeline.embed import make_embedder; "
         f"make_embedder(EmbedConfig(onnx_cache_dir={str(ONNX_CACHE)!r}))"
     )
     started = time.perf_counter()
@@ -143,7 +144,8 @@ def main() -> None:
         f"(once per machine): {export_seconds:.0f} s"
     )
     results.note(
-        f"{run['n']:,} comments, one segment each; {run['embedded']} distinct texts embedded; "
+        f"{run['n']:,} comments, one segment each; "
+        f"{run['embedded']} distinct texts embedded; "
         f"{run['topics']} topics; report.html {run['report_mb'] or 0:.1f} MB"
     )
     steps = {k: v for k, v in run["timings"].items() if k != "total"}
@@ -184,8 +186,9 @@ def main() -> None:
         for name in steps:
             if name not in smallest["timings"]:
                 continue
-            # time per segment at the full size against time per segment at the smallest size:
-            # about 1 for a step that grows linearly, above 1 for one that grows faster
+            # time per segment at the full size against time per segment at the
+            # smallest size: about 1 for a step that grows linearly, above 1 for
+            # one that grows faster
             per_small = smallest["timings"][name] / smallest["n"]
             per_full = run["timings"][name] / run["n"]
             results.add(

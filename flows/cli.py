@@ -86,7 +86,8 @@ class _UserErrorFilter(logging.Filter):
         ):
             return False
         if error is None and not self.debug:
-            # Prefect's "Finished in state Failed('... exception ValueError: <message>')"
+            # Prefect's "Finished in state Failed('... exception ValueError:
+            # <message>')"
             message = record.getMessage()
             found = re.search(r"exception (\w+):", message)
             if found:
@@ -130,13 +131,21 @@ def _check_out_file(path: Path | None) -> None:
 
 
 def _in_step(error: BaseException) -> str:
-    """``"step report: "`` for an error raised in a run's step (the manifest says failed)."""
+    """``"step report: "`` for an error raised in a run's step.
+
+    The manifest says failed.
+    """
     step = getattr(error, "failed_step", None)
     return f"run failed in step {step}: " if step else ""
 
 
 def _quiet_user_errors(debug: bool = False) -> None:
     """Keep Prefect from printing tracebacks of bad input or a busy store."""
+    # A handler that cannot write (a closed or broken stream) would make the
+    # logging module print the record's traceback, and with it an exception
+    # message that may quote transcript text: what logging's documentation
+    # advises for production.
+    logging.raiseExceptions = debug
     user_errors = _UserErrorFilter(debug)
     for name in (
         "prefect",
@@ -217,7 +226,10 @@ def _settings(config: Path | None, overrides: dict[str, Any]):
 
 
 def _check_out(path: str | Path | None, kind: str) -> None:
-    """Exit 2 before any work when ``--out`` cannot be written (see pipeline.folders)."""
+    """Exit 2 before any work when ``--out`` cannot be written.
+
+    See pipeline.folders.
+    """
     if path is None:
         return
     from pipeline.folders import check_output_folder
@@ -413,7 +425,10 @@ def train(
         typer.Option(
             min=0.0,
             max=0.9,
-            help="Share of documents (or groups) kept out of training, for later testing.",
+            help=(
+                "Share of documents (or groups) kept out of training, "
+                "for later testing."
+            ),
         ),
     ] = 0.0,
     anonymise: Annotated[
@@ -496,7 +511,8 @@ def train(
     untrained = [r for r in result.reports if not r.trained]
     if untrained:
         console.print(
-            f"Not trained, not enough human examples (< {settings.classify.min_examples}): "
+            "Not trained, not enough human examples "
+            f"(< {settings.classify.min_examples}): "
             + ", ".join(
                 f"{names.get(r.code, r.code)} ({r.n_examples})" for r in untrained
             ),
@@ -531,7 +547,7 @@ def suggest(
     """List the uncoded segments whose human coding would help the classifier most.
 
     Example: themes suggest --run runs/demo --codes examples/nhs_managers/codes.csv --n 50
-    """
+    """  # noqa: E501 (one line, so the help shows the example unbroken)
     _, settings = _settings(config, {})
     _check_out_file(out)
     from pipeline.suggest import suggest_from_run
@@ -850,7 +866,10 @@ def serve(
     refit_cron: Annotated[
         str | None,
         typer.Option(
-            help='A second schedule that refits the topic model and the keyword models, e.g. "0 3 * * 0" (Sundays).'
+            help=(
+                "A second schedule that refits the topic model and the keyword "
+                'models, e.g. "0 3 * * 0" (Sundays).'
+            )
         ),
     ] = None,
     name: Annotated[str, typer.Option(help="Deployment name.")] = "nightly",
@@ -971,8 +990,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
     anonymisation = summary.get("anonymisation") or {}
     if anonymisation.get("n_findings"):
         console.print(
-            f"[bold yellow]Anonymisation check[/]: {anonymisation['n_findings']} possible "
-            f"identifiers in {anonymisation['documents_with_findings']} documents (policy "
+            "[bold yellow]Anonymisation check[/]: "
+            f"{anonymisation['n_findings']} possible identifiers in "
+            f"{anonymisation['documents_with_findings']} documents (policy "
             f"{anonymisation['policy']}); where they are: anonymisation.csv, "
             "counts per document in the report"
         )
@@ -985,7 +1005,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     classify = summary.get("classify") or {}
     if "share_coded" in classify:
         console.print(
-            f"[bold]Auto-codes[/]: {classify['share_coded']:.0%} of segments coded "
+            f"[bold]Auto-codes[/]: {classify['share_coded']:.1%} of segments coded "
             f"({classify.get('model', '')})",
             highlight=False,
         )
@@ -1036,34 +1056,62 @@ if __name__ == "__main__":
 
 
 def _print_agreement(compare: dict[str, Any]) -> None:
-    """Pooled kappa per unit: auto vs each human, and human vs human (the ceiling).
+    """Pooled agreement per unit and pair of coders, then how the codes were read.
 
-    Then how the human codes were read: used and unused rows, how their codes
-    matched the codebook, auto-coders skipped, and the import's notes.
+    Each row shows both coders' share of units coded (prevalence, the mean
+    over codes) side by side before kappa, so a coder that barely used the
+    codes is never read as agreeing: the table's flags (a lopsided pair, an
+    undefined kappa) are printed under it, numbered. Human-vs-human rows are
+    the ceiling. Then: used and unused rows of the human codes, how their
+    codes matched the codebook, auto-coders skipped, and the import's notes.
     """
+
+    def share(value: Any) -> str:
+        if value is None or value != value:  # absent (an older run) or NaN
+            return "-"
+        return f"{value:.1%}"
+
     table = Table(title="Agreement with human codes (pooled over codes, Cohen's kappa)")
     table.add_column("unit")
-    table.add_column("auto vs human", justify="right")
-    table.add_column("human vs human", justify="right")
-    by_unit: dict[str, dict[str, list[float]]] = {}
+    table.add_column("coder A vs B")
+    table.add_column("A coded", justify="right")
+    table.add_column("B coded", justify="right")
+    table.add_column("kappa", justify="right")
+    table.add_column("flag", justify="right")
+    flags: list[str] = []
     for row in compare["pooled"]:
-        kind = "auto" if row["coder_b"] == "auto" else "human"
-        value = row["kappa"]
-        if value == value:  # not NaN
-            by_unit.setdefault(row["unit"], {"auto": [], "human": []})[kind].append(
-                value
-            )
-    for unit, values in by_unit.items():
+        kappa = row.get("kappa")
+        undefined = kappa is None or kappa != kappa  # NaN
+        flag = str(row.get("flag") or "")
+        if undefined and "undefined" not in flag:
+            flag = "; ".join(filter(None, ["kappa undefined", flag]))
+        marker = ""
+        if flag:
+            flags.append(f"{row['unit']}, {row['coder_a']} vs {row['coder_b']}: {flag}")
+            marker = f"[{len(flags)}]"
         table.add_row(
-            unit,
-            ", ".join(f"{v:.2f}" for v in values["auto"]) or "-",
-            ", ".join(f"{v:.2f}" for v in values["human"]) or "-",
+            row["unit"],
+            f"{row['coder_a']} vs {row['coder_b']}",
+            share(row.get("prevalence_a")),
+            share(row.get("prevalence_b")),
+            "undefined" if undefined else f"{kappa:.2f}",
+            marker,
         )
     console.print(table)
+    for number, flag in enumerate(flags, start=1):
+        console.print(f"  [{number}] {flag}", highlight=False, markup=False)
+    kinds = compare.get("disagreements_by_kind") or {}
+    plural = {"false positive": "false positives", "miss": "misses"}
+    split = ", ".join(
+        f"{n} {kind if n == 1 else plural.get(kind, kind)}" for kind, n in kinds.items()
+    )
     console.print(
         f"Human codes: {compare['n_assignments']} used, {compare['n_unused']} not "
         f"used; {compare['coverage']:.0%} of coded spans landed on a segment; "
-        f"{compare['n_disagreements']} disagreements to review (disagreements.csv)"
+        f"{compare['n_disagreements']} disagreements to review"
+        + (f" ({split})" if split else "")
+        + " in disagreements.csv, most informative first",
+        highlight=False,
     )
     matches = compare.get("code_matches") or {}
     if matches.get("name") or matches.get("normalised"):

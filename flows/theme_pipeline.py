@@ -22,12 +22,12 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, unmapped
 
-from flows.keys import file_hash, step_dir, step_key, texts_key
 from flows.tasks import (
     classify_task,
     compare_task,
@@ -36,19 +36,19 @@ from flows.tasks import (
     report_task,
     segment_batch_task,
     topics_task,
-    vectors_of,
 )
+from pipeline import cache_keys, run_files
 from pipeline.checksums import copy_into, discard_folder, verify_folder
 from pipeline.config import PipelineConfig, RunOverrides, load_config
-from pipeline.embed import assemble_embeddings, embedder_id, plan_embeddings
 from pipeline.errors import describe_error
 from pipeline.folders import check_output_folder, claim_output_folder
 from pipeline.ingest import fingerprint_corpus
 from pipeline.manifest import build_manifest, utc_now
 from pipeline.memory import PeakMemory, release_memory
 from pipeline.progress import report_progress
-from pipeline.saved_topics import saved_model_to_apply, topics_settings_hash
-from pipeline.segment import combine_segments
+from pipeline.saved_topics import saved_model_to_apply
+from pipeline.steps.embed import finish_embedding, plan_embedding, read_batch
+from pipeline.steps.segment import finish_segmentation, plan_segmentation
 from pipeline.store import ResultsStore, RunFolder, new_run_id
 
 logger = logging.getLogger("pipeline.cache")
@@ -73,10 +73,11 @@ def link_outputs(source: str | Path, run_dir: str | Path) -> list[str]:
 def measured(
     step: str, timings: dict[str, float], memory: dict[str, float]
 ) -> Iterator[None]:
-    """Record a step's wall time and the peak resident memory of the process tree during it.
+    """Record a step's wall time and the peak resident memory during it.
 
-    An error raised in the block is tagged with the step (``failed_step``), so
-    the run's manifest can say where it failed.
+    The memory is that of the whole process tree. An error raised in the block
+    is tagged with the step (``failed_step``), so the run's manifest can say
+    where it failed.
     """
     started = time.perf_counter()
     try:
@@ -127,16 +128,19 @@ def _recompute_note(folder: str | Path, problem: str) -> None:
 def run_step(
     task_fn, step: str, key: str, config: PipelineConfig, link_to: str, **parameters
 ) -> tuple[dict[str, Any], bool]:
-    """Run a cached step in its step folder and link its files into ``link_to`` (the run folder).
+    """Run a cached step in its step folder and link its files into ``link_to``.
+
+    ``link_to`` is the run folder.
 
     Returns:
-        The task's summary (without its ``seconds``) and whether the cache served it.
+        The task's summary (without its ``seconds``) and whether the cache served
+        it.
     """
     result, reused = run_cached(
         task_fn,
         config=config,
         cache_key=key,
-        step_dir=str(step_dir(config, step, key)),
+        step_dir=str(cache_keys.step_dir(config, step, key)),
         **parameters,
     )
     link_outputs(result["dir"], link_to)
@@ -144,14 +148,14 @@ def run_step(
     return result, reused
 
 
-def fresh_file(path: str, task_fn, **parameters) -> str:
-    """A mapped task's output file; recomputed when its folder is missing or damaged."""
-    problem = verify_folder(Path(path).parent)
+def fresh_folder(folder: str, task_fn, **parameters) -> str:
+    """A mapped task's folder; recomputed when it is missing or damaged."""
+    problem = verify_folder(folder)
     if problem is None:
-        return path
-    if Path(path).parent.is_dir():
-        _recompute_note(Path(path).parent, problem)
-        discard_folder(Path(path).parent)
+        return folder
+    if Path(folder).is_dir():
+        _recompute_note(folder, problem)
+        discard_folder(folder)
     return task_fn.with_options(refresh_cache=True)(**parameters)
 
 
@@ -178,9 +182,7 @@ def task_runner_for(config: PipelineConfig):
 @flow(name="ingest")
 def ingest_flow(config: PipelineConfig, run_id: str, run_dir: str) -> dict[str, Any]:
     """Fingerprint and read the corpus; store its documents."""
-    key = step_key(
-        "ingest", fingerprint_corpus(config.ingest), config.section_hash("anonymise")
-    )
+    key = cache_keys.ingest_key(config, fingerprint_corpus(config.ingest))
 
     result, reused = run_step(ingest_task, "ingest", key, config, run_dir)
     folder = RunFolder(run_dir)
@@ -190,7 +192,7 @@ def ingest_flow(config: PipelineConfig, run_id: str, run_dir: str) -> dict[str, 
             config.store.database, lock_timeout=config.store.lock_timeout_seconds
         )
         new_documents = store.save_documents(
-            folder.read_parquet("documents.parquet"), run_id=run_id
+            folder.read_parquet(run_files.DOCUMENTS), run_id=run_id
         )
     return {**result, "key": key, "reused": reused, "new_documents": new_documents}
 
@@ -198,101 +200,58 @@ def ingest_flow(config: PipelineConfig, run_id: str, run_dir: str) -> dict[str, 
 def _segment(
     config: PipelineConfig, run_dir: str, store: ResultsStore
 ) -> dict[str, Any]:
-    folder = RunFolder(run_dir)
-    documents = folder.read_parquet("documents.parquet")
-    order = documents.column("document_id").to_pylist()
-    hashes = dict(zip(order, documents.column("content_hash").to_pylist(), strict=True))
-    settings = config.section_hash("segment")
-    cached = store.get_segments(hashes, settings)
-    done = set(cached.column("document_id").to_pylist())
-    missing = [row for row, d in enumerate(order) if d not in done]
-    size = config.execution.document_batch
-    batches = [missing[i : i + size] for i in range(0, len(missing), size)]
-    keys = [
-        step_key("segment", settings, *(hashes[order[row]] for row in batch))
-        for batch in batches
-    ]
-    paths = [str(step_dir(config, "segment", key) / "segments.parquet") for key in keys]
+    """Segment the documents not in the store, in batches mapped over the runner."""
+    run = RunFolder(run_dir)
+    plan = plan_segmentation(config, run, store)
+    documents_path = str(run.file(run_files.DOCUMENTS))
     futures = segment_batch_task.map(
         config=unmapped(config),
-        cache_key=keys,
-        documents_path=unmapped(str(folder.file("documents.parquet"))),
-        rows=batches,
-        out_path=paths,
+        cache_key=plan.keys,
+        documents_path=unmapped(documents_path),
+        rows=plan.batches,
+        step_dir=[str(folder) for folder in plan.folders],
     )
     new_tables = []
-    for number, future in enumerate(futures, start=1):
-        path = fresh_file(
+    for number, future in enumerate(futures):
+        folder = fresh_folder(
             future.result(),
             segment_batch_task,
             config=config,
-            cache_key=keys[number - 1],
-            documents_path=str(folder.file("documents.parquet")),
-            rows=batches[number - 1],
-            out_path=paths[number - 1],
+            cache_key=plan.keys[number],
+            documents_path=documents_path,
+            rows=plan.batches[number],
+            step_dir=str(plan.folders[number]),
         )
-        new_tables.append(RunFolder(Path(path).parent).read_parquet("segments.parquet"))
-        report_progress("segment", number, len(futures))
-    segments = combine_segments([cached, *new_tables], order)
-    folder.write_parquet("segments.parquet", segments)
-    new_rows = 0
-    if new_tables:
-        new_rows = store.save_segments(
-            combine_segments(new_tables, order),
-            content_hashes=hashes,
-            settings_hash=settings,
-        )
-    return {
-        "n_segments": segments.num_rows,
-        "documents_segmented": len(missing),
-        "documents_cached": len(done),
-        "new_segments": new_rows,
-    }
+        new_tables.append(RunFolder(folder).read_parquet(run_files.SEGMENTS))
+        report_progress("segment", number + 1, len(futures))
+    return asdict(finish_segmentation(config, plan, new_tables, run, store))
 
 
 def _embed(config: PipelineConfig, run_dir: str, store: ResultsStore) -> dict[str, Any]:
-    folder = RunFolder(run_dir)
-    texts = folder.read_parquet("segments.parquet").column("text").to_pylist()
-    model_id = embedder_id(config.embed)
-    plan = plan_embeddings(texts, model_id, store)
-    batches = plan.batches(config.execution.text_batch)
-    keys = [step_key("embed", model_id, texts_key(batch)) for batch in batches]
-    paths = [str(step_dir(config, "embed", key) / "vectors.npy") for key in keys]
+    """Embed the texts not in the embedding cache, in batches mapped over the runner."""
+    run = RunFolder(run_dir)
+    step = plan_embedding(config, run, store)
     futures = embed_batch_task.map(
         config=unmapped(config),
-        cache_key=keys,
-        texts=[[plan.texts_by_key[k] for k in batch] for batch in batches],
-        out_path=paths,
+        cache_key=step.keys,
+        texts=[step.texts(number) for number in range(len(step.batches))],
+        step_dir=[str(folder) for folder in step.folders],
     )
     new = {}
-    for number, (batch, future) in enumerate(
-        zip(batches, futures, strict=True), start=1
-    ):
-        path = fresh_file(
+    for number, (batch, future) in enumerate(zip(step.batches, futures, strict=True)):
+        folder = fresh_folder(
             future.result(),
             embed_batch_task,
             config=config,
-            cache_key=keys[number - 1],
-            texts=[plan.texts_by_key[k] for k in batch],
-            out_path=paths[number - 1],
+            cache_key=step.keys[number],
+            texts=step.texts(number),
+            step_dir=str(step.folders[number]),
         )
-        vectors = vectors_of([path])
-        store.put_embeddings(model_id, batch, vectors)
+        vectors = read_batch(folder)
+        store.put_embeddings(step.plan.model_id, batch, vectors)
         new.update(zip(batch, vectors, strict=True))
-        report_progress("embed", number, len(futures))
-    dimension = next(iter(new.values()), next(iter(plan.found.values()), None))
-    matrix = assemble_embeddings(plan, new, 0 if dimension is None else len(dimension))
-    folder.write_npy("embeddings.npy", matrix)
-    summary = {
-        "model_id": model_id,
-        "n_texts": len(texts),
-        "n_unique": len(plan.texts_by_key),
-        "n_cached": len(plan.found),
-        "n_embedded": len(plan.missing),
-        "texts_key": texts_key(plan.keys),
-    }
-    folder.write_json("embeddings.json", summary)
-    return summary
+        report_progress("embed", number + 1, len(futures))
+    return asdict(finish_embedding(step, new, run))
 
 
 @flow(name="analyse")
@@ -318,40 +277,27 @@ def analyse_flow(
     with measured("embed", timings, memory):
         embedded = _embed(config, run_dir, store)
     out["embeddings"] = embedded
-    corpus = step_key(
-        "segments", ingest_key, config.section_hash("segment"), embedded["texts_key"]
-    )
+    corpus = cache_keys.segments_key(config, ingest_key, embedded["texts_key"])
     if config.topics.enabled:
         texts = (
             RunFolder(run_dir)
-            .read_parquet("segments.parquet")
+            .read_parquet(run_files.SEGMENTS)
             .column("text")
             .to_pylist()
         )
         saved = saved_model_to_apply(config, texts)
-        key = step_key(
-            "topics",
+        key = cache_keys.topics_key(
+            config,
             corpus,
             embedded["model_id"],
-            topics_settings_hash(config),
-            "fit"
-            if saved is None
-            else f"transform:{file_hash(saved.folder / 'card.json')}",
-            file_hash(config.classify.codebook) if config.topics.guided else "",
+            None if saved is None else saved.folder,
         )
 
         with measured("topics", timings, memory):
             out["topics"], out["reused"]["topics"] = run_step(
                 topics_task, "topics", key, config, run_dir, run_dir=run_dir
             )
-    classify_key = step_key(
-        "classify",
-        corpus,
-        embedded["model_id"],
-        config.section_hash("classify"),
-        file_hash(config.classify.codebook),
-        file_hash(config.classify.model),
-    )
+    classify_key = cache_keys.classify_key(config, corpus, embedded["model_id"])
     if config.classify.codebook is not None or config.classify.model is not None:
         with measured("classify", timings, memory):
             out["classify"], out["reused"]["classify"] = run_step(
@@ -371,13 +317,7 @@ def compare_flow(
     config: PipelineConfig, classify_key: str, run_dir: str
 ) -> dict[str, Any]:
     """Compare the run's auto-codes with human codes."""
-    key = step_key(
-        "compare",
-        classify_key,
-        config.section_hash("compare"),
-        file_hash(config.compare.codes),
-        file_hash(config.classify.codebook),
-    )
+    key = cache_keys.compare_key(config, classify_key)
     compared, reused = run_step(
         compare_task, "compare", key, config, run_dir, run_dir=run_dir
     )
@@ -446,8 +386,8 @@ def theme_pipeline(
             }
             timings["total"] = time.perf_counter() - started
             written = (
-                folder.read_json("manifest.json")
-                if folder.file("manifest.json").is_file()
+                folder.read_json(run_files.MANIFEST)
+                if folder.file(run_files.MANIFEST).is_file()
                 else {}
             )
             if written.get("run_id") != run_id:  # none yet, or an earlier run's
@@ -459,7 +399,7 @@ def theme_pipeline(
                     "config_hash": config.config_hash(),
                 }
             folder.write_json(
-                "manifest.json",
+                run_files.MANIFEST,
                 written
                 | {
                     "status": "failed",
@@ -540,7 +480,7 @@ def _run_steps(
                 reused["compare"] = compared.pop("reused")
                 extra["compare"] = compared
         status = "completed"
-    ingest_report = folder.read_json("ingest.json")
+    ingest_report = folder.read_json(run_files.INGEST)
 
     def write_manifest(status: str) -> dict[str, Any]:
         timings.pop("total", None)
@@ -560,7 +500,7 @@ def _run_steps(
                 **extra,
             },
         )
-        folder.write_json("manifest.json", written)
+        folder.write_json(run_files.MANIFEST, written)
         return written
 
     if status == "completed":

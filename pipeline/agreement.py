@@ -34,9 +34,9 @@ import pandas as pd
 UNITS = ("characters", "segments", "turns", "documents")
 AGREEMENT_COLUMNS = [
     "code", "unit", "coder_a", "coder_b", "n_units", "prevalence",
-    "prevalence_a", "prevalence_b", "percent_agreement", "kappa", "kappa_low", "kappa_high", "alpha", "alpha_low",
-    "alpha_high", "ac1", "ac1_low", "ac1_high", "bp_kappa", "precision", "recall",
-    "f1", "flag",
+    "prevalence_a", "prevalence_b", "percent_agreement", "kappa", "kappa_low",
+    "kappa_high", "alpha", "alpha_low", "alpha_high", "ac1", "ac1_low", "ac1_high",
+    "bp_kappa", "precision", "recall", "f1", "flag",
 ]  # fmt: skip
 POOLED = "(all codes)"
 
@@ -59,6 +59,7 @@ class Counts:
 
     @property
     def n(self) -> float:
+        """Number of units: the sum of the four cells."""
         return self.both + self.a_only + self.b_only + self.neither
 
 
@@ -237,7 +238,8 @@ def compare_pair(
     intervals resample documents with replacement (``n_boot`` times).
 
     Returns:
-        One row per code and one pooled row, with the columns of :data:`AGREEMENT_COLUMNS`.
+        One row per code and one pooled row, with the columns of
+        :data:`AGREEMENT_COLUMNS`.
     """
     mask = data.coded[coder_a] & data.coded[coder_b]
     weights = data.weights if data.weights is not None else np.ones(len(data.documents))
@@ -267,7 +269,10 @@ def compare_pair(
 
 
 BOOT_CHUNK = 128
-"""Replicates multiplied out at a time (float64 copies stay about 100 MB at 100,000 documents)."""
+"""Replicates multiplied out at a time.
+
+Float64 copies stay about 100 MB at 100,000 documents.
+"""
 
 
 def bootstrap_counts(n_documents: int, n_boot: int, random_state: int) -> np.ndarray:
@@ -349,7 +354,10 @@ def _row(code, unit, coder_a, coder_b, per_document, replicate) -> dict:
 
 
 def human_alpha(data: UnitData, coders: Sequence[str]) -> list[dict]:
-    """Krippendorff's alpha of all human coders together, per code (missing data allowed)."""
+    """Krippendorff's alpha of all human coders together, per code.
+
+    Missing data is allowed.
+    """
     rows = []
     for j, code in enumerate(data.codes):
         reliability = np.stack(

@@ -5,12 +5,16 @@ decision, so researchers can see how close a segment came to a code, not only
 whether it got it. ``auto_codes_by_document`` says, per document and code,
 whether any segment has the code (presence in a document, MAXQDA's first
 level of comparison), in how many segments, and the best score.
+
+The CSV copies carry the words as well (:func:`with_quotes`,
+:func:`best_quotes_by_document`), so a researcher reading them in a
+spreadsheet sees what was coded, not only where.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +112,54 @@ def roll_up_by_document(table: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
     rolled["n_segments"] = rolled["n_segments"].astype(int)
     return rolled
+
+
+def with_quotes(table: pd.DataFrame, texts: Mapping[str, str]) -> pd.DataFrame:
+    """The table with each segment's words in a ``quote`` column, after ``end``.
+
+    Args:
+        table: A table with a ``segment_id`` column (auto-codes, their CSV).
+        texts: Segment id to its text.
+
+    Returns:
+        A new table; a ``quote`` column already there is replaced. A segment
+        id not in ``texts`` gets an empty quote.
+    """
+    table = table.drop(columns="quote", errors="ignore")
+    quotes = table["segment_id"].astype(str).map(dict(texts)).fillna("")
+    position = (
+        table.columns.get_loc("end") + 1 if "end" in table else len(table.columns)
+    )
+    quoted = table.copy()
+    quoted.insert(position, "quote", quotes)
+    return quoted
+
+
+def best_quotes_by_document(
+    table: pd.DataFrame, texts: Mapping[str, str]
+) -> pd.DataFrame:
+    """Per document and code, the segment that best shows the code, and its words.
+
+    The best segment is the highest-scoring one given the code, or, where no
+    segment of the document got it, the highest-scoring one.
+
+    Args:
+        table: ``document_id, segment_id, code, score, assigned`` of every
+            segment and code (``auto_codes.parquet``).
+        texts: Segment id to its text.
+
+    Returns:
+        ``document_id, code, best_segment_id, quote``.
+    """
+    ordered = table.sort_values(
+        ["assigned", "score"], ascending=False, kind="stable"
+    ).drop_duplicates(["document_id", "code"])
+    best = ordered[["document_id", "code", "segment_id"]].rename(
+        columns={"segment_id": "best_segment_id"}
+    )
+    return best.assign(
+        quote=best["best_segment_id"].astype(str).map(dict(texts)).fillna("")
+    ).reset_index(drop=True)
 
 
 def read_assigned(folder) -> tuple[pd.DataFrame, list[str]]:

@@ -1,4 +1,7 @@
-"""Interactive charts as self-contained HTML: plotly's JavaScript embedded once, no CDN."""
+"""Interactive charts as self-contained HTML.
+
+Plotly's JavaScript is embedded once, no CDN.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Theme classifiers on segment embeddings: zero-shot from a codebook, supervised from human codes.
+"""Theme classifiers on segment embeddings.
 
-Both follow scikit-learn's estimator contract (``fit`` returns self, fitted
-attributes end in ``_``, ``check_is_fitted``), take embedding matrices, are
+Zero-shot from a codebook, supervised from human codes. Both follow
+scikit-learn's estimator contract (``fit`` returns self, fitted attributes end
+in ``_``, ``check_is_fitted``), take embedding matrices, are
 multi-label (``y`` is an indicator matrix, one column per code; a 1-d ``y`` of
 class labels is accepted too, for scikit-learn's checks) and keep their scores,
 not only their decisions.
@@ -35,7 +36,10 @@ logger = logging.getLogger(__name__)
 
 
 def _as_indicator(y) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Return ``(Y, classes, multilabel)`` for a 1-d label vector or an indicator matrix."""
+    """Return ``(Y, classes, multilabel)``.
+
+    ``y`` is a 1-d label vector or an indicator matrix.
+    """
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
@@ -60,7 +64,10 @@ class _MultiLabelMixin:
     """
 
     def decision_function(self, X) -> np.ndarray:
-        """Scores: ``(n, n_codes)``; for a 1-d binary fit, ``(n,)`` (positive: ``classes_[1]``)."""
+        """Scores: ``(n, n_codes)``.
+
+        For a 1-d binary fit, ``(n,)`` (positive: ``classes_[1]``).
+        """
         scores = self.score_codes(X)
         if not self._multilabel and scores.shape[1] == 2:
             return scores[:, 1] - scores[:, 0]
@@ -384,7 +391,10 @@ class SupervisedClassifier(_MultiLabelMixin, ClassifierMixin, BaseEstimator):
         return scores >= self.thresholds_[None, :]
 
     def predict_proba(self, X) -> np.ndarray:
-        """Probabilities: per code for a multi-label fit; per class (normalised) otherwise."""
+        """Probabilities.
+
+        Per code for a multi-label fit; per class (normalised) otherwise.
+        """
         scores = self.score_codes(X)
         if self._multilabel:
             return scores

@@ -3,13 +3,16 @@
 Builds the four units of :mod:`pipeline.agreement` from a run's segments and
 the imported human codes, compares the auto-coder with each human coder and
 each pair of human coders (the human-vs-human ceiling), and lists the
-segments where the auto-coder and the humans disagree, most confident first,
-with the nearest segments humans did give the code.
+segments where the auto-coder and the humans disagree in an order a coder can
+work through (false positives and misses alternating, the most confident
+first, fillers last), with the nearest segments humans did give the code.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,11 @@ from pipeline.codebook import Codebook
 from pipeline.codes import AlignedCodes, CodesImport
 
 AUTO = "auto"
+POOLED_SUMMARY = [
+    "unit", "coder_a", "coder_b", "n_units", "prevalence_a", "prevalence_b",
+    "kappa", "alpha", "ac1", "f1", "flag",
+]  # fmt: skip
+"""The pooled rows' columns the run's summary (and the console) carry."""
 
 
 @dataclass
@@ -33,7 +41,7 @@ class Comparison:
         agreement: The agreement table (``agreement.csv``).
         human_alpha: Krippendorff's alpha of all human coders, per code and unit.
         codes_compared: Per segment and code: each coder, the auto score and decision.
-        disagreements: Segments where auto and humans differ, most confident first.
+        disagreements: Segments where auto and humans differ, in review order.
         coverage: Share of human span codes that landed on a segment.
         coders: Human coders.
     """
@@ -224,12 +232,12 @@ def compare_codes(
         auto_decisions: ``(n_segments, n_codes)`` auto decisions, same columns.
         thresholds: Per code, the auto-coder's threshold.
         embeddings: Segment embeddings (for the nearest human-coded examples).
-        codebook: The codebook (definitions for the review table).
+        codebook: The codebook (the names shown beside code ids).
         auto_name: The auto-coder's name in the tables.
         units: Units to compare at.
         n_boot: Bootstrap replicates for confidence intervals.
         review_per_code: At most this many disagreements per code to review
-            (the most confident; 0: all).
+            (the first in review order; 0: all).
         random_state: Seed of the bootstrap.
 
     Returns:
@@ -274,7 +282,6 @@ def compare_codes(
         auto_decisions,
         thresholds,
         embeddings,
-        codebook,
         data["segments"],
         per_code=review_per_code,
     )
@@ -360,6 +367,22 @@ def codes_compared_table(
     return frame
 
 
+FILLER_MAX_WORDS = 4
+"""A segment of this many words or fewer ("Yeah, right?") is reviewed last."""
+
+FALSE_POSITIVE = "false positive"
+MISS = "miss"
+KINDS = (FALSE_POSITIVE, MISS)
+"""The two kinds of disagreement: the auto-coder gave the code and no human
+did (a false positive), or a human gave it and the auto-coder did not (a miss)."""
+
+DISAGREEMENT_COLUMNS = [
+    "rank", "kind", "segment_id", "document_id", "code", "quote", "n_words",
+    "filler", "auto_score", "threshold", "auto", "humans", "confidence",
+    "nearest_human_coded",
+]  # fmt: skip
+
+
 def disagreement_table(
     segments,
     aligned,
@@ -367,19 +390,25 @@ def disagreement_table(
     decisions,
     thresholds,
     embeddings,
-    codebook,
     data: UnitData,
     *,
     n_examples: int = 3,
     per_code: int = 500,
 ) -> pd.DataFrame:
-    """Segments where the auto decision differs from any human coder's, for review.
+    """Segments where the auto decision differs from the human coders', to review.
 
-    Only documents a human coded count. Sorted by how far the auto score is
-    from its threshold (most confident disagreements first); at most
-    ``per_code`` rows per code (0: all), the most confident ones. Each row
-    carries the quote, the code's definition, who coded what, and the
-    ``n_examples`` most similar segments that humans did give the code.
+    Only documents a human coded count. Each row is a false positive (the
+    auto-coder gave the code, no human did) or a miss (a human gave it, the
+    auto-coder did not), with the quote, its length, who coded what, how far
+    the score is from the threshold (``confidence``) and the ``n_examples``
+    most similar segments humans did give the code. The code's definition is
+    not repeated on every row: the codebook goes beside the table once.
+
+    Rows come in review order (:func:`rank_disagreements`): false positives
+    and misses alternate, the most confident of each first and every code
+    taking its turn, fillers and segments of :data:`FILLER_MAX_WORDS` words or
+    fewer last; at most ``per_code`` rows per code (0: all), the first in
+    that order.
     """
     coders = list(aligned.coders)
     coded_any = np.zeros(len(scores), dtype=bool)
@@ -390,49 +419,155 @@ def disagreement_table(
     texts = segments.column("text").to_pylist()
     ids = segments.column("segment_id").to_pylist()
     documents = segments.column("document_id").to_pylist()
-    rows = []
+    n_words = np.array([count_words(text) for text in texts], dtype=int)
+    filler = np.array(
+        [
+            n <= FILLER_MAX_WORDS or is_filler(text)
+            for n, text in zip(n_words, texts, strict=True)
+        ],
+        dtype=bool,
+    )
+    candidates = []
     for j, code in enumerate(aligned.codes):
         differ = np.flatnonzero(coded_any & (decisions[:, j] != human_any[:, j]))
-        if not len(differ):
-            continue
-        confidence = np.abs(scores[differ, j] - thresholds[j])
-        if per_code and len(differ) > per_code:
-            keep = np.argsort(-confidence, kind="stable")[:per_code]
-            differ = np.sort(differ[keep])
-            confidence = np.abs(scores[differ, j] - thresholds[j])
-        nearest = _nearest_coded(
-            embeddings, differ, np.flatnonzero(human_any[:, j]), n_examples
-        )
-        definition = codebook[code].definition if code in codebook.ids else ""
-        for row, i in enumerate(differ):
-            rows.append(
+        candidates.append(
+            pd.DataFrame(
                 {
-                    "segment_id": ids[i],
-                    "document_id": documents[i],
+                    "row": differ,
+                    "column": j,
                     "code": code,
-                    "quote": texts[i],
-                    "auto_score": round(float(scores[i, j]), 4),
-                    "threshold": round(float(thresholds[j]), 4),
-                    "auto": "coded" if decisions[i, j] else "not coded",
-                    "humans": "; ".join(
-                        f"{c}: {'coded' if aligned.labels[c][i, j] else 'not coded'}"
-                        for c in coders
-                        if data.coded[c][i]
-                    ),
-                    "definition": definition,
-                    "confidence": round(float(confidence[row]), 4),
-                    "nearest_human_coded": " | ".join(
-                        f"{ids[p]}: {texts[p]}" for p in nearest[row]
-                    ),
+                    "kind": np.where(decisions[differ, j], FALSE_POSITIVE, MISS),
+                    "confidence": np.abs(scores[differ, j] - thresholds[j]),
+                    "filler": filler[differ],
                 }
             )
-    columns = [
-        "segment_id", "document_id", "code", "quote", "auto_score", "threshold", "auto",
-        "humans", "definition", "confidence", "nearest_human_coded",
-    ]  # fmt: skip
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values("confidence", ascending=False, kind="stable").reset_index(
+        )
+    chosen = rank_disagreements(
+        pd.concat(candidates, ignore_index=True)
+        if candidates
+        else pd.DataFrame(
+            columns=["row", "column", "code", "kind", "confidence", "filler"]
+        ),
+        per_code=per_code,
+    )
+    nearest: dict[int, list[list[int]]] = {}
+    for j, rows in chosen.groupby("column", sort=False)["row"]:
+        nearest[int(j)] = _nearest_coded(
+            embeddings,
+            rows.to_numpy(dtype=np.int64),
+            np.flatnonzero(human_any[:, int(j)]),
+            n_examples,
+        )
+    position = chosen.groupby("column", sort=False).cumcount().to_numpy()
+    out = []
+    for rank, (i, j, kind, place) in enumerate(
+        zip(chosen["row"], chosen["column"], chosen["kind"], position, strict=True),
+        start=1,
+    ):
+        i, j = int(i), int(j)
+        out.append(
+            {
+                "rank": rank,
+                "kind": kind,
+                "segment_id": ids[i],
+                "document_id": documents[i],
+                "code": aligned.codes[j],
+                "quote": texts[i],
+                "n_words": int(n_words[i]),
+                "filler": bool(filler[i]),
+                "auto_score": round(float(scores[i, j]), 4),
+                "threshold": round(float(thresholds[j]), 4),
+                "auto": "coded" if decisions[i, j] else "not coded",
+                "humans": "; ".join(
+                    f"{c}: {'coded' if aligned.labels[c][i, j] else 'not coded'}"
+                    for c in coders
+                    if data.coded[c][i]
+                ),
+                "confidence": round(abs(float(scores[i, j] - thresholds[j])), 4),
+                "nearest_human_coded": " | ".join(
+                    f"{ids[p]}: {texts[p]}" for p in nearest[j][place]
+                ),
+            }
+        )
+    return pd.DataFrame(out, columns=DISAGREEMENT_COLUMNS)
+
+
+def rank_disagreements(candidates: pd.DataFrame, *, per_code: int = 0) -> pd.DataFrame:
+    """Put disagreements in the order a coder can work through, best first.
+
+    Within each code and kind (false positive or miss), the most confident
+    comes first: the false positive the auto-coder was surest of, the miss
+    it scored lowest. Rounds then take the first of every code, the second
+    of every code, and so on, and false positives and misses alternate, so
+    neither kind buries the other and no code crowds out the rest. Fillers
+    (``filler`` true: a few words, or filler words only) come after all the
+    others, in the same order among themselves.
+
+    Args:
+        candidates: One row per disagreement: ``code``, ``kind`` (one of
+            :data:`KINDS`), ``confidence`` (distance of the score from the
+            threshold), ``filler``; other columns are carried along.
+        per_code: At most this many rows per code, the first in this order
+            (0: all).
+
+    Returns:
+        The rows kept, in review order (a new table, index reset).
+    """
+    table = candidates.assign(
+        _kind=candidates["kind"].map({kind: n for n, kind in enumerate(KINDS)}),
+        _filler=candidates["filler"].astype(bool),
+    ).sort_values("confidence", ascending=False, kind="stable")
+    table["_round"] = table.groupby(["code", "_filler", "_kind"], sort=False).cumcount()
+    if per_code:
+        table = table.sort_values(["_filler", "_round", "_kind"], kind="stable")
+        table = table[table.groupby("code", sort=False).cumcount() < per_code]
+    table = table.sort_values(
+        ["_round", "confidence"], ascending=[True, False], kind="stable"
+    )
+    table["_place"] = table.groupby(["_filler", "_kind"], sort=False).cumcount()
+    table = table.sort_values(["_filler", "_place", "_kind"], kind="stable")
+    return table.drop(columns=["_kind", "_filler", "_round", "_place"]).reset_index(
         drop=True
+    )
+
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+FILLER_WORDS = frozenset(
+    "i you we it that this so and but or the a an of to is was oh".split()
+)
+"""Words that, with the interview fillers of topic words and the words of their
+filler phrases, make a segment a filler ("Yeah, yeah, you know, so that's it.")."""
+
+
+@functools.cache
+def _filler_words() -> frozenset[str]:
+    """Interview fillers ("yeah", "um", "you know", ...) and a few function words."""
+    from pipeline.topics import FILLER_PHRASES, INTERVIEW_FILLERS
+
+    phrase_words = {word for phrase in FILLER_PHRASES for word in phrase.split()}
+    return FILLER_WORDS | frozenset(INTERVIEW_FILLERS) | frozenset(phrase_words)
+
+
+def count_words(text: str) -> int:
+    """Words of a text (letters or digits; "don't" is one)."""
+    return len(_WORD.findall(text))
+
+
+def is_filler(text: str) -> bool:
+    """Whether a text holds only fillers ("Yeah, I mean, you know, right.").
+
+    Fillers are the interview fillers topic words leave out ("yeah", "okay",
+    "really", "you know", "I mean", ...) and :data:`FILLER_WORDS`; a word of
+    one letter is ignored.
+    """
+    ignored = _filler_words()
+    return all(
+        part in ignored
+        for word in _WORD.findall(text.casefold())
+        for part in re.split(r"['’]", word)
+        if len(part) > 1
     )
 
 
@@ -589,18 +724,18 @@ def compare_run(run_dir, config, *, codes_path=None, out_dir=None) -> dict:
     }
     out.write_text("codes_import.json", json.dumps(report, indent=2) + "\n")
     pooled = comparison.agreement[comparison.agreement["code"] == "(all codes)"]
+    kinds = comparison.disagreements["kind"].value_counts()
     return {
         "coders": comparison.coders,
         "coverage": report["coverage"],
         "n_assignments": report["n_assignments"],
         "n_unused": report["n_unused"],
         "n_disagreements": len(comparison.disagreements),
+        "disagreements_by_kind": {kind: int(kinds.get(kind, 0)) for kind in KINDS},
         "code_matches": report["code_matches"],
         "skipped_auto_coders": report["skipped_auto_coders"],
         "notes": report["notes"],
-        "pooled": pooled[
-            ["unit", "coder_a", "coder_b", "kappa", "alpha", "ac1", "f1"]
-        ].to_dict(orient="records"),
+        "pooled": pooled[POOLED_SUMMARY].to_dict(orient="records"),
     }
 
 

@@ -405,8 +405,9 @@ class CompareConfig(StrictModel):
             covers at least this share of the segment...
         min_span_share: ...or when the segment holds at least this share of the span.
         n_boot: Bootstrap replicates (over documents) for confidence intervals.
-        review_per_code: Disagreements listed for review per code, the most
-            confident first (0: all of them).
+        review_per_code: Disagreements listed for review per code, the first
+            in review order: false positives and misses alternating, the
+            most confident first, fillers last (0: all of them).
     """
 
     codes: Path | None = None
@@ -529,6 +530,11 @@ class StoreConfig(StrictModel):
             are readable by their owner only (``0600``, folders ``0700``);
             ``true`` lets the owner's Unix group read and write them too
             (``0660``, ``0770``), for a team that shares a group.
+        csv_encoding: How the run's CSV files are written: ``utf-8-sig``
+            (UTF-8 with a byte-order mark, so Excel shows accents, curly
+            quotes and dashes as written) or ``utf-8`` (no mark, for scripts
+            that do not expect one). Applied to every CSV of the run folder
+            when its outputs are written.
 
     """
 
@@ -536,6 +542,7 @@ class StoreConfig(StrictModel):
     runs_dir: Path = Path("runs")
     lock_timeout_seconds: float = Field(default=600.0, ge=0)
     share_with_group: bool = False
+    csv_encoding: Literal["utf-8-sig", "utf-8"] = "utf-8-sig"
 
 
 class PipelineConfig(StrictModel):

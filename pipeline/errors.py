@@ -60,7 +60,10 @@ class ModelError(PipelineError, RuntimeError):
 
 
 class OutputFolderError(PipelineError, ValueError):
-    """An output path cannot be used: a file, an impossible path, or a folder we did not make."""
+    """An output path cannot be used.
+
+    A file, an impossible path, or a folder we did not make.
+    """
 
 
 class NothingIngestedError(PipelineError, RuntimeError):

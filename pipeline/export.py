@@ -5,7 +5,8 @@
 - ``report.html`` (see :mod:`pipeline.report`);
 - ``prevalence_by_group.csv``: themes by metadata group, with intervals;
 - ``results.xlsx``: a sheet per table (auto codes, codes compared, agreement,
-  disagreements, topics, prevalence by group);
+  disagreements, codebook, topics, prevalence by group), numbers stored as
+  numbers;
 - ``auto_codes.qdpx``: a REFI-QDA project for NVivo, ATLAS.ti, MAXQDA and
   QualCoder with the documents' text, the codebook, case variables from the
   metadata, the human codings under their coders (first, so a QDA tool's
@@ -15,7 +16,9 @@
 
 Codes show as their names wherever people read them; tables keep the code's
 id in ``code`` and its name in ``code_name`` beside it (the auto-code CSVs of
-the classify step get that column here).
+the classify step get that column here, and the segment's words in ``quote``).
+Every CSV of the run is then given the encoding ``store.csv_encoding`` asks
+for (UTF-8 with a byte-order mark by default, so Excel reads it right).
 
 :func:`rebuild_outputs` writes all of them again for a finished run, from the
 codebook and human codes the run last compared with (``themes report``,
@@ -91,32 +94,133 @@ def run_code_names(folder: RunFolder, codebook=None) -> dict[str, str]:
     return names
 
 
-def _add_code_names(
-    folder: RunFolder, out: RunFolder, name: str, names: Mapping[str, str]
-) -> Path | None:
-    """Write ``name`` (a CSV with a ``code`` column) again with ``code_name`` beside.
+TEXT_COLUMNS = (
+    "document_id", "segment_id", "best_segment_id", "code", "code_name", "unit",
+    "coder_a", "coder_b", "coders", "group", "group_column", "label", "kind",
+    "quote", "auto", "humans", "nearest_human_coded", "flag", "method", "model",
+    "top_words", "representative_ids", "definition",
+)  # fmt: skip
+"""Columns of the run's CSVs read as text: ids such as ``007`` stay as written."""
 
-    Read as text and written back as text, so ids such as ``007`` stay as
-    they are.
+RUN_CSVS = (
+    "anonymisation.csv", "topics.csv", "topics_by_group.csv", "auto_codes.csv",
+    "auto_codes_by_document.csv", "prevalence_by_group.csv", "codes_compared.csv",
+    "agreement.csv", "human_agreement.csv", "disagreements.csv", "suggestions.csv",
+)  # fmt: skip
+"""The CSV files a run folder may hold (given ``store.csv_encoding`` on export)."""
+
+
+def read_output_csv(path: str | Path) -> pd.DataFrame:
+    """A CSV this tool wrote, read back as written.
+
+    With or without a byte-order mark; numbers as numbers and an empty cell as
+    missing (so a coefficient column with a blank stays numeric), ids and
+    other text columns as text, and words such as ``NA`` as words.
+
+    Args:
+        path: The CSV file.
+
+    Returns:
+        The table.
     """
+    return pd.read_csv(
+        path,
+        encoding="utf-8-sig",
+        keep_default_na=False,
+        na_values=[""],
+        dtype=dict.fromkeys(TEXT_COLUMNS, str),
+    )
+
+
+def codebook_table(codebook) -> pd.DataFrame:
+    """The codebook as one table: a row per code, its notes one per line.
+
+    Args:
+        codebook: A :class:`~pipeline.codebook.Codebook`.
+
+    Returns:
+        ``code, code_name, parent, definition, include, exclude, examples,
+        counter_examples, keywords``.
+    """
+    return pd.DataFrame(
+        [
+            {
+                "code": code.id,
+                "code_name": code.name,
+                "parent": code.parent or "",
+                "definition": code.definition,
+                "include": "\n".join(code.include),
+                "exclude": "\n".join(code.exclude),
+                "examples": "\n".join(code.examples),
+                "counter_examples": "\n".join(code.counter_examples),
+                "keywords": ", ".join(code.keywords),
+            }
+            for code in codebook.codes
+        ],
+        columns=[
+            "code", "code_name", "parent", "definition", "include", "exclude",
+            "examples", "counter_examples", "keywords",
+        ],
+    )  # fmt: skip
+
+
+def _auto_code_tables(
+    folder: RunFolder, names: Mapping[str, str]
+) -> dict[str, pd.DataFrame]:
+    """``auto_codes.csv`` and ``auto_codes_by_document.csv`` with names and quotes.
+
+    ``code_name`` goes beside ``code``; ``auto_codes.csv`` gets the segment's
+    words in ``quote``, and ``auto_codes_by_document.csv`` the segment that
+    best shows the code in the document (``best_segment_id``) and its words.
+    """
+    from pipeline.autocodes import best_quotes_by_document, with_quotes
     from pipeline.compare import with_code_names
 
-    path = folder.file(name)
-    if not path.is_file():
-        return None
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if "code" not in table:
-        return None
-    return out.write_csv(name, with_code_names(table, names))
+    tables = {}
+    texts = None
+    for name in ("auto_codes.csv", "auto_codes_by_document.csv"):
+        path = folder.file(name)
+        if not path.is_file():
+            continue
+        table = read_output_csv(path)
+        if "code" not in table:
+            continue
+        if texts is None:
+            segments = folder.read_parquet(
+                "segments.parquet", columns=["segment_id", "text"]
+            )
+            texts = dict(
+                zip(
+                    segments.column("segment_id").to_pylist(),
+                    segments.column("text").to_pylist(),
+                    strict=True,
+                )
+            )
+        if name == "auto_codes.csv":
+            table = with_quotes(table, texts)
+        elif folder.file("auto_codes.parquet").is_file():
+            best = best_quotes_by_document(
+                folder.read_parquet(
+                    "auto_codes.parquet",
+                    columns=["document_id", "segment_id", "code", "score", "assigned"],
+                ).to_pandas(),
+                texts,
+            )
+            table = table.drop(
+                columns=["best_segment_id", "quote"], errors="ignore"
+            ).merge(best, on=["document_id", "code"], how="left", sort=False)
+        tables[name] = with_code_names(table, names)
+    return tables
 
 
-def _table(folder: RunFolder, name: str) -> pd.DataFrame | None:
-    path = folder.file(name)
-    if not path.is_file():
-        return None
-    if name.endswith(".parquet"):
-        return folder.read_parquet(name).to_pandas()
-    return pd.read_csv(path, keep_default_na=False)
+def _run_csv_encoding(folder: RunFolder) -> str:
+    """The run's ``store.csv_encoding`` (its manifest's config), else the default."""
+    from pipeline.store import DEFAULT_CSV_ENCODING
+
+    if not folder.file("manifest.json").is_file():
+        return DEFAULT_CSV_ENCODING
+    config = folder.read_json("manifest.json").get("config") or {}
+    return (config.get("store") or {}).get("csv_encoding") or DEFAULT_CSV_ENCODING
 
 
 def export_run(
@@ -125,17 +229,22 @@ def export_run(
     out_dir: str | Path | None = None,
     codebook=None,
     imported=None,
+    csv_encoding: str | None = None,
 ) -> dict:
     """Write the report, the workbook, the prevalence table and the REFI-QDA project.
 
-    Also adds a ``code_name`` column to ``auto_codes.csv`` and
-    ``auto_codes_by_document.csv``.
+    Also writes ``auto_codes.csv`` and ``auto_codes_by_document.csv`` again
+    with ``code_name`` and the quotes, and gives every CSV of the run the
+    encoding asked for.
 
     Args:
         run_dir: The run folder to read.
         out_dir: Where to write (default: the run folder).
-        codebook: The run's codebook (for the REFI-QDA project), if any.
+        codebook: The run's codebook (for the workbook's codebook sheet, the
+            report's codebook and the REFI-QDA project), if any.
         imported: The human codes (a :class:`~pipeline.codes.CodesImport`), if any.
+        csv_encoding: ``utf-8-sig`` or ``utf-8`` (default: the run's
+            ``store.csv_encoding``, from its manifest).
 
     Returns:
         The paths written, by name.
@@ -146,16 +255,16 @@ def export_run(
 
     folder = RunFolder(run_dir)
     out = RunFolder(out_dir or run_dir)
+    encoding = csv_encoding or _run_csv_encoding(folder)
     written = {}
     names = run_code_names(folder, codebook)
-    for name in ("auto_codes.csv", "auto_codes_by_document.csv"):
-        path = _add_code_names(folder, out, name, names)
-        if path is not None:
-            written[name] = path
+    auto_tables = _auto_code_tables(folder, names)
+    for name, table in auto_tables.items():
+        written[name] = out.write_csv(name, table, encoding=encoding)
     prevalence = prevalence_tables(folder, code_names=names)
     if len(prevalence):
         written["prevalence_by_group.csv"] = out.write_csv(
-            "prevalence_by_group.csv", prevalence
+            "prevalence_by_group.csv", prevalence, encoding=encoding
         )
     sheets = {}
     for sheet, name in (
@@ -166,31 +275,44 @@ def export_run(
         ("topics", "topics.csv"),
         ("topics by group", "topics_by_group.csv"),
     ):
-        table = _table(folder, name)
-        if table is not None and "code" in table and not sheet.startswith("topics"):
+        table = auto_tables.get(name)
+        if table is None and folder.file(name).is_file():
+            table = read_output_csv(folder.file(name))
+        if table is None:
+            continue
+        if "code" in table and not sheet.startswith("topics"):
             table = with_code_names(table, names)
-        if table is not None and sheet == "codes compared":
+        if sheet == "codes compared":
             # every segment x code is in the CSV; the sheet keeps the rows
             # where someone applied the code (most rows say nobody did)
             applied = table["auto_assigned"].eq(True)
             if "human_any" in table:
                 applied |= table["human_any"].eq(True)
-            table = table[applied]
-        if table is not None:
-            sheets[sheet] = table
+            table = _with_segment_quotes(folder, table[applied])
+        if sheet == "disagreements":
+            # runs before the codebook sheet carried the definition on every row
+            table = table.drop(columns="definition", errors="ignore")
+        sheets[sheet] = table
+    if codebook is not None:
+        sheets["codebook"] = codebook_table(codebook)
     if len(prevalence):
         sheets["prevalence by group"] = prevalence
     if sheets:
         about = [
             "auto codes: each segment's assigned codes and its three best-scoring "
-            "codes (all pairs: auto_codes.parquet)",
+            "codes, with the segment's words (all pairs: auto_codes.parquet)",
             "codes compared: per segment and code that a coder or the auto-coder "
-            "applied, each human coder, the auto score and decision, agreement "
-            "(every segment and code: codes_compared.csv)",
-            "agreement: per code and unit, kappa, alpha, AC1, Brennan-Prediger "
-            "kappa, F1 with 95% intervals",
-            "disagreements: segments where auto and human codes differ, most "
-            "confident first",
+            "applied, the segment's words, each human coder, the auto score and "
+            "decision, agreement (every segment and code: codes_compared.csv)",
+            "agreement: per code and unit, each coder's share of units with the "
+            "code (prevalence_a: the human, prevalence_b: the auto-coder or a "
+            "second human), kappa, alpha, AC1, Brennan-Prediger kappa, F1 with "
+            "95% intervals, and flags",
+            "disagreements: segments where auto and human codes differ, in review "
+            "order (rank): false positives and misses alternate, the most "
+            "confident first, fillers (4 words or fewer) last",
+            "codebook: each code's id, name, definition, include and exclude "
+            "notes, examples and keywords",
             "topics, topics by group: BERTopic topics, their words, sizes and quotes",
             "prevalence by group: share of segments with each theme in each "
             "metadata group (Wilson 95% intervals)",
@@ -199,11 +321,34 @@ def export_run(
         written["results.xlsx"] = write_workbook(
             out.file("results.xlsx"), sheets, about=about
         )
-    written["report.html"] = write_report(run_dir, out_dir=out.path, code_names=names)
+    written["report.html"] = write_report(
+        run_dir, out_dir=out.path, code_names=names, codebook=codebook
+    )
     qdpx = export_qdpx(folder, out, codebook=codebook, imported=imported)
     if qdpx is not None:
         written["auto_codes.qdpx"] = qdpx
+    for name in RUN_CSVS:
+        if out.file(name).is_file():
+            out.set_csv_encoding(name, encoding)
     return {name: str(path) for name, path in written.items()}
+
+
+def _with_segment_quotes(folder: RunFolder, table: pd.DataFrame) -> pd.DataFrame:
+    """The table with each row's segment words in ``quote`` (after ``end``)."""
+    from pipeline.autocodes import with_quotes
+
+    wanted = set(table["segment_id"].astype(str))
+    segments = folder.read_parquet("segments.parquet", columns=["segment_id", "text"])
+    texts = {
+        segment: text
+        for segment, text in zip(
+            segments.column("segment_id").to_pylist(),
+            segments.column("text").to_pylist(),
+            strict=True,
+        )
+        if segment in wanted
+    }
+    return with_quotes(table, texts)
 
 
 def export_qdpx(
@@ -475,7 +620,12 @@ def rebuild_outputs(
         }
     )
     loaded_codebook, imported = load_codebook_and_codes(run_dir, inputs)
-    return export_run(run_dir, codebook=loaded_codebook, imported=imported)
+    return export_run(
+        run_dir,
+        codebook=loaded_codebook,
+        imported=imported,
+        csv_encoding=config.store.csv_encoding,
+    )
 
 
 def record_comparison(run_dir: str | Path, summary: Mapping) -> None:

@@ -16,7 +16,6 @@ given by two sources quarantines both, naming the other.
 from __future__ import annotations
 
 import fnmatch
-import functools
 import hashlib
 import io
 import json
@@ -27,6 +26,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from pipeline.cache_keys import parse_key, parse_settings_key
 from pipeline.config import IngestConfig
 from pipeline.decode import decode_bytes
 from pipeline.errors import ConfigError, InputFormatError
@@ -150,23 +150,6 @@ class ParsedCache:
         os.replace(tmp, self.folder / f"{key}.json")
 
 
-@functools.cache
-def parser_version() -> str:
-    """A hash of the code that turns files into documents (readers, speakers, decoding).
-
-    Part of the parse cache's key: a file parsed by other code is parsed again.
-    """
-    here = Path(__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted(
-        [here / "ingest.py", here / "speakers.py", here / "decode.py"]
-        + list((here / "readers").glob("*.py"))
-    ):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def _text_digest(text: str, turns: list) -> str:
     """Checksum of a parsed document's text and turns (a cache entry verifies it)."""
     digest = hashlib.sha256(text.encode("utf-8"))
@@ -246,12 +229,9 @@ def ingest_corpus(
     root = _corpus_root(config, corpus)
     rules = SpeakerRules(config.speakers)
     files, base = _list_files(root, config)
-    settings_key = hashlib.sha256(
-        json.dumps(
-            [config.model_dump(mode="json", exclude={"corpus"}), parser_version()],
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()[:16]
+    settings_key = parse_settings_key(
+        config.model_dump(mode="json", exclude={"corpus"})
+    )
     candidates: list[_Candidate] = []
     quarantined: list[Quarantined] = []
     inputs: list[InputFile] = []
@@ -292,14 +272,6 @@ def ingest_corpus(
         notes=tuple(notes),
         metadata=metadata_report,
     )
-
-
-def corpus_name(corpus: str | Path | None) -> str:
-    """A short name for a corpus: the folder's name or the table's stem."""
-    if corpus is None:
-        return "corpus"
-    path = Path(corpus)
-    return (path.stem if path.suffix else path.name) or "corpus"
 
 
 def _corpus_files(root: Path, config: IngestConfig):
@@ -350,7 +322,7 @@ def _read_source(
         if suffix in TABLE_EXTENSIONS:
             found, lost, notes = _read_table_source(data, path, source, config)
             return found, lost, input_file, notes
-        cache_key = f"{input_file.sha256[:32]}-{settings_key}-{suffix[1:]}"
+        cache_key = parse_key(input_file.sha256, settings_key, suffix)
         parsed = cache.get(cache_key, source) if cache is not None else None
         if parsed is None:
             parsed = DOCUMENT_READERS[suffix](

@@ -1,4 +1,6 @@
-"""A fast CPU path for sentence-transformers models: ONNX Runtime on an export of the local weights.
+"""A fast CPU path for sentence-transformers models.
+
+ONNX Runtime on an export of the local weights.
 
 The transformer of a sentence-transformers model (a BERT-style encoder) is
 exported once with ``torch.onnx.export`` from the local weights (no download),
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.cache_keys import onnx_export_dir
 from pipeline.checksums import discard_folder, seal_folder, verify_folder
 from pipeline.embed import BaseEmbedder
 from pipeline.errors import ModelError
@@ -99,7 +102,8 @@ def export_model(model_dir: Path, out_path: Path) -> Path:
                 )
         except Exception as error:  # torch raises many types for unexportable models
             raise ModelError(
-                f"could not export {model_dir} to ONNX ({type(error).__name__}: {error}); "
+                f"could not export {model_dir} to ONNX "
+                f"({type(error).__name__}: {error}); "
                 "use embed.backend: sentence-transformers for this model"
             ) from error
         os.replace(tmp_path, out_path)
@@ -200,7 +204,7 @@ class OnnxEmbedder(BaseEmbedder):
         Returns:
             The embedder.
         """
-        folder = Path(cache_dir) / f"{model_name}@{model_version}"
+        folder = onnx_export_dir(cache_dir, model_name, model_version)
         fp32 = folder / "model.onnx"
         # an export is sealed with its checksums; a damaged or unsealed one is
         # made again, never loaded
@@ -267,12 +271,13 @@ class OnnxEmbedder(BaseEmbedder):
 
 
 def load_tokenizer(model_dir: Path):
-    """The model's fast tokenizer (``tokenizer.json``), set up as sentence-transformers calls it.
+    """The model's fast tokenizer (``tokenizer.json``).
 
-    Truncation at the model's ``max_seq_length``, padding to the longest text
-    of a batch. The ``tokenizers`` library directly (what ``transformers``
-    wraps): the same ids, masks and type ids as ``AutoTokenizer`` (tested),
-    without the second it takes to import ``transformers``.
+    Set up as sentence-transformers calls it: truncation at the model's
+    ``max_seq_length``, padding to the longest text of a batch. The
+    ``tokenizers`` library directly (what ``transformers`` wraps): the same
+    ids, masks and type ids as ``AutoTokenizer`` (tested), without the second
+    it takes to import ``transformers``.
 
     Raises:
         ModelError: The model has no ``tokenizer.json``.

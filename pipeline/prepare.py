@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from pipeline.cache_keys import segment_keys
 from pipeline.config import PipelineConfig
 from pipeline.embed import embed_texts, make_embedder
 from pipeline.errors import NothingIngestedError
@@ -58,31 +59,6 @@ class PreparedCorpus:
     def segment_keys(self, settings_hash: str) -> list[str]:
         """Stable keys of the segments: document content, settings and segment id."""
         return segment_keys(self.segments, self.documents, settings_hash)
-
-
-def segment_keys(
-    segments: pa.Table, documents: pa.Table, settings_hash: str
-) -> list[str]:
-    """``<content hash>:<segment settings hash>:<segment id>`` for each segment.
-
-    The same segment of the same document text cut with the same settings has
-    the same key in every run.
-    """
-    hashes = dict(
-        zip(
-            documents.column("document_id").to_pylist(),
-            documents.column("content_hash").to_pylist(),
-            strict=True,
-        )
-    )
-    return [
-        f"{hashes[d]}:{settings_hash}:{s}"
-        for d, s in zip(
-            segments.column("document_id").to_pylist(),
-            segments.column("segment_id").to_pylist(),
-            strict=True,
-        )
-    ]
 
 
 def prepare_corpus(

@@ -8,9 +8,14 @@
   each code in each group (Wilson 95% intervals in the hover and the table),
   the quotes behind a cell a click away;
 - topics: sizes, words, representative quotes, topics per group;
-- agreement with human codes, per code and unit, with intervals, flags and the
+- agreement with human codes: a headline per unit with each coder's share of
+  units coded side by side (a near-empty coder is flagged, never shown as
+  agreeing) and the auto-coder's share of segments coded with its coverage
+  warnings; then per code and unit, with intervals, flags and the
   human-vs-human ceiling, and the learning curve of a trained model;
-- disagreements to review, with quotes and the nearest human-coded examples;
+- disagreements to review, in review order, with quotes and the nearest
+  human-coded examples;
+- the codebook: each code's definition, include and exclude notes, examples;
 - provenance: config, codebook, model cards, versions, timings.
 
 It works offline: plotly's JavaScript is embedded once, nothing is linked.
@@ -119,13 +124,14 @@ def grouping_columns(documents: pd.DataFrame, metadata: pd.DataFrame) -> list[st
 
 
 def _read(folder: RunFolder, name: str) -> pd.DataFrame | None:
+    from pipeline.export import read_output_csv
 
     path = folder.file(name)
     if not path.is_file():
         return None
     if name.endswith(".parquet"):
         return folder.read_parquet(name).to_pandas()
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    return read_output_csv(path)
 
 
 def _named(frame: pd.DataFrame | None, name_of) -> pd.DataFrame | None:
@@ -154,6 +160,7 @@ def report_context(
     *,
     extra_figures: list | None = None,
     code_names: Mapping[str, str] | None = None,
+    codebook=None,
 ) -> dict[str, Any]:
     """Everything the template shows, from a run folder's files.
 
@@ -162,6 +169,8 @@ def report_context(
         extra_figures: ``(title, figure)`` pairs to add to the agreement section.
         code_names: Code id to the name shown (default: the names the run's
             coder recorded; a code without one shows its id).
+        codebook: The run's :class:`~pipeline.codebook.Codebook`, for the
+            codebook section (without it the section says so).
 
     Returns:
         The template's variables.
@@ -310,6 +319,7 @@ def report_context(
         agreement = _blank(agreement)
         pooled = agreement[agreement["code"] == "(all codes)"]
         agreement_view = {
+            "headline": agreement_headline(pooled),
             "pooled": pooled.to_dict(orient="records"),
             "rows": agreement[agreement["code"] != "(all codes)"].to_dict(
                 orient="records"
@@ -424,11 +434,99 @@ def report_context(
         if disagreements is None
         else _blank(disagreements.head(MAX_DISAGREEMENTS)).to_dict(orient="records"),
         "n_disagreements": 0 if disagreements is None else len(disagreements),
+        "disagreement_kinds": {}
+        if disagreements is None or "kind" not in disagreements
+        else disagreements["kind"].value_counts().to_dict(),
+        "coverage": auto_coverage(manifest),
+        "codebook": codebook_view(codebook),
         "classifier": _json_file(folder, "classifier.json"),
         "model_card": model_card,
         "config_yaml": _yaml(manifest.get("config", {})),
         "topic_card": _topic_card(manifest),
     }
+
+
+def agreement_headline(pooled: pd.DataFrame) -> list[dict[str, Any]]:
+    """The pooled rows as the headline reads them: shares side by side, flags.
+
+    Args:
+        pooled: The ``(all codes)`` rows of the agreement table, missing
+            values as empty strings (tables of older runs may lack
+            ``prevalence_a`` and ``prevalence_b``).
+
+    Returns:
+        Per row: ``unit``, ``coder_a``, ``coder_b``, ``auto`` (whether B is
+        the auto-coder), ``share_a``, ``share_b`` (each coder's prevalence:
+        the share of unit and code pairs it coded, the mean share of units
+        per code), ``kappa`` (empty when undefined),
+        ``kappa_low``, ``kappa_high``, ``undefined`` and ``flag``.
+    """
+    rows = []
+    for row in pooled.to_dict(orient="records"):
+        undefined = row.get("kappa", "") in ("", None)
+        flag = str(row.get("flag", "") or "")
+        if undefined and "undefined" not in flag:
+            flag = "; ".join(filter(None, ["kappa undefined", flag]))
+        rows.append(
+            {
+                "unit": row["unit"],
+                "coder_a": row["coder_a"],
+                "coder_b": row["coder_b"],
+                "auto": row["coder_b"] == "auto",
+                "share_a": row.get("prevalence_a", ""),
+                "share_b": row.get("prevalence_b", ""),
+                "kappa": row.get("kappa", ""),
+                "kappa_low": row.get("kappa_low", ""),
+                "kappa_high": row.get("kappa_high", ""),
+                "undefined": undefined,
+                "flag": flag,
+            }
+        )
+    return rows
+
+
+def auto_coverage(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The auto-coder's share of segments coded and its warnings, from the manifest.
+
+    Args:
+        manifest: The run's ``manifest.json``.
+
+    Returns:
+        ``share_coded``, ``n_segments``, ``n_coded``, ``model`` and ``notes``,
+        or None when the run did not auto-code.
+    """
+    classify = manifest.get("classify") or {}
+    if "share_coded" not in classify:
+        return None
+    n_segments = int((manifest.get("counts") or {}).get("segments", 0))
+    without = classify.get("segments_without_code")
+    return {
+        "share_coded": classify["share_coded"],
+        "n_segments": n_segments,
+        "n_coded": None if without is None else n_segments - int(without),
+        "model": classify.get("model", ""),
+        "notes": list(classify.get("notes") or []),
+    }
+
+
+def codebook_view(codebook) -> list[dict[str, Any]] | None:
+    """The codebook's codes as the report lists them (None without a codebook)."""
+    if codebook is None:
+        return None
+    return [
+        {
+            "id": code.id,
+            "name": code.name,
+            "parent": code.parent or "",
+            "definition": code.definition,
+            "include": list(code.include),
+            "exclude": list(code.exclude),
+            "examples": list(code.examples),
+            "counter_examples": list(code.counter_examples),
+            "keywords": list(code.keywords),
+        }
+        for code in codebook.codes
+    ]
 
 
 def _yaml(value: Any) -> str:
@@ -459,6 +557,9 @@ def render_report(run_dir: str | Path, **options) -> str:
         undefined=jinja2.StrictUndefined,
     )
     environment.filters["pct"] = lambda v: "" if v in ("", None) else f"{float(v):.0%}"
+    environment.filters["pct1"] = lambda v: (
+        "" if v in ("", None) or v != v else f"{float(v):.1%}"
+    )
     environment.filters["num"] = lambda v: (
         "" if v in ("", None) or v != v else f"{float(v):.2f}"
     )

@@ -26,10 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.cache_keys import (
+    corpus_name,
+    topic_models_dir,
+    topics_data_hash,
+    topics_settings_hash,
+)
 from pipeline.checksums import seal_folder, verify_folder
 from pipeline.errors import ModelError
 from pipeline.folders import replacing_folder
-from pipeline.ingest import corpus_name
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +56,15 @@ class SavedTopicModel:
     overlap: float
 
     def describe(self) -> str:
-        """One line for the console and the report: which model, fitted when, on what."""
+        """One line for the console and the report.
+
+        Which model, fitted when, on what.
+        """
         return (
             f"the saved model {self.folder.name} (fitted {self.card.get('created_at')} "
             f"on {self.card.get('n_segments')} segments, {self.overlap:.0%} of them "
             "in this corpus)"
         )
-
-
-def topic_models_dir(config) -> Path:
-    """Where a run's topic models are saved: ``topics.model_dir`` or the runs folder's."""
-    if config.topics.model_dir is not None:
-        return Path(config.topics.model_dir)
-    return Path(config.store.runs_dir) / "topic_models"
 
 
 def text_digests(texts: Sequence[str]) -> np.ndarray:
@@ -79,27 +80,6 @@ def text_digests(texts: Sequence[str]) -> np.ndarray:
         count=len(texts),
     )
     return np.unique(digests)
-
-
-def topics_data_hash(texts: Sequence[str]) -> str:
-    """Hash of the segment texts a topic model is fitted on (order does not matter)."""
-    return hashlib.sha256("\n".join(sorted(texts)).encode("utf-8")).hexdigest()
-
-
-def topics_settings_hash(config) -> str:
-    """Hash of what shapes a topic model: topics settings (but how to update) and embeddings."""
-    from pipeline.config import hash_json
-
-    topics = config.topics.model_dump(
-        mode="json", exclude={"update", "name", "model_dir", "lineage_overlap"}
-    )
-    return hash_json(
-        {
-            "topics": topics,
-            "embed": config.section_hash("embed"),
-            "seed": config.random_state,
-        }
-    )
 
 
 def saved_model_to_apply(config, texts: Sequence[str]) -> SavedTopicModel | None:

@@ -1,9 +1,11 @@
 """The run's tables in one workbook: ``results.xlsx``, a sheet per table.
 
 Sheets have a frozen, bold header row, an auto-filter and column widths that
-fit their content (capped, with wrapped text for quotes). A table longer than
-Excel's row limit is cut, and the ``about`` sheet says so and names the CSV
-or Parquet file that holds all of it.
+fit their content (capped, with wrapped text for quotes). Numbers are stored
+as numbers, never as text, and a missing value is an empty cell: coefficients
+(kappa, alpha, F1, scores) show as ``0.00``, shares (prevalence, agreement)
+as ``0.0%``. A table longer than Excel's row limit is cut, and the ``about``
+sheet says so and names the CSV or Parquet file that holds all of it.
 
 Written with XlsxWriter in its constant-memory mode, row by row: memory stays
 flat however long the tables are (with openpyxl, a 20,000-comment run's
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 EXCEL_MAX_ROWS = 1_048_575
@@ -25,11 +28,37 @@ WRAPPED = {
     "text",
     "quote",
     "definition",
+    "include",
+    "exclude",
+    "examples",
+    "counter_examples",
     "nearest_human_coded",
     "representative_ids",
     "top_words",
     "flag",
 }
+COEFFICIENT = "0.00"
+SHARE = "0.0%"
+NUMBER_FORMATS = {
+    **dict.fromkeys(
+        [
+            "kappa", "kappa_low", "kappa_high", "alpha", "alpha_low", "alpha_high",
+            "ac1", "ac1_low", "ac1_high",
+            "bp_kappa", "precision", "recall", "f1",
+            "score", "auto_score", "max_score", "threshold", "confidence",
+            "probability",
+        ],
+        COEFFICIENT,
+    ),
+    **dict.fromkeys(
+        [
+            "prevalence", "prevalence_a", "prevalence_b", "percent_agreement",
+            "share", "share_low", "share_high",
+        ],
+        SHARE,
+    ),
+}  # fmt: skip
+"""Excel number format of a column, by its header."""
 
 
 def write_workbook(
@@ -73,19 +102,17 @@ def write_workbook(
                 "strings_to_numbers": False,
             },
         )
-        bold = book.add_format({"bold": True})
-        wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        formats = _Formats(book)
         _write_sheet(
             book,
             "about",
             pd.DataFrame({"about": notes or ["Tables of this run."]}),
-            bold,
-            wrap,
+            formats,
             wrapped={"about"},
         )
         for name, table in sheets.items():
             _write_sheet(
-                book, name[:31], table.head(EXCEL_MAX_ROWS), bold, wrap, wrapped=WRAPPED
+                book, name[:31], table.head(EXCEL_MAX_ROWS), formats, wrapped=WRAPPED
             )
         book.close()
         os.replace(tmp, path)
@@ -95,7 +122,30 @@ def write_workbook(
     return path
 
 
-def _write_sheet(book, name: str, table: pd.DataFrame, bold, wrap, *, wrapped) -> None:
+class _Formats:
+    """The workbook's cell formats, made once (XlsxWriter keeps each it is given)."""
+
+    def __init__(self, book) -> None:
+        self.bold = book.add_format({"bold": True})
+        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        self.numbers = {
+            pattern: book.add_format({"num_format": pattern})
+            for pattern in set(NUMBER_FORMATS.values())
+        }
+
+    def of_column(self, header: str, column: pd.Series, *, wrapped: set[str]):
+        """The format of a column: wrapped text, a number format, or none."""
+        if header in wrapped:
+            return self.wrap
+        pattern = NUMBER_FORMATS.get(header)
+        if pattern is not None and pd.api.types.is_numeric_dtype(column):
+            return self.numbers[pattern]
+        return None
+
+
+def _write_sheet(
+    book, name: str, table: pd.DataFrame, formats: _Formats, *, wrapped: set[str]
+) -> None:
     """One sheet, row by row: bold frozen header, auto-filter, fitted widths."""
     sheet = book.add_worksheet(name)
     headers = [str(column) for column in table.columns]
@@ -103,9 +153,11 @@ def _write_sheet(book, name: str, table: pd.DataFrame, bold, wrap, *, wrapped) -
     for j, header in enumerate(headers):
         sample = [len(str(v)) for v in columns[j][:200] if v is not None]
         width = min(MAX_WIDTH, max([len(header), *sample, 6]) + 2)
-        sheet.set_column(j, j, width, wrap if header in wrapped else None)
+        sheet.set_column(
+            j, j, width, formats.of_column(header, table.iloc[:, j], wrapped=wrapped)
+        )
     sheet.freeze_panes(1, 0)
-    sheet.write_row(0, 0, headers, bold)
+    sheet.write_row(0, 0, headers, formats.bold)
     for i, row in enumerate(zip(*columns, strict=True), start=1):
         sheet.write_row(i, 0, row)
     if headers:
@@ -113,24 +165,38 @@ def _write_sheet(book, name: str, table: pd.DataFrame, bold, wrap, *, wrapped) -
 
 
 def _cells(column: pd.Series) -> list:
-    """A column as plain Python values: blanks for missing, text cut to Excel's cap."""
+    """A column as plain Python values for XlsxWriter.
+
+    Numbers stay numbers (NumPy scalars become Python ones: XlsxWriter would
+    write an ``int64`` as text), missing values and empty strings become
+    empty cells, NaN and infinities too (Excel has no such numbers), and text
+    is cut to Excel's cap.
+    """
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         values = column.astype(object).where(column.notna(), None).tolist()
-        return [
-            None if isinstance(v, float) and (v != v or v in (INF, -INF)) else v
-            for v in values
-        ]
+        return [_number(v) for v in values]
     out = []
     for value in column.tolist():
-        if value is None or (isinstance(value, float) and value != value):
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is None or value == "":
             out.append(None)
         elif isinstance(value, str):
             out.append(value[:EXCEL_MAX_CELL])
-        elif isinstance(value, (int, float, bool)):
-            out.append(value)
+        elif isinstance(value, (bool, int, float)):
+            out.append(_number(value))
         else:
             text = str(value)
             out.append(
                 None if text in ("nan", "NaT", "<NA>") else text[:EXCEL_MAX_CELL]
             )
     return out
+
+
+def _number(value):
+    """A number as Excel stores it: None for missing, NaN or infinite."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and (value != value or value in (INF, -INF)):
+        return None
+    return value

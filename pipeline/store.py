@@ -8,7 +8,9 @@
 - The run folder (``runs/<run_id>/`` or ``--out DIR``) holds the files a
   researcher opens: ``documents.parquet``, ``segments.parquet``,
   ``manifest.json`` and the later stages' outputs. Files are written under a
-  temporary name and renamed, so a crash never leaves half a file.
+  temporary name and renamed, so a crash never leaves half a file. CSV files
+  are UTF-8 with a byte-order mark, so Excel reads their accents and curly
+  quotes right (``store.csv_encoding: utf-8`` leaves the mark out).
 - A lock file beside the database lets one run write at a time; a second run
   waits up to ``store.lock_timeout_seconds``, then stops with a clear message.
 
@@ -17,18 +19,20 @@ The layout of every file is documented in ``docs/formats.md``.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import functools
 import json
 import logging
 import os
 import secrets
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pyarrow as pa
@@ -38,6 +42,18 @@ from pipeline.errors import RunNotFoundError, StoreBusyError, StoreError
 from pipeline.permissions import file_mode, folder_mode
 
 logger = logging.getLogger(__name__)
+
+CsvEncoding = Literal["utf-8-sig", "utf-8"]
+"""How CSV files are written: UTF-8 with a byte-order mark (for Excel) or without."""
+
+DEFAULT_CSV_ENCODING: CsvEncoding = "utf-8-sig"
+
+
+def _check_csv_encoding(encoding: str) -> None:
+    if encoding not in get_args(CsvEncoding):
+        allowed = ", ".join(get_args(CsvEncoding))
+        raise ValueError(f"CSV encoding {encoding!r} is not one of {allowed}")
+
 
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -338,8 +354,8 @@ class ResultsStore:
         with self.connect() as connection:
             connection.register("wanted_documents", wanted)
             found = connection.sql(
-                "SELECT s.document_id, s.segment_id, s.unit, s.speaker, s.role, s.start, "
-                's."end", s.text, s.question, s.turn_index FROM segments s '
+                "SELECT s.document_id, s.segment_id, s.unit, s.speaker, s.role, "
+                's.start, s."end", s.text, s.question, s.turn_index FROM segments s '
                 "JOIN wanted_documents w ON s.document_id = w.document_id "
                 "AND s.content_hash = w.content_hash WHERE s.settings_hash = ? "
                 "ORDER BY s.document_id, s.start, s.segment_id",
@@ -358,7 +374,8 @@ class ResultsStore:
             connection.register("wanted_hashes", wanted)
             found = connection.sql(
                 "SELECT e.text_hash, e.vector FROM embeddings e "
-                "JOIN wanted_hashes w ON e.text_hash = w.text_hash WHERE e.model_id = ?",
+                "JOIN wanted_hashes w ON e.text_hash = w.text_hash "
+                "WHERE e.model_id = ?",
                 params=[model_id],
             ).to_arrow_table()
         if found.num_rows == 0:
@@ -391,7 +408,8 @@ class ResultsStore:
             with _transaction(connection):
                 connection.register("incoming_embeddings", incoming)
                 connection.execute(
-                    "INSERT OR IGNORE INTO embeddings SELECT model_id, text_hash, vector "
+                    "INSERT OR IGNORE INTO embeddings "
+                    "SELECT model_id, text_hash, vector "
                     "FROM incoming_embeddings"
                 )
 
@@ -459,7 +477,8 @@ class ResultsStore:
         """
         with self.connect() as connection:
             marked = connection.execute(
-                "UPDATE runs SET status = 'interrupted' WHERE status = 'running' RETURNING run_id"
+                "UPDATE runs SET status = 'interrupted' WHERE status = 'running' "
+                "RETURNING run_id"
             ).fetchall()
         return len(marked)
 
@@ -493,7 +512,10 @@ def _parquet_metadata(path: str, mtime_ns: int, size: int) -> pq.FileMetaData:
 def read_rows(
     path: str | Path, rows: Sequence[int], *, columns: list[str] | None = None
 ) -> pa.Table:
-    """Some rows of a Parquet file (positions, in this order), decoding only their row groups."""
+    """Some rows of a Parquet file (positions, in this order).
+
+    Only their row groups are decoded.
+    """
     stat = os.stat(path)
     # the footer is parsed once per file version: segmentation reads a few rows
     # of the same file hundreds of times, and at 100,000 documents parsing its
@@ -632,9 +654,57 @@ class RunFolder:
             name, lambda tmp: Path(tmp).write_text(text, encoding="utf-8")
         )
 
-    def write_csv(self, name: str, frame) -> Path:
-        """Write a pandas DataFrame as UTF-8 CSV, atomically."""
-        return self._atomic(name, lambda tmp: frame.to_csv(tmp, index=False))
+    def write_csv(
+        self, name: str, frame, *, encoding: CsvEncoding = DEFAULT_CSV_ENCODING
+    ) -> Path:
+        """Write a pandas DataFrame as CSV, atomically.
+
+        Args:
+            name: The file's name in the run folder.
+            frame: The table (written without its index).
+            encoding: ``utf-8-sig`` (default): UTF-8 with a byte-order mark,
+                which Excel needs to open non-ASCII text (``é``, ``’``,
+                ``–``) as written; ``utf-8``: no mark, for scripts that
+                want none (``store.csv_encoding``).
+
+        Returns:
+            The path written.
+        """
+        _check_csv_encoding(encoding)
+        return self._atomic(
+            name, lambda tmp: frame.to_csv(tmp, index=False, encoding=encoding)
+        )
+
+    def set_csv_encoding(self, name: str, encoding: CsvEncoding) -> bool:
+        """Give a CSV file of the run a byte-order mark, or take it away.
+
+        The rest of the file is copied byte for byte (a stream, however
+        large), so its values stay exactly as written.
+
+        Args:
+            name: The CSV file's name in the run folder.
+            encoding: ``utf-8-sig`` (with the mark) or ``utf-8`` (without).
+
+        Returns:
+            Whether the file was rewritten (False when it already was so).
+        """
+        _check_csv_encoding(encoding)
+        path = self.file(name)
+        with open(path, "rb") as source:
+            has_mark = source.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+        if has_mark == (encoding == "utf-8-sig"):
+            return False
+
+        def write(tmp: str) -> None:
+            with open(path, "rb") as source, open(tmp, "wb") as target:
+                if has_mark:
+                    source.seek(len(codecs.BOM_UTF8))
+                else:
+                    target.write(codecs.BOM_UTF8)
+                shutil.copyfileobj(source, target, 1 << 20)
+
+        self._atomic(name, write)
+        return True
 
     def _atomic(self, name: str, write) -> Path:
         target = self.file(name)

@@ -83,7 +83,7 @@ _COLUMNS = [
 
 
 def _farthest_first(vectors: np.ndarray, k: int) -> list[int]:
-    """Indices of ``k`` vectors picked so each is as far as possible from those before it.
+    """Indices of ``k`` vectors, each picked as far as possible from those before it.
 
     The first pick is the most uncertain (index 0: the pool is sorted).
     """
@@ -103,7 +103,8 @@ def suggest_from_run(run_dir, config, *, n: int, codes_path=None, out=None):
 
     Args:
         run_dir: The run folder (with auto-codes).
-        config: The :class:`~pipeline.config.PipelineConfig` (codebook for the codes file).
+        config: The :class:`~pipeline.config.PipelineConfig` (codebook for the
+            codes file).
         n: How many segments.
         codes_path: Human codes so far; their segments are skipped.
         out: The CSV to write (default ``<run>/suggestions.csv``).

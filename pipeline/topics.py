@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.cache_keys import topics_data_hash, topics_settings_hash
 from pipeline.config import TopicsConfig
 from pipeline.errors import ModelError
 from pipeline.progress import report_progress
@@ -45,8 +46,6 @@ from pipeline.saved_topics import (
     save_topic_model,
     saved_model_folder,
     saved_model_to_apply,
-    topics_data_hash,
-    topics_settings_hash,
 )
 
 logger = logging.getLogger(__name__)
@@ -93,10 +92,11 @@ BERTopic strips punctuation before counting words.)"""
 
 
 class SegmentAnalyzer:
-    """Words and word pairs of each segment, stop words left out (a CountVectorizer analyzer).
+    """Words and word pairs of each segment, stop words left out.
 
-    Unlike CountVectorizer's own analyzer, it never makes a word pair across
-    the :data:`SEGMENT_END` marker between two segments.
+    A CountVectorizer analyzer. Unlike CountVectorizer's own analyzer, it
+    never makes a word pair across the :data:`SEGMENT_END` marker between two
+    segments.
 
     Args:
         stop_words: Words to leave out.
@@ -234,7 +234,8 @@ class TopicModeler:
 
         Args:
             texts: Segment texts.
-            embeddings: ``(n, d)`` unit-length segment embeddings, aligned with ``texts``.
+            embeddings: ``(n, d)`` unit-length segment embeddings, aligned with
+                ``texts``.
             lemmas: Lemmatized texts for topic words (default: ``texts``).
             seed_topic_list: Keyword lists that guide topics (from a codebook):
                 segments containing a list's words are drawn towards it before
@@ -252,7 +253,8 @@ class TopicModeler:
         n = len(texts)
         if embeddings.shape[0] != n:
             raise ModelError(
-                f"topics: {embeddings.shape[0]} embeddings for {n} segments; they must align"
+                f"topics: {embeddings.shape[0]} embeddings for {n} segments; "
+                "they must align"
             )
         words = np.array([len(text.split()) for text in texts])
         usable = np.flatnonzero(words >= self.config.min_words)
@@ -266,9 +268,9 @@ class TopicModeler:
         if len(usable) < self.config.min_segments:
             self.method_ = "none"
             self.message_ = (
-                f"no topics: {len(usable)} segments of at least {self.config.min_words} "
-                f"words, fewer than topics.min_segments ({self.config.min_segments}); "
-                "topic modelling needs more text"
+                f"no topics: {len(usable)} segments of at least "
+                f"{self.config.min_words} words, fewer than topics.min_segments "
+                f"({self.config.min_segments}); topic modelling needs more text"
             )
             logger.info("topics: %s", self.message_)
             return self
@@ -298,7 +300,8 @@ class TopicModeler:
         self.model_ = model
         self.method_ = method
         short = (
-            f"; {self.n_short_} segments under {self.config.min_words} words have no topic"
+            f"; {self.n_short_} segments under {self.config.min_words} words "
+            "have no topic"
             if self.n_short_
             else ""
         )
@@ -344,7 +347,8 @@ class TopicModeler:
             if n_clusters >= 2:
                 self.n_outliers_ = int((labels == OUTLIER).sum())
                 how = (
-                    f"BERTopic on {n} segments: UMAP (n_neighbors={parameters.n_neighbors}), "
+                    f"BERTopic on {n} segments: "
+                    f"UMAP (n_neighbors={parameters.n_neighbors}), "
                     f"HDBSCAN (min_cluster_size={parameters.min_cluster_size}, "
                     f"{selection} selection) found {n_clusters} topics; "
                     f"{self.n_outliers_} outliers reassigned "
@@ -449,7 +453,9 @@ class TopicModeler:
         return assign_to_centroids(embeddings, self.centroids_)
 
     def save(self, folder: Path, *, embedding_model: str | bool = False) -> None:
-        """Write the fitted BERTopic model (safetensors) and the centroids into ``folder``.
+        """Write the fitted BERTopic model and the centroids into ``folder``.
+
+        The model is written as safetensors.
 
         Args:
             folder: An existing, empty folder.
@@ -631,6 +637,8 @@ def choose_group_columns(
         metadata: One row per segment, one column per metadata field.
         configured: Columns named in ``topics.per_group``, or None to choose:
             every column with 2 to ``max_groups`` distinct values.
+        max_groups: The most distinct values a column may have to be chosen
+            when ``configured`` is None.
 
     Returns:
         Column names present in ``metadata``.

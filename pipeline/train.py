@@ -1,4 +1,6 @@
-"""Supervised theme classifiers: train on human codes, evaluate honestly, save with a card.
+"""Supervised theme classifiers.
+
+Train on human codes, evaluate honestly, save with a card.
 
 Training data are segments with human codes aligned to them. Evaluation is
 always grouped cross-validation: every segment of a document (or of a
@@ -121,7 +123,8 @@ class TrainedModel:
         classifier: The fitted classifier (trained codes only).
         features: The feature builder (TF-IDF vocabulary, if any).
         codes: Trained code ids, in the classifier's column order.
-        reports: Per codebook code, its cross-validated quality or why it was not trained.
+        reports: Per codebook code, its cross-validated quality or why it was
+            not trained.
         learning_curve: Rows of ``share, code, n_examples, kappa, f1``.
         oof: Out-of-fold scores of the training segments (``segment_key``
             plus one column per trained code).
@@ -254,7 +257,9 @@ def train_supervised(
             code,
             int(counts[j]),
             False,
-            reason=f"not enough human examples ({int(counts[j])} < {config.min_examples})",
+            reason=(
+                f"not enough human examples ({int(counts[j])} < {config.min_examples})"
+            ),
         )
         for j, code in enumerate(codes)
         if j not in eligible
@@ -413,7 +418,8 @@ def load_model(folder: str | Path) -> TrainedModel:
     folder = Path(folder)
     if not (folder / CLASSIFIER_FILE).is_file() or not (folder / CARD_FILE).is_file():
         raise ModelError(
-            f"{folder}: not a trained classifier (no {CLASSIFIER_FILE} and {CARD_FILE}); train "
+            f"{folder}: not a trained classifier "
+            f"(no {CLASSIFIER_FILE} and {CARD_FILE}); train "
             "one with `themes train`"
         )
     saved = joblib.load(folder / CLASSIFIER_FILE)
@@ -442,12 +448,15 @@ def card_markdown(card: dict) -> str:
     lines = [
         f"# {card.get('name', 'classifier')}",
         "",
-        f"Supervised theme classifier trained on {card.get('n_segments', '?')} segments of "
+        "Supervised theme classifier trained on "
+        f"{card.get('n_segments', '?')} segments of "
         f"{card.get('n_documents', '?')} documents ({card.get('unit', '?')} units), "
         f"human codes from {', '.join(card.get('coders', []))} combined by "
-        f"`{card.get('training_coders', 'union')}`. Embeddings: `{card.get('embedding_model_id')}`.",
+        f"`{card.get('training_coders', 'union')}`. "
+        f"Embeddings: `{card.get('embedding_model_id')}`.",
         "",
-        f"Cross-validation: {card.get('cv_folds')} folds grouped by `{card.get('group_by')}` "
+        f"Cross-validation: {card.get('cv_folds')} folds grouped by "
+        f"`{card.get('group_by')}` "
         "(no document in both parts of a fold); thresholds maximise "
         f"{card.get('threshold_metric')}.",
         "",
@@ -469,11 +478,13 @@ def card_markdown(card: dict) -> str:
         )
     lines += [
         "",
-        f"Codebook: `{card.get('codebook')}` (hash `{card.get('codebook_hash')}`); training "
-        f"data hash `{card.get('training_data_hash')}`; seed {card.get('random_state')}.",
+        f"Codebook: `{card.get('codebook')}` "
+        f"(hash `{card.get('codebook_hash')}`); training "
+        f"data hash `{card.get('training_data_hash')}`; "
+        f"seed {card.get('random_state')}.",
         "",
-        "The learning curve (kappa per code against the number of human examples) is in "
-        "`learning_curve.csv`.",
+        "The learning curve (kappa per code against the number of human examples) "
+        "is in `learning_curve.csv`.",
         "",
     ]
     return "\n".join(lines)
@@ -485,7 +496,8 @@ def train_from_files(
     """Everything ``themes train`` does: read, segment, embed, align codes, train, save.
 
     Args:
-        config: The :class:`~pipeline.config.PipelineConfig` (corpus, codebook, settings).
+        config: The :class:`~pipeline.config.PipelineConfig` (corpus, codebook,
+            settings).
         codes_path: The human codes file.
         out: The model folder to write.
         holdout: Share of groups (documents, or ``classify.group_by`` values)
@@ -611,9 +623,10 @@ def _training_notes(imported, checked) -> list[str]:
             f"{checked.n_blocked()} documents with possible identifiers were left "
             "out of training (anonymise.policy: block)"
         )
-    if checked.anonymisation["policy"] == "redact" and checked.anonymisation[
-        "n_findings"
-    ]:
+    if (
+        checked.anonymisation["policy"] == "redact"
+        and checked.anonymisation["n_findings"]
+    ):
         notes.append(
             f"{checked.anonymisation['n_findings']} possible identifiers were "
             "redacted before training (anonymise.policy: redact)"

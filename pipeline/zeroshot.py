@@ -30,7 +30,6 @@ those it was trained on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -41,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.cache_keys import saved_coding_dir, segment_digest  # noqa: F401
 from pipeline.classify import PrototypeClassifier, decide
 from pipeline.codebook import Codebook
 from pipeline.config import ClassifyConfig
@@ -381,17 +381,6 @@ def keyword_trained_scores(
     return probabilities, models
 
 
-def segment_digest(document_ids: Sequence[str], keys: Sequence[str]) -> np.ndarray:
-    """Fixed-width digests (``S32``) of each segment's document id and segment key."""
-    return np.array(
-        [
-            hashlib.sha256(f"{d}\x1f{k}".encode()).hexdigest()[:32].encode()
-            for d, k in zip(document_ids, keys, strict=True)
-        ],
-        dtype="S32",
-    )
-
-
 @dataclass
 class SavedCoding:
     """A corpus's zero-shot coding kept between runs: scores and keyword models.
@@ -526,29 +515,3 @@ def score_with_saved_coding(
         "trained_on": n if coder.keyword_training else 0,
         "scored": n,
     }
-
-
-def saved_coding_dir(config, embedding_model_id: str) -> Path:
-    """Where a corpus's :class:`SavedCoding` lives: ``<runs>/.cache/zero_shot/<corpus>-<key>``.
-
-    The key hashes what the scores depend on: the codebook file, the
-    ``classify`` settings (but how to update), the embedding model, the
-    segmentation settings and the seed. Anything else gives another folder.
-    """
-    from pipeline.config import hash_json
-    from pipeline.ingest import corpus_name
-
-    codebook = Path(config.classify.codebook)
-    key = hash_json(
-        {
-            "codebook": hashlib.sha256(codebook.read_bytes()).hexdigest(),
-            "classify": config.classify.model_dump(
-                mode="json", exclude={"update", "refit_growth"}
-            ),
-            "embeddings": embedding_model_id,
-            "segment": config.section_hash("segment"),
-            "seed": config.random_state,
-        }
-    )
-    name = corpus_name(config.ingest.corpus)
-    return Path(config.store.runs_dir) / ".cache" / "zero_shot" / f"{name}-{key}"

@@ -1,4 +1,7 @@
-"""The themes command: help with examples, and one clear line with exit status 2 for bad usage."""
+"""The themes command: help with examples, and a clear error for bad usage.
+
+Bad usage gets one clear line and exit status 2.
+"""
 
 from __future__ import annotations
 
@@ -100,7 +103,8 @@ def test_codes_missing_from_the_codebook_exit_2_naming_them(monkeypatch, tmp_pat
     monkeypatch.chdir(ROOT)
     codes = tmp_path / "codes.csv"
     codes.write_text(
-        "document_id,code,text\nM01,heroic_leadership,x\nM02,Typo Code,y\nM03,gm_isolation,z\n"
+        "document_id,code,text\n"
+        "M01,heroic_leadership,x\nM02,Typo Code,y\nM03,gm_isolation,z\n"
     )
     result = invoke("run", "--config", "config/demo.yaml", "--codes", str(codes))
     assert result.exit_code == 2

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pipeline.cache_keys import text_key
 from pipeline.config import EmbedConfig
 from pipeline.embed import (
     HashingEmbedder,
@@ -10,7 +11,6 @@ from pipeline.embed import (
     embed_texts,
     make_embedder,
     resolve_model,
-    text_key,
 )
 from pipeline.errors import ConfigError, ModelError
 from pipeline.store import ResultsStore

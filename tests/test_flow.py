@@ -164,7 +164,10 @@ def test_cli_missing_corpus_exits_2(tmp_path):
 def test_rerun_after_the_store_and_step_files_were_deleted(
     prefect_harness, tmp_path, data_dir
 ):
-    """Prefect still remembers the cached steps; their files are gone: they are recomputed."""
+    """Prefect still remembers the cached steps; their files are gone.
+
+    They are recomputed.
+    """
     from flows.theme_pipeline import theme_pipeline
     from pipeline.config import RunOverrides
 

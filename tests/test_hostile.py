@@ -78,7 +78,8 @@ def test_themes_run_on_the_hostile_corpus(prefect_harness, hostile_corpus, tmp_p
     config.write_text(
         f"ingest:\n  corpus: {hostile_corpus}\n  text_column: answer\n"
         "segment:\n  spacy_model: 'blank:en'\nembed:\n  backend: hashing\n"
-        f"topics:\n  enabled: false\nstore:\n  database: {tmp_path / 'store' / 'db.duckdb'}\n"
+        "topics:\n  enabled: false\n"
+        f"store:\n  database: {tmp_path / 'store' / 'db.duckdb'}\n"
         f"  runs_dir: {tmp_path / 'store'}\n"
     )
     result = CliRunner().invoke(
@@ -117,7 +118,11 @@ PROJECT = b'<?xml version="1.0"?><Project xmlns="urn:QDA-XML:project:1.0" name="
         ({"/etc/evil.txt": b"x", "project.qde": PROJECT}, "points outside the archive"),
         (
             {
-                "project.qde": b'<?xml version="1.0"?><!DOCTYPE p [<!ENTITY e SYSTEM "file:///etc/passwd">]><Project name="&e;"/>'
+                "project.qde": (
+                    b'<?xml version="1.0"?><!DOCTYPE p '
+                    b'[<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                    b'<Project name="&e;"/>'
+                )
             },
             "DTD or entities",
         ),

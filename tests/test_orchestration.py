@@ -39,6 +39,7 @@ embed:
 topics:
   lemmatize: false
   rerank_words: false
+  small_corpus: 100000   # k-means, not UMAP: no numba compiling in each process
   model_dir: {folder / "models"}
 classify:
   codebook: {ROOT / "config" / "codebooks" / "nhs_managers.yaml"}

@@ -109,7 +109,8 @@ def anonymise_run(tmp_path, policy: str):
     codes = tmp_path / "codes.csv"
     codes.write_text(
         "document_id,code,start,end,coder\n"
-        f"named,network_support,{start},{start + len('I spoke to Margaret Thornton almost every week')},ann\n"
+        f"named,network_support,{start},"
+        f"{start + len('I spoke to Margaret Thornton almost every week')},ann\n"
     )
     config = tmp_path / "config.yaml"
     config.write_text(
@@ -159,12 +160,10 @@ def test_redact_policy_removes_identifiers_before_anything_is_stored(
     segments = pq.read_table(run / "segments.parquet").to_pandas()
     for row in segments.itertuples():
         assert documents.loc[row.document_id, "text"][row.start : row.end] == row.text
-    findings = (run / "anonymisation.csv").read_text()
+    findings = (run / "anonymisation.csv").read_text(encoding="utf-8-sig")
     assert findings.splitlines()[0] == "document_id,kind,start,end,detector"
     compared = pq.read_table(run / "codes_compared.parquet").to_pandas()
-    coded = compared[
-        (compared["code"] == "network_support") & (compared["ann"] == True)
-    ]  # noqa: E712
+    coded = compared[(compared["code"] == "network_support") & compared["ann"].eq(True)]
     assert len(coded) == 1
     assert (
         "I spoke to [PERSON] almost every week"
@@ -213,16 +212,19 @@ SECRET = "I never told anyone about the ward manager in Leeds"
 def test_unexpected_error_is_one_line_without_its_message(
     prefect_harness, tmp_path, monkeypatch, capfd
 ):
-    """A library error that quotes transcript text: the CLI and Prefect's logs name its type only."""
+    """A library error that quotes transcript text: the logs name its type only.
+
+    Both the CLI and Prefect's logs.
+    """
     from typer.testing import CliRunner
 
-    import flows.tasks
+    import pipeline.steps.export
     from flows.cli import app
 
     def broken(*args, **kwargs):
         raise ValueError(f"{SECRET} cannot be used in worksheets.")
 
-    monkeypatch.setattr(flows.tasks, "export_run", broken)
+    monkeypatch.setattr(pipeline.steps.export, "export_run", broken)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "one.txt").write_text("Interviewer: How was it?\nP01: Fine, mostly.\n")

@@ -391,3 +391,108 @@ def test_compare_command_rewrites_report_workbook_and_project(run_folder, tmp_pa
     rebuilt = CliRunner().invoke(app, ["report", str(run)])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert qdpx_contents(run / "auto_codes.qdpx") == (n_codings, users, per_user)
+
+
+def test_run_csvs_open_in_excel_and_plain_utf8_is_one_setting_away(
+    run_folder, tmp_path
+):
+    import codecs
+
+    from pipeline.export import export_run
+
+    names = sorted(path.name for path in run_folder.glob("*.csv"))
+    assert {"auto_codes.csv", "disagreements.csv", "agreement.csv"} <= set(names)
+    marked = {name: (run_folder / name).read_bytes() for name in names}
+    for name, data in marked.items():
+        assert data.startswith(codecs.BOM_UTF8), name
+
+    run = copy_run(run_folder, tmp_path)
+    export_run(run, csv_encoding="utf-8")
+
+    for name in names:
+        data = (run / name).read_bytes()
+        assert not data.startswith(codecs.BOM_UTF8), name
+        assert data == marked[name][len(codecs.BOM_UTF8) :], name
+
+
+def test_auto_code_and_disagreement_rows_carry_their_quotes(run_folder):
+    import openpyxl
+    import pandas as pd
+
+    from pipeline.export import read_output_csv
+
+    segments = pd.read_parquet(run_folder / "segments.parquet")
+    texts = dict(zip(segments["segment_id"], segments["text"], strict=True))
+    auto = read_output_csv(run_folder / "auto_codes.csv")
+    assert (auto["quote"] == auto["segment_id"].map(texts)).all()
+    by_document = read_output_csv(run_folder / "auto_codes_by_document.csv")
+    assert (by_document["quote"] == by_document["best_segment_id"].map(texts)).all()
+    present = by_document[by_document["present"]]
+    assigned = read_output_csv(run_folder / "auto_codes.csv").query("assigned")
+    pairs = set(zip(assigned["segment_id"], assigned["code"], strict=True))
+    assert all(
+        (s, c) in pairs
+        for s, c in zip(present["best_segment_id"], present["code"], strict=True)
+    )
+    review = read_output_csv(run_folder / "disagreements.csv")
+    assert len(review) and (review["quote"] == review["segment_id"].map(texts)).all()
+    assert "definition" not in review
+
+    book = openpyxl.load_workbook(run_folder / "results.xlsx")
+    for sheet in ("auto codes", "disagreements", "codes compared"):
+        header = [cell.value for cell in book[sheet][1]]
+        assert "quote" in header, sheet
+    assert "definition" not in [cell.value for cell in book["disagreements"][1]]
+
+
+def test_disagreements_come_in_review_order_with_fillers_last(run_folder):
+    from pipeline.export import read_output_csv
+
+    review = read_output_csv(run_folder / "disagreements.csv")
+    assert review["rank"].tolist() == list(range(1, len(review) + 1))
+    assert set(review["kind"]) == {"false positive", "miss"}
+    top = review.head(10)
+    assert set(top["kind"]) == {"false positive", "miss"}
+    assert top["code"].nunique() > 3
+    fillers = review["filler"].to_numpy()
+    assert fillers.any() and not fillers[: (~fillers).sum()].any()
+    assert (review.loc[review["n_words"] <= 4, "filler"]).all()
+
+
+def test_workbook_keeps_numbers_and_holds_the_codebook_once(run_folder):
+    import openpyxl
+
+    from pipeline.codebook import load_codebook
+
+    book = openpyxl.load_workbook(run_folder / "results.xlsx")
+    sheet = book["agreement"]
+    header = [cell.value for cell in sheet[1]]
+    for column in ("kappa", "kappa_low", "alpha", "precision", "prevalence_b"):
+        cells = [row[header.index(column)] for row in sheet.iter_rows(min_row=2)]
+        assert all(c.data_type == "n" for c in cells), column
+        assert any(isinstance(c.value, float) for c in cells), column
+    kappa = sheet.cell(row=2, column=header.index("kappa") + 1)
+    assert kappa.number_format == "0.00"
+    share = sheet.cell(row=2, column=header.index("prevalence_a") + 1)
+    assert share.number_format == "0.0%"
+
+    codebook = load_codebook(ROOT / "config" / "codebooks" / "nhs_managers.yaml")
+    rows = list(book["codebook"].iter_rows(values_only=True))
+    assert rows[0][:4] == ("code", "code_name", "parent", "definition")
+    assert [row[0] for row in rows[1:]] == codebook.ids
+    assert [row[3] for row in rows[1:]] == [c.definition for c in codebook.codes]
+
+
+def test_report_heads_agreement_with_both_shares_and_lists_the_codebook(run_folder):
+    from markupsafe import escape
+
+    from pipeline.codebook import load_codebook
+
+    html = (run_folder / "report.html").read_text()
+    assert '<section id="codebook">' in html
+    codebook = load_codebook(ROOT / "config" / "codebooks" / "nhs_managers.yaml")
+    assert str(escape(codebook.codes[0].definition)) in html
+    assert "Headline: pooled over codes" in html
+    assert "A coded" in html and "B coded" in html
+    assert "of the segments" in html  # the auto-coder's share of segments coded
+    assert "false positive" in html and "in review order" in html

@@ -113,7 +113,7 @@ def test_folder_rules(tmp_path):
 def test_run_failing_in_the_report_step_is_recorded_as_failed(
     prefect_harness, tmp_path, monkeypatch
 ):
-    import flows.tasks
+    import pipeline.steps.export
     from flows.theme_pipeline import theme_pipeline
     from pipeline.config import RunOverrides
     from pipeline.store import ResultsStore
@@ -121,7 +121,7 @@ def test_run_failing_in_the_report_step_is_recorded_as_failed(
     def broken(*args, **kwargs):
         raise ValueError("the workbook could not be written")
 
-    monkeypatch.setattr(flows.tasks, "export_run", broken)
+    monkeypatch.setattr(pipeline.steps.export, "export_run", broken)
     config = small_config(tmp_path, one_interview(tmp_path))
     with pytest.raises(ValueError):
         theme_pipeline(str(config), RunOverrides(out=str(tmp_path / "run")))
@@ -195,9 +195,7 @@ def truncate(path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_damaged_cache_entries_of_every_step_are_recomputed(
-    tmp_path, managers_corpus
-):
+def test_damaged_cache_entries_of_every_step_are_recomputed(tmp_path, managers_corpus):
     config = write_config(
         tmp_path,
         managers_corpus,

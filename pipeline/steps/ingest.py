@@ -19,6 +19,7 @@ from pipeline.anonymise import (
     check_corpus,
     offset_map_from,
 )
+from pipeline.cache_keys import parsed_cache_dir
 from pipeline.config import PipelineConfig
 from pipeline.ingest import IngestResult, ParsedCache, ingest_corpus
 from pipeline.manifest import ingest_manifest
@@ -75,7 +76,7 @@ def read_checked_corpus(
     # Parsed text is cached only when it is kept as it is: with redact or block,
     # nothing unchecked is written anywhere.
     parsed = (
-        ParsedCache(Path(config.store.runs_dir) / ".cache" / "parsed")
+        ParsedCache(parsed_cache_dir(config))
         if config.anonymise.policy == "report"
         else None
     )

@@ -73,7 +73,10 @@ QDPX_TEXT = (
 
 
 def qdpx_fixture() -> None:
-    """A REFI-QDA project: nested codes, two users, offsets after non-ASCII, CRLF text."""
+    """A REFI-QDA project.
+
+    Nested codes, two users, offsets after non-ASCII, CRLF text.
+    """
     import zipfile
 
     text = QDPX_TEXT
@@ -116,10 +119,12 @@ def qdpx_fixture() -> None:
         "<CodeBook><Codes>"
         f'<Code guid="{codes["parent"]}" name="Learning" isCodable="true">'
         "<Description>How managers learn</Description>"
-        f'<Code guid="{codes["experience"]}" name="Learning from experience" isCodable="true"/>'
+        f'<Code guid="{codes["experience"]}" name="Learning from experience" '
+        'isCodable="true"/>'
         f'<Code guid="{codes["support"]}" name="Support ties" isCodable="true"/>'
         "</Code></Codes></CodeBook>"
-        '<Sources><TextSource guid="50000000-0000-0000-0000-000000000001" name="interview_q.txt" '
+        '<Sources><TextSource guid="50000000-0000-0000-0000-000000000001" '
+        'name="interview_q.txt" '
         'plainTextPath="internal://50000000-0000-0000-0000-000000000001.txt">'
         f"{selection_xml}</TextSource></Sources></Project>"
     )

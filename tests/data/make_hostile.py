@@ -32,7 +32,8 @@ def docx_with(
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     (OUT / "good.txt").write_text(
-        "Interviewer: How did you learn the job?\nP1: By doing it, mostly. Nobody trained me.\n"
+        "Interviewer: How did you learn the job?\n"
+        "P1: By doing it, mostly. Nobody trained me.\n"
         "Interviewer: Anyone to turn to?\nP1: Not really, it is a lonely role.\n"
     )
     (OUT / "good_too.vtt").write_text(
@@ -49,7 +50,8 @@ def main() -> None:
     laughs = (
         b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
         b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
-        b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+        b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;'
+        b'&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
         b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
         b"<w:body><w:p><w:r><w:t>&lol3;</w:t></w:r></w:p></w:body></w:document>"
     )

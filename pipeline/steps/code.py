@@ -1,0 +1,87 @@
+"""The code step: auto-codes for every segment (a trained model, or zero-shot)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline import run_files
+from pipeline.autocodes import (
+    auto_codes_for_csv,
+    auto_codes_table,
+    code_segments,
+    roll_up_by_document,
+)
+from pipeline.cache_keys import saved_coding_dir
+from pipeline.config import PipelineConfig
+from pipeline.embed import CachingEmbedder
+from pipeline.store import ResultsStore, RunFolder
+
+
+def run_code_step(
+    config: PipelineConfig, run: RunFolder, out: RunFolder
+) -> dict[str, Any] | None:
+    """Code the run's segments; write the auto-code tables and ``classifier.json``.
+
+    Args:
+        config: The run's settings (``classify``: a codebook or a trained model).
+        run: The run folder (segments, documents, embeddings).
+        out: Where the step's files go (its cache folder).
+
+    Returns:
+        The coding's summary (counts per code and method, share coded, notes),
+        or None when there is neither a codebook nor a model.
+    """
+    segments = run.read_parquet(run_files.SEGMENTS)
+    documents = run.read_parquet(run_files.DOCUMENTS)
+    embeddings = run.read_embeddings(n_rows=segments.num_rows)
+    model_id = run.read_json(run_files.EMBEDDINGS_SUMMARY)["model_id"]
+    zero_shot = config.classify.model is None
+    # the codebook's prototype texts go through the store's embedding cache:
+    # the same on every run, so a rerun needs no model to code zero-shot
+    embedder = (
+        CachingEmbedder(
+            config.embed,
+            ResultsStore(
+                config.store.database, lock_timeout=config.store.lock_timeout_seconds
+            ),
+        )
+        if zero_shot
+        else None
+    )
+    result = code_segments(
+        segments,
+        documents,
+        embeddings,
+        embedding_model_id=model_id,
+        config=config,
+        embedder=embedder,
+        settings_hash=config.section_hash("segment"),
+        saved_coding=saved_coding_dir(config, model_id)
+        if zero_shot and config.classify.codebook is not None
+        else None,
+    )
+    if result is None:
+        return None
+    table = auto_codes_table(
+        segments,
+        result.codes,
+        result.scores,
+        result.decisions,
+        method=result.methods,
+        model=result.model,
+    )
+    out.write_parquet(
+        run_files.AUTO_CODES, pa.Table.from_pandas(table, preserve_index=False)
+    )
+    out.write_csv(run_files.AUTO_CODES_CSV, auto_codes_for_csv(table))
+    by_document = roll_up_by_document(table)
+    out.write_parquet(
+        run_files.AUTO_CODES_BY_DOCUMENT,
+        pa.Table.from_pandas(by_document, preserve_index=False),
+    )
+    out.write_csv(run_files.AUTO_CODES_BY_DOCUMENT_CSV, by_document)
+    thresholds = dict(zip(result.codes, map(float, result.thresholds), strict=True))
+    out.write_json(run_files.CLASSIFIER, {"thresholds": thresholds} | result.summary())
+    return result.summary()
