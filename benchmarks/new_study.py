@@ -96,7 +96,7 @@ store:
                 "share of segments coded, auto-coder",
                 auto_share,
                 "",
-                baseline="share coded, human coder",
+                baseline_name="share coded, human coder",
                 baseline_value=human_share,
             )
         )
