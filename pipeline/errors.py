@@ -24,10 +24,6 @@ class InputFormatError(PipelineError, ValueError):
     """
 
 
-class DuplicateDocumentError(InputFormatError):
-    """Two sources give the same ``document_id``."""
-
-
 class CodebookError(PipelineError, ValueError):
     """A codebook is malformed: the message names the file, the code and the field."""
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -331,8 +330,3 @@ def _check_mean_pooling(model_dir: Path) -> None:
 def _hidden_size(model_dir: Path) -> int:
     config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
     return int(config["hidden_size"])
-
-
-def clear_exports(cache_dir: Path) -> None:
-    """Delete every cached ONNX export (they are rebuilt on next use)."""
-    shutil.rmtree(cache_dir, ignore_errors=True)

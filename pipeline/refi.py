@@ -48,7 +48,6 @@ from pipeline.errors import (
 )
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
-CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 
 
 @dataclass(frozen=True, slots=True)

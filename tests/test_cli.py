@@ -167,3 +167,40 @@ def test_runs_table_fits_80_columns_and_names_the_coefficient(tmp_path, monkeypa
     assert max(len(line) for line in lines) <= 80
     assert "20261130-180001-ab1c" in result.output  # ids are never cut
     assert "Cohen's kappa" in result.output
+
+
+def test_suggest_says_when_there_is_nothing_to_suggest(prefect_harness, tmp_path):
+    from flows.theme_pipeline import theme_pipeline
+    from pipeline.config import RunOverrides
+    from tests.conftest import DATA
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.txt").write_text(
+        "Interviewer: How did you learn the job?\n"
+        "P01: Mostly on the job, by trial and error, and one course.\n"
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"ingest:\n  corpus: {corpus}\nsegment:\n  spacy_model: 'blank:en'\n"
+        "embed:\n  backend: hashing\ntopics:\n  enabled: false\n"
+        f"classify:\n  codebook: {DATA / 'codebooks' / 'mini.yaml'}\n"
+        f"store:\n  database: {tmp_path / 'store' / 'themes.duckdb'}\n"
+        f"  runs_dir: {tmp_path / 'store'}\n"
+    )
+    run = tmp_path / "run"
+    theme_pipeline(str(config), RunOverrides(out=str(run)))
+    codes = tmp_path / "codes.csv"
+    codes.write_text("document_id,code\none,courses\n")
+    result = invoke(
+        "suggest", "--run", str(run), "--codes", str(codes), "--config", str(config)
+    )
+    assert result.exit_code == 0, result.output
+    assert "Nothing to suggest" in " ".join(result.output.split())
+    assert not (run / "suggestions.csv").exists()
+
+
+def test_serve_help_says_what_happens_without_a_server():
+    text = " ".join(invoke("serve", "--help").output.split())
+    assert "Without PREFECT_API_URL" in text
+    assert "end when you stop it" in text
