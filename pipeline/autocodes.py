@@ -290,7 +290,7 @@ def code_segments(
 
     texts = segments.column("text").to_pylist()
     if config.classify.model is not None:
-        from pipeline.prepare import segment_keys
+        from pipeline.cache_keys import segment_keys
         from pipeline.train import load_model
 
         model = load_model(config.classify.model)
@@ -333,9 +333,9 @@ def code_segments(
         )
     if config.classify.codebook is None:
         return None
+    from pipeline.cache_keys import segment_digest, segment_keys
     from pipeline.codebook import load_codebook
-    from pipeline.prepare import segment_keys
-    from pipeline.zeroshot import ZeroShotCoder, score_with_saved_coding, segment_digest
+    from pipeline.zeroshot import ZeroShotCoder, score_with_saved_coding
 
     codebook = load_codebook(config.classify.codebook)
     coder = ZeroShotCoder.fit(

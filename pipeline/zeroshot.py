@@ -40,7 +40,6 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.cache_keys import saved_coding_dir, segment_digest  # noqa: F401
 from pipeline.classify import PrototypeClassifier, decide
 from pipeline.codebook import Codebook
 from pipeline.config import ClassifyConfig

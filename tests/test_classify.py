@@ -288,7 +288,8 @@ def test_zero_shot_decisions_of_keyword_trained_codes_use_their_threshold():
 
 
 def test_saved_coding_keeps_earlier_scores_and_scores_only_new_segments(tmp_path):
-    from pipeline.zeroshot import SavedCoding, score_with_saved_coding, segment_digest
+    from pipeline.cache_keys import segment_digest
+    from pipeline.zeroshot import SavedCoding, score_with_saved_coding
 
     codebook = load_codebook(MINI)
     embedder = HashingEmbedder(128)
