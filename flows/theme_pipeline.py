@@ -128,7 +128,7 @@ def _recompute_note(folder: str | Path, problem: str) -> None:
 def run_step(
     task_fn, step: str, key: str, config: PipelineConfig, link_to: str, **parameters
 ) -> tuple[dict[str, Any], bool]:
-    """Run a cached step in its step folder and link its files into ``link_to``.
+    """Run a cached step in its step folder and copy its files into ``link_to``.
 
     ``link_to`` is the run folder.
 
