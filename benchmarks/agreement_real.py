@@ -70,12 +70,14 @@ def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=Fa
         thresholds = np.full(len(codes), 0.5)
         method = "supervised (out-of-fold)"
     else:
-        coder = ZeroShotCoder.fit(codebook, prepared.embedder, config.classify)
-        scores = coder.score(
+        coder = ZeroShotCoder.from_config(
+            codebook, prepared.embedder, config.classify
+        ).fit(
             texts,
             prepared.embeddings,
             groups=prepared.segments.column("document_id").to_pylist(),
         )
+        scores = coder.fit_scores_
         decisions = coder.decide(scores)
         thresholds = coder.thresholds_
         method = "zero-shot"

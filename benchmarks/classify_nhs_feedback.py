@@ -137,9 +137,10 @@ def main() -> None:
         results.note(f"{name}: 5-fold CV took {time.perf_counter() - started:.0f} s")
 
     # (c) zero-shot, codebook only
-    coder = ZeroShotCoder.fit(codebook, embedder, config.classify)
-    columns = [coder.codes.index(code) for code in codes]
-    zero_shot = coder.decide(coder.score(texts, X, groups=groups))[:, columns]
+    coder = ZeroShotCoder.from_config(codebook, embedder, config.classify)
+    coder.fit(texts, X, groups=groups)
+    columns = [coder.codes_.index(code) for code in codes]
+    zero_shot = coder.decide(coder.fit_scores_)[:, columns]
     scores["zero_shot"] = metrics(Y, zero_shot)
 
     # (d) keywords
@@ -162,9 +163,10 @@ def main() -> None:
                 texts, vectors, Y, groups, plain, random_state=0
             )
             scores[f"supervised_embeddings [{backend}]"] = metrics(Y, decisions)
-        coder = ZeroShotCoder.fit(codebook, other, config.classify)
-        decided = coder.decide(coder.score(texts, vectors, groups=groups))[
-            :, [coder.codes.index(c) for c in codes]
+        coder = ZeroShotCoder.from_config(codebook, other, config.classify)
+        coder.fit(texts, vectors, groups=groups)
+        decided = coder.decide(coder.fit_scores_)[
+            :, [coder.codes_.index(c) for c in codes]
         ]
         scores[f"zero_shot [{backend}]"] = metrics(Y, decided)
 

@@ -338,13 +338,13 @@ def code_segments(
     from pipeline.zeroshot import ZeroShotCoder, score_with_saved_coding
 
     codebook = load_codebook(config.classify.codebook)
-    coder = ZeroShotCoder.fit(
+    coder = ZeroShotCoder.from_config(
         codebook, embedder, config.classify, random_state=config.random_state
     )
     groups = segments.column("document_id").to_pylist()
     update = None
     if saved_coding is None:
-        scores = coder.score(texts, embeddings, groups=groups)
+        scores = coder.fit(texts, embeddings, groups=groups).fit_scores_
     else:
         scores, update = score_with_saved_coding(
             coder,
@@ -358,12 +358,12 @@ def code_segments(
             update=config.classify.update,
             refit_growth=config.classify.refit_growth,
         )
-    decisions = coder.adapt_to_corpus(scores).decide(scores)
+    decisions = coder.decide(scores)
     model = (
         f"zero-shot {codebook.name} [{codebook.content_hash()}] ({embedding_model_id})"
     )
     return CodingResult(
-        coder.codes,
+        coder.codes_,
         scores,
         decisions,
         coder.thresholds_,

@@ -97,50 +97,166 @@ def keyword_hits(
     return hits
 
 
-@dataclass
 class ZeroShotCoder:
-    """A codebook turned into a fitted zero-shot classifier.
+    """A codebook turned into a zero-shot coder, in scikit-learn's shape.
+
+    ``__init__`` stores settings only. :meth:`fit` learns from the corpus to
+    code, without human codes: it embeds the codebook's prototypes (with
+    ``embedder``), learns each code's keyword model from the corpus's keyword
+    matches (cross-fitted by document), or takes ``keyword_models`` saved from
+    an earlier training, sets the thresholds of codes with definitions only
+    from the corpus, and keeps the scores of the segments it was given in
+    ``fit_scores_``. :meth:`score` scores segments the keyword models have not
+    seen and :meth:`decide` turns scores into codes; neither changes the coder.
+
+    Args:
+        codebook: The codebook.
+        embedder: Embeds the prototype texts (the segments' model).
+        threshold: ``"auto"`` (per code, from its prototypes) or one number.
+        margin: A code is kept only within this distance of the best score.
+        max_labels: At most this many codes per segment.
+        counter_weight: How much nearness to a counter-example lowers a score.
+        keyword_bonus: Added to a code's score when its keywords occur.
+        keyword_training: Learn codes from their keyword matches in the corpus.
+        keyword_training_threshold: The probability those models need.
+        min_examples: Fewer keyword matches: the code is not keyword-trained.
+        corpus_threshold_z: Codes with definitions only take the corpus's
+            median score plus this many robust SDs as threshold; None keeps
+            the prototype classifier's default.
+        random_state: Seed of the keyword models.
 
     Attributes:
-        codebook: The codebook.
-        codes: Code ids, in score-column order (the codebook's leaf codes).
-        classifier: The fitted prototype classifier.
-        keyword_bonus: Added to a code's score when its keywords occur.
-        model_id: Embedding model of the prototypes.
+        codes_: Code ids, in score-column order (the codebook's leaf codes).
+        classifier_: The fitted prototype classifier.
+        model_id_: Embedding model of the prototypes.
+        keyword_models_: The keyword models (for segments not seen yet).
+        keyword_trained_: Which codes are decided by their keyword model.
+        corpus_thresholds_: Per code, the threshold taken from the corpus
+            (NaN where the codebook's own is kept).
+        fit_scores_: ``(n_segments, n_codes)`` scores of the segments given to
+            :meth:`fit`, cross-fitted where a keyword model trained on them
+            decides.
     """
 
-    codebook: Codebook
-    codes: list[str]
-    classifier: PrototypeClassifier
-    keyword_bonus: float
-    model_id: str
-    keyword_training: bool = False
-    keyword_training_threshold: float = 0.8
-    min_examples: int = 8
-    random_state: int = 0
-    corpus_threshold_z: float = 1.5
-    keyword_trained_: np.ndarray | None = None
-    keyword_models_: KeywordModels | None = None
-    corpus_thresholds_: np.ndarray | None = None
+    def __init__(
+        self,
+        codebook: Codebook,
+        embedder,
+        *,
+        threshold: float | str = "auto",
+        margin: float = 0.15,
+        max_labels: int = 3,
+        counter_weight: float = 0.5,
+        keyword_bonus: float = 1.0,
+        keyword_training: bool = True,
+        keyword_training_threshold: float = 0.8,
+        min_examples: int = 8,
+        corpus_threshold_z: float | None = 1.5,
+        random_state: int = 0,
+    ) -> None:
+        self.codebook = codebook
+        self.embedder = embedder
+        self.threshold = threshold
+        self.margin = margin
+        self.max_labels = max_labels
+        self.counter_weight = counter_weight
+        self.keyword_bonus = keyword_bonus
+        self.keyword_training = keyword_training
+        self.keyword_training_threshold = keyword_training_threshold
+        self.min_examples = min_examples
+        self.corpus_threshold_z = corpus_threshold_z
+        self.random_state = random_state
 
-    @property
-    def thresholds_(self) -> np.ndarray:
-        """Each code's threshold.
+    @classmethod
+    def from_config(
+        cls,
+        codebook: Codebook,
+        embedder,
+        config: ClassifyConfig,
+        *,
+        random_state: int = 0,
+        **overrides,
+    ) -> ZeroShotCoder:
+        """An unfitted coder with the ``classify`` settings (and any overrides)."""
+        settings = dict(
+            threshold=config.zero_shot_threshold,
+            margin=config.margin,
+            max_labels=config.max_labels,
+            counter_weight=config.counter_weight,
+            keyword_bonus=config.keyword_bonus,
+            keyword_training=config.keyword_training,
+            keyword_training_threshold=config.keyword_training_threshold,
+            min_examples=config.min_examples,
+            corpus_threshold_z=config.corpus_threshold_z,
+            random_state=random_state,
+        )
+        return cls(codebook, embedder, **(settings | overrides))
 
-        The keyword-trained codes': ``keyword_training_threshold``; codes whose
-        threshold could not be checked on their own examples: the corpus's
-        (see :meth:`adapt_to_corpus`); the others': chosen on the codebook.
+    def fit(
+        self,
+        texts: Sequence[str],
+        embeddings: np.ndarray,
+        *,
+        groups: Sequence | None = None,
+        keyword_models: KeywordModels | None = None,
+        earlier_scores: np.ndarray | None = None,
+    ) -> ZeroShotCoder:
+        """Fit the coder to a corpus (no human codes are used).
+
+        Args:
+            texts: Segment texts of the corpus (or, with ``keyword_models``,
+                its segments not scored before).
+            embeddings: Their embeddings.
+            groups: Each segment's document (cross-fitting keeps a document's
+                segments together); by default each segment is its own group.
+            keyword_models: Keyword models saved from an earlier training, to
+                use instead of training them again.
+            earlier_scores: Scores of the corpus's other segments (saved from
+                an earlier run), counted when the thresholds are set.
+
+        Returns:
+            self
         """
-        thresholds = np.asarray(self.classifier.thresholds_, dtype=float).copy()
-        if self.corpus_thresholds_ is not None:
-            adapted = ~np.isnan(self.corpus_thresholds_)
-            thresholds[adapted] = self.corpus_thresholds_[adapted]
-        if self.keyword_trained_ is not None:
-            thresholds[self.keyword_trained_] = self.keyword_training_threshold
-        return thresholds
+        self.codes_ = self.codebook.leaves()
+        X, Y, counter_X, counter_Y = prototype_training_set(
+            self.codebook, self.codes_, self.embedder
+        )
+        self.classifier_ = PrototypeClassifier(
+            threshold=self.threshold,
+            margin=self.margin,
+            max_labels=self.max_labels,
+            counter_weight=self.counter_weight,
+        ).fit(X, Y, counter_X=counter_X, counter_y=counter_Y)
+        self.model_id_ = self.embedder.model_id
+        scores, hits = self._evidence(texts, embeddings)
+        if keyword_models is not None:
+            probabilities = keyword_models.probabilities(embeddings)
+        elif self.keyword_training:
+            probabilities, keyword_models = keyword_trained_scores(
+                embeddings,
+                hits,
+                groups=groups,
+                min_positives=self.min_examples,
+                random_state=self.random_state,
+            )
+        else:
+            probabilities = np.zeros_like(scores)
+            keyword_models = KeywordModels.untrained(
+                len(self.codes_), embeddings.shape[1] if embeddings.ndim == 2 else 0
+            )
+        trained = keyword_models.trained
+        scores[:, trained] = np.maximum(probabilities[:, trained], hits[:, trained])
+        self.keyword_models_ = keyword_models
+        self.keyword_trained_ = trained.copy()
+        self.fit_scores_ = scores
+        corpus = (
+            scores if earlier_scores is None else np.vstack([earlier_scores, scores])
+        )
+        self.corpus_thresholds_ = self._corpus_thresholds(corpus)
+        return self
 
-    def adapt_to_corpus(self, scores: np.ndarray) -> ZeroShotCoder:
-        """Set the thresholds of codes with definitions only from the corpus's scores.
+    def _corpus_thresholds(self, scores: np.ndarray) -> np.ndarray:
+        """Thresholds from the corpus for codes with definitions only (else NaN).
 
         A code with fewer than two prototype texts (no examples) has no
         examples to check a threshold on, and a fixed one does not fit every
@@ -149,130 +265,65 @@ class ZeroShotCoder:
         the median of its scores over the corpus plus ``corpus_threshold_z``
         robust standard deviations, so it is given to the segments that stand
         out for it. Keyword-trained codes keep theirs.
-
-        Args:
-            scores: ``(n_segments, n_codes)`` scores of the whole corpus.
-
-        Returns:
-            self
         """
-        unchecked = np.asarray(
-            getattr(self.classifier, "unchecked_", np.zeros(len(self.codes), bool))
-        )
-        if self.keyword_trained_ is not None:
-            unchecked = unchecked & ~self.keyword_trained_
-        adapted = np.full(len(self.codes), np.nan)
-        if len(scores) and unchecked.any():
-            columns = scores[:, unchecked]
-            median = np.median(columns, axis=0)
-            spread = 1.4826 * np.median(np.abs(columns - median), axis=0)
-            adapted[unchecked] = median + self.corpus_threshold_z * np.maximum(
-                spread, 1e-6
-            )
-        self.corpus_thresholds_ = adapted
-        return self
+        adapted = np.full(len(self.codes_), np.nan)
+        unchecked = self.classifier_.unchecked_ & ~self.keyword_trained_
+        if self.corpus_threshold_z is None or not len(scores) or not unchecked.any():
+            return adapted
+        columns = scores[:, unchecked]
+        median = np.median(columns, axis=0)
+        spread = 1.4826 * np.median(np.abs(columns - median), axis=0)
+        adapted[unchecked] = median + self.corpus_threshold_z * np.maximum(spread, 1e-6)
+        return adapted
 
-    @classmethod
-    def fit(
-        cls,
-        codebook: Codebook,
-        embedder,
-        config: ClassifyConfig,
-        *,
-        random_state: int = 0,
-    ) -> ZeroShotCoder:
-        """Embed the codebook's prototypes and choose a threshold per code."""
-        codes = codebook.leaves()
-        X, Y, counter_X, counter_Y = prototype_training_set(codebook, codes, embedder)
-        classifier = PrototypeClassifier(
-            threshold=config.zero_shot_threshold,
-            margin=config.margin,
-            max_labels=config.max_labels,
-            counter_weight=config.counter_weight,
-        ).fit(X, Y, counter_X=counter_X, counter_y=counter_Y)
-        return cls(
-            codebook,
-            codes,
-            classifier,
-            config.keyword_bonus,
-            embedder.model_id,
-            keyword_training=config.keyword_training,
-            keyword_training_threshold=config.keyword_training_threshold,
-            min_examples=config.min_examples,
-            random_state=random_state,
-            corpus_threshold_z=config.corpus_threshold_z,
-        )
+    @property
+    def thresholds_(self) -> np.ndarray:
+        """Each code's threshold.
 
-    def score(
-        self,
-        texts: Sequence[str],
-        embeddings: np.ndarray,
-        groups: Sequence | None = None,
-    ) -> np.ndarray:
-        """Scores ``(n_segments, n_codes)``.
-
-        Prototype similarity plus keyword evidence; for the keyword-trained
-        codes, the cross-fitted probability (1 where the keywords occur). The
-        keyword models trained here are kept in ``keyword_models_``.
-
-        Args:
-            texts: Segment texts.
-            embeddings: Their embeddings.
-            groups: Each segment's document (cross-fitting keeps a document's
-                segments together); by default each segment is its own group.
+        The keyword-trained codes': ``keyword_training_threshold``; codes whose
+        threshold could not be checked on their own examples: the corpus's;
+        the others': chosen on the codebook.
         """
-        scores, hits = self._evidence(texts, embeddings)
-        self.keyword_trained_ = np.zeros(len(self.codes), dtype=bool)
-        self.keyword_models_ = None
-        if self.keyword_training:
-            probabilities, models = keyword_trained_scores(
-                embeddings,
-                hits,
-                groups=groups,
-                min_positives=self.min_examples,
-                random_state=self.random_state,
-            )
-            trained = models.trained
-            scores[:, trained] = np.maximum(probabilities[:, trained], hits[:, trained])
-            self.keyword_trained_ = trained
-            self.keyword_models_ = models
-        return scores
+        thresholds = np.asarray(self.classifier_.thresholds_, dtype=float).copy()
+        adapted = ~np.isnan(self.corpus_thresholds_)
+        thresholds[adapted] = self.corpus_thresholds_[adapted]
+        thresholds[self.keyword_trained_] = self.keyword_training_threshold
+        return thresholds
 
-    def score_new(
-        self, texts: Sequence[str], embeddings: np.ndarray, models: KeywordModels
-    ) -> np.ndarray:
+    def score(self, texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
         """Scores of segments the keyword models were not trained on.
 
-        As :meth:`score`, but the keyword-trained codes get the probability of
-        ``models`` (trained on the corpus before these segments joined it).
+        Prototype similarity plus keyword evidence; for the keyword-trained
+        codes, the probability of the keyword models (1 where the keywords
+        occur).
+
+        Returns:
+            ``(n_segments, n_codes)`` scores.
         """
-        trained = models.trained
-        self.keyword_trained_ = trained.copy()
-        self.keyword_models_ = models
         if not len(texts):
-            return np.zeros((0, len(self.codes)))
+            return np.zeros((0, len(self.codes_)))
         scores, hits = self._evidence(texts, embeddings)
+        trained = self.keyword_trained_
         if trained.any():
-            probabilities = models.probabilities(embeddings)
+            probabilities = self.keyword_models_.probabilities(embeddings)
             scores[:, trained] = np.maximum(probabilities[:, trained], hits[:, trained])
         return scores
 
     def _evidence(
         self, texts: Sequence[str], embeddings: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        scores = self.classifier.score_codes(embeddings)
-        hits = keyword_hits(texts, self.codebook, self.codes)
+        if not len(texts):
+            empty = np.zeros((0, len(self.codes_)))
+            return empty, empty.astype(bool)
+        scores = self.classifier_.score_codes(embeddings)
+        hits = keyword_hits(texts, self.codebook, self.codes_)
         if self.keyword_bonus:
             scores = scores + self.keyword_bonus * hits
         return scores, hits
 
     def decide(self, scores: np.ndarray) -> np.ndarray:
         """Multi-label decisions from scores (abstention allowed)."""
-        trained = (
-            self.keyword_trained_
-            if self.keyword_trained_ is not None
-            else np.zeros(scores.shape[1], dtype=bool)
-        )
+        trained = self.keyword_trained_
         decisions = np.zeros(scores.shape, dtype=bool)
         decisions[:, trained] = scores[:, trained] >= self.keyword_training_threshold
         others = ~trained
@@ -280,8 +331,8 @@ class ZeroShotCoder:
             decisions[:, others] = decide(
                 scores[:, others],
                 self.thresholds_[others],
-                margin=self.classifier.margin,
-                max_labels=self.classifier.max_labels,
+                margin=self.classifier_.margin,
+                max_labels=self.classifier_.max_labels,
             )
         return decisions
 
@@ -300,6 +351,15 @@ class KeywordModels:
     trained: np.ndarray
     coef: np.ndarray
     intercept: np.ndarray
+
+    @classmethod
+    def untrained(cls, n_codes: int, dimension: int) -> KeywordModels:
+        """No code has a model."""
+        return cls(
+            np.zeros(n_codes, dtype=bool),
+            np.zeros((n_codes, dimension)),
+            np.zeros(n_codes),
+        )
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         """``(n, n_codes)`` probabilities (0 for untrained codes)."""
@@ -480,7 +540,7 @@ def score_with_saved_coding(
     it holds keep their scores and the others are scored by its keyword
     models, unless they are ``refit_growth`` times the segments those models
     were trained on or more. Otherwise the keyword models are trained on the
-    whole corpus (:meth:`ZeroShotCoder.score`). The coding is saved either way.
+    whole corpus (:meth:`ZeroShotCoder.fit`). The coding is saved either way.
 
     Returns:
         ``(scores, how)``: scores ``(n, n_codes)`` and what was done:
@@ -489,26 +549,37 @@ def score_with_saved_coding(
     """
     n = len(texts)
     saved = SavedCoding.load(folder) if update == "transform" else None
-    if saved is not None and saved.codes == coder.codes and coder.keyword_training:
+    if (
+        saved is not None
+        and saved.codes == coder.codebook.leaves()
+        and coder.keyword_training
+    ):
         found, rows = saved.lookup(digests)
         new = np.flatnonzero(~found)
         if len(new) < refit_growth * saved.n_trained_on:
-            scores = np.zeros((n, len(coder.codes)))
-            scores[found] = saved.scores[rows[found]]
-            new_scores = coder.score_new(
-                [texts[i] for i in new], embeddings[new], saved.models
+            # earlier segments keep their (cross-fitted) scores; the saved
+            # models score the new ones, which they never saw
+            coder.fit(
+                [texts[i] for i in new],
+                embeddings[new],
+                keyword_models=saved.models,
+                earlier_scores=saved.scores[rows[found]],
             )
+            scores = np.zeros((n, len(coder.codes_)))
+            scores[found] = saved.scores[rows[found]]
             if len(new):
-                scores[new] = new_scores
-                saved.add(digests[new], new_scores).save(folder)
+                scores[new] = coder.fit_scores_
+                saved.add(digests[new], coder.fit_scores_).save(folder)
             return scores, {
                 "action": "reused",
                 "trained_on": saved.n_trained_on,
                 "scored": int(len(new)),
             }
-    scores = coder.score(texts, embeddings, groups=groups)
-    if coder.keyword_models_ is not None:
-        SavedCoding(coder.codes, digests, scores, coder.keyword_models_, n).save(folder)
+    scores = coder.fit(texts, embeddings, groups=groups).fit_scores_
+    if coder.keyword_training:
+        SavedCoding(coder.codes_, digests, scores, coder.keyword_models_, n).save(
+            folder
+        )
     return scores, {
         "action": "trained" if coder.keyword_training else "off",
         "trained_on": n if coder.keyword_training else 0,

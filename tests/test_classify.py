@@ -75,20 +75,27 @@ def test_decisions_allow_abstention_and_cap_labels():
 
 def test_zero_shot_coder_from_a_codebook_keeps_scores_and_uses_keywords():
     codebook = load_codebook(MINI)
-    coder = ZeroShotCoder.fit(codebook, HashingEmbedder(128), ClassifyConfig())
-    assert coder.codes == ["experience", "courses", "isolation"]
     texts = [
         "I did the leadership programme and an MBA course",
         "honestly it is lonely, I am on my own",
         "xyzzy plugh frobnicate",
     ]
     embeddings = HashingEmbedder(128).embed(texts)
-    scores = coder.score(texts, embeddings)
+    coder = ZeroShotCoder.from_config(codebook, HashingEmbedder(128), ClassifyConfig())
+    unfitted = dict(vars(coder))
+    assert coder.fit(texts, embeddings) is coder
+    assert coder.codes_ == ["experience", "courses", "isolation"]
+    scores = coder.fit_scores_
     decisions = coder.decide(scores)
+    # score and decide change nothing, and score what fit saw the same way
+    before = {k: v for k, v in vars(coder).items() if not k.endswith("_")}
+    np.testing.assert_allclose(coder.score(texts, embeddings), scores)
+    assert {k: v for k, v in vars(coder).items() if not k.endswith("_")} == before
+    assert before == unfitted  # fit set only attributes ending in "_"
     assert scores.shape == decisions.shape == (3, 3)
     assert decisions[0, 1] and decisions[1, 2]
     assert not decisions[2].any(), "unrelated text should get no code"
-    hits = keyword_hits(texts, codebook, coder.codes)
+    hits = keyword_hits(texts, codebook, coder.codes_)
     assert hits[0].tolist() == [False, True, False] and hits[1].tolist() == [
         False,
         False,
@@ -266,7 +273,7 @@ def test_keyword_training_finds_segments_that_say_it_in_other_words():
 
 def test_zero_shot_decisions_of_keyword_trained_codes_use_their_threshold():
     codebook = load_codebook(MINI)
-    coder = ZeroShotCoder.fit(
+    coder = ZeroShotCoder.from_config(
         codebook, HashingEmbedder(128), ClassifyConfig(min_examples=2)
     )
     texts = [
@@ -279,10 +286,10 @@ def test_zero_shot_decisions_of_keyword_trained_codes_use_their_threshold():
         "weather today",
     ] * 6
     embeddings = HashingEmbedder(128).embed(texts)
-    scores = coder.score(texts, embeddings)
+    scores = coder.fit(texts, embeddings).fit_scores_
     assert coder.keyword_trained_.tolist() == [False, True, True]
     decisions = coder.decide(scores)
-    courses = coder.codes.index("courses")
+    courses = coder.codes_.index("courses")
     assert decisions[:12, courses].all()
     assert coder.thresholds_[courses] == ClassifyConfig().keyword_training_threshold
 
@@ -304,7 +311,9 @@ def test_saved_coding_keeps_earlier_scores_and_scores_only_new_segments(tmp_path
     embeddings = embedder.embed(texts)
 
     def coder():
-        return ZeroShotCoder.fit(codebook, embedder, ClassifyConfig(min_examples=2))
+        return ZeroShotCoder.from_config(
+            codebook, embedder, ClassifyConfig(min_examples=2)
+        )
 
     def score(n, **options):
         return score_with_saved_coding(
@@ -325,7 +334,8 @@ def test_saved_coding_keeps_earlier_scores_and_scores_only_new_segments(tmp_path
     again, how = score(48)  # 8 new segments: fewer than half of 40
     assert how == {"action": "reused", "trained_on": 40, "scored": 8}
     np.testing.assert_array_equal(again[:40], first)
-    expected = coder().score_new(texts[40:48], embeddings[40:48], saved.models)
+    refitted = coder().fit(texts[:40], embeddings[:40], keyword_models=saved.models)
+    expected = refitted.score(texts[40:48], embeddings[40:48])
     np.testing.assert_allclose(again[40:], expected)
     assert len(SavedCoding.load(tmp_path).keys) == 48
     unchanged, how = score(48)
@@ -391,10 +401,6 @@ def test_definitions_only_codes_get_thresholds_from_the_corpus(tmp_path):
         "  - {id: training, name: Training, definition: Courses and programmes.}\n"
     )
     codebook = load_codebook(codebook_path)
-    coder = ZeroShotCoder.fit(
-        codebook, _DefinitionEmbedder(codebook), ClassifyConfig(keyword_training=False)
-    )
-    assert coder.classifier.unchecked_.all()  # no examples to check a threshold on
     rng = np.random.default_rng(0)
     # a sentence is only a little like its code's definition (cosine about 0.3),
     # as with real encoders; a fifth of the segments are about each code
@@ -405,26 +411,42 @@ def test_definitions_only_codes_get_thresholds_from_the_corpus(tmp_path):
         vectors[topic == j, j] += 0.3
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     texts = [f"segment {i}" for i in range(n)]
-    scores = coder.score(texts, vectors)
-    fixed = coder.decide(scores)
-    assert fixed.any(axis=1).mean() < 0.05  # the fixed default codes almost nothing
-    adapted = coder.adapt_to_corpus(scores).decide(scores)
+
+    def fitted(z):
+        return ZeroShotCoder.from_config(
+            codebook,
+            _DefinitionEmbedder(codebook),
+            ClassifyConfig(keyword_training=False),
+            corpus_threshold_z=z,
+        ).fit(texts, vectors)
+
+    fixed = fitted(None)
+    assert fixed.classifier_.unchecked_.all()  # no examples to check a threshold on
+    # the fixed default codes almost nothing
+    assert fixed.decide(fixed.fit_scores_).any(axis=1).mean() < 0.05
+    coder = fitted(1.5)
+    adapted = coder.decide(coder.fit_scores_)
     share = adapted.any(axis=1).mean()
     assert 0.2 < share < 0.8
     for j in range(3):
         recall = adapted[topic == j, j].mean()
         false_alarms = adapted[topic >= 3, j].mean()
         assert recall > 0.5 and false_alarms < 0.15, (j, recall, false_alarms)
-    thresholds = coder.thresholds_
-    assert not np.allclose(thresholds, 0.5)
+    assert not np.allclose(coder.thresholds_, 0.5)
     # codes with examples keep the thresholds chosen on their examples
     mini = load_codebook(MINI)
-    checked = ZeroShotCoder.fit(mini, HashingEmbedder(64), ClassifyConfig())
-    before = checked.thresholds_.copy()
     words = HashingEmbedder(64).embed(texts[:50])
-    checked.adapt_to_corpus(checked.score(texts[:50], words))
-    unchecked = checked.classifier.unchecked_
-    np.testing.assert_array_equal(checked.thresholds_[~unchecked], before[~unchecked])
+
+    def mini_coder(z):
+        return ZeroShotCoder.from_config(
+            mini, HashingEmbedder(64), ClassifyConfig(), corpus_threshold_z=z
+        ).fit(texts[:50], words)
+
+    checked, default = mini_coder(1.5), mini_coder(None)
+    unchecked = checked.classifier_.unchecked_
+    np.testing.assert_array_equal(
+        checked.thresholds_[~unchecked], default.thresholds_[~unchecked]
+    )
 
 
 def test_a_coder_that_codes_almost_nothing_or_everything_is_flagged():
