@@ -44,6 +44,8 @@ from pipeline.errors import (
 from pipeline.permissions import use_file_modes
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINE, EXIT_BUSY = 0, 1, 2, 3, 4
+MAX_LISTED = 10
+"""Quarantined sources listed on the console (all are in the manifest and report)."""
 
 app = typer.Typer(
     name="themes",
@@ -109,11 +111,10 @@ class _UserErrorFilter(logging.Filter):
 
 def _unexpected(error: BaseException) -> str:
     """One line about an unexpected error, without its message (it may quote text)."""
-    from pipeline.errors import describe_error
+    from pipeline.errors import error_place
 
-    where = describe_error(error).split(" (message hidden")[0]
     return (
-        f"unexpected error {where}: this is a bug, please report "
+        f"unexpected error {error_place(error)}: this is a bug, please report "
         "it; rerun with --debug for the traceback (it may quote transcript text)"
     )
 
@@ -656,9 +657,14 @@ def check(
         )
     except PipelineError as error:
         raise _fail(str(error), EXIT_FAILED) from None
-    for item in ingested.quarantined:
+    for item in ingested.quarantined[:MAX_LISTED]:
         console.print(
             f"  not read: {item.source}: {item.reason}", highlight=False, markup=False
+        )
+    if len(ingested.quarantined) > MAX_LISTED:
+        console.print(
+            f"  ... and {len(ingested.quarantined) - MAX_LISTED:,} more not read",
+            highlight=False,
         )
     if not ingested.transcripts:
         # a script gating on this command must not pass a corpus it never read
@@ -978,10 +984,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_row(label, f"{counts.get(key, 0):,}")
     console.print(table)
     if summary["quarantined"]:
+        quarantined = summary["quarantined"]
         console.print("[bold yellow]Quarantined[/] (not processed; fix and rerun):")
-        for item in summary["quarantined"]:
+        for item in quarantined[:MAX_LISTED]:
             console.print(
                 f"  {item['source']}: {item['reason']}", highlight=False, markup=False
+            )
+        if len(quarantined) > MAX_LISTED:
+            console.print(
+                f"  ... and {len(quarantined) - MAX_LISTED:,} more (every one, with "
+                "its reason: manifest.json and the report)",
+                highlight=False,
             )
     if summary["notes"]:
         console.print("[bold]Notes:[/]")

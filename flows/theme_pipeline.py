@@ -119,7 +119,7 @@ def run_cached(task_fn, **parameters) -> tuple[Any, bool]:
 
 def _recompute_note(folder: str | Path, problem: str) -> None:
     logger.warning(
-        "cache: %s is damaged or incomplete (%s); recomputing it",
+        "cache: %s cannot be trusted (%s); recomputing it",
         Path(folder).name,
         problem,
     )

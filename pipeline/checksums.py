@@ -75,7 +75,7 @@ def verify_folder(folder: str | Path) -> str | None:
             name: (v["sha256"], int(v["bytes"])) for name, v in checksums.items()
         }
     except FileNotFoundError:
-        return "not finished (no checksums)"
+        return "no checksums: unfinished, or made by an earlier version"
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return "checksums unreadable"
     for name, (sha256, size) in expected.items():

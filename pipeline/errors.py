@@ -66,6 +66,21 @@ class NothingIngestedError(PipelineError, RuntimeError):
     """Every source in the corpus was quarantined, or the corpus is empty."""
 
 
+def error_place(error: BaseException) -> str:
+    """Where an error was raised: ``"ValueError in export.py:41"`` (no message).
+
+    The last frame in this project's code, else the last frame.
+    """
+    import traceback
+    from pathlib import Path
+
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if "/pipeline/" in f.filename or "/flows/" in f.filename]
+    where = ours[-1] if ours else (frames[-1] if frames else None)
+    place = f" in {Path(where.filename).name}:{where.lineno}" if where else ""
+    return f"{type(error).__name__}{place}"
+
+
 def describe_error(error: BaseException) -> str:
     """One line about an error that is safe to write to a manifest or a log.
 
@@ -75,11 +90,4 @@ def describe_error(error: BaseException) -> str:
     """
     if isinstance(error, PipelineError):
         return str(error).splitlines()[0] if str(error) else type(error).__name__
-    import traceback
-    from pathlib import Path
-
-    frames = traceback.extract_tb(error.__traceback__)
-    ours = [f for f in frames if "/pipeline/" in f.filename or "/flows/" in f.filename]
-    where = ours[-1] if ours else (frames[-1] if frames else None)
-    place = f" in {Path(where.filename).name}:{where.lineno}" if where else ""
-    return f"{type(error).__name__}{place} (message hidden: it may quote text)"
+    return f"{error_place(error)} (message hidden: it may quote text)"

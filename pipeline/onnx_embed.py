@@ -210,7 +210,7 @@ class OnnxEmbedder(BaseEmbedder):
         problem = verify_folder(folder) if folder.is_dir() else None
         if problem is not None:
             logger.warning(
-                "embed: the cached ONNX export of %s is damaged or incomplete (%s); "
+                "embed: the cached ONNX export of %s cannot be trusted (%s); "
                 "exporting it again",
                 model_name,
                 problem,

@@ -110,7 +110,7 @@ def saved_model_to_apply(config, texts: Sequence[str]) -> SavedTopicModel | None
         problem = verify_folder(candidate)
         if problem is not None:
             logger.warning(
-                "topics: the saved model %s is damaged or incomplete (%s); not used",
+                "topics: the saved model %s cannot be trusted (%s); not used",
                 candidate.name,
                 problem,
             )

@@ -204,3 +204,24 @@ def test_serve_help_says_what_happens_without_a_server():
     text = " ".join(invoke("serve", "--help").output.split())
     assert "Without PREFECT_API_URL" in text
     assert "end when you stop it" in text
+
+
+def test_summary_lists_a_few_quarantined_sources_and_counts_the_rest(capsys):
+    from flows import cli
+
+    summary = {
+        "run_id": "r",
+        "status": "completed",
+        "counts": {"documents": 5},
+        "quarantined": [
+            {"source": f"answers.csv:row {n}", "reason": "empty text"}
+            for n in range(400)
+        ],
+        "notes": [],
+        "out_dir": "runs/r",
+        "database": "runs/themes.duckdb",
+    }
+    cli._print_summary(summary)
+    output = capsys.readouterr().out
+    assert output.count("empty text") == cli.MAX_LISTED
+    assert "... and 390 more" in output

@@ -291,7 +291,10 @@ def test_sealed_folder_reports_what_is_wrong(tmp_path):
     folder = tmp_path / "step"
     folder.mkdir()
     (folder / "a.parquet").write_bytes(b"x" * 100)
-    assert verify_folder(folder) == "not finished (no checksums)"
+    assert (
+        verify_folder(folder)
+        == "no checksums: unfinished, or made by an earlier version"
+    )
     seal_folder(folder)
     assert verify_folder(folder) is None
     (folder / "a.parquet").write_bytes(b"y" * 100)  # same size, other bytes
