@@ -44,7 +44,7 @@ from pipeline.errors import (
 from pipeline.permissions import use_file_modes
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINE, EXIT_BUSY = 0, 1, 2, 3, 4
-MAX_LISTED = 10
+MAX_LISTED = 20
 """Quarantined sources listed on the console (all are in the manifest and report)."""
 
 app = typer.Typer(
