@@ -28,12 +28,12 @@ from benchmarks._harness import ROOT, THINK_ALOUD, Figure, Results  # noqa: E402
 
 
 def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=False):
-    from pipeline.codebook import load_codebook
-    from pipeline.codes import align_codes, read_codes
-    from pipeline.compare import compare_codes
-    from pipeline.prepare import prepare_corpus
-    from pipeline.train import cross_validate
-    from pipeline.zeroshot import ZeroShotCoder
+    from pipeline.agreement.compare import compare_codes
+    from pipeline.coding.codebook import load_codebook
+    from pipeline.coding.train import cross_validate
+    from pipeline.coding.zeroshot import ZeroShotCoder
+    from pipeline.io.codes import align_codes, read_codes
+    from pipeline.steps.prepare import prepare_corpus
 
     timings = {}
     started = time.perf_counter()
@@ -53,7 +53,7 @@ def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=Fa
     if supervised:
         groups = prepared.segments.column("document_id").to_pylist()
         if config.classify.group_by:
-            from pipeline.train import _groups
+            from pipeline.coding.train import _groups
 
             groups = _groups(prepared, config.classify.group_by)
         labels = aligned.combined("union")

@@ -792,7 +792,7 @@ def fill(template: str, values: dict[str, str], marks: dict[str, str]):
 def load_carriers():
     """Sentences of the examples' speech, by role (the carriers of the plants)."""
     from pipeline.config import IngestConfig
-    from pipeline.ingest import ingest_corpus
+    from pipeline.io.ingest import ingest_corpus
 
     transcripts = ingest_corpus(IngestConfig(), EXAMPLES).transcripts
     carriers: dict[str, list[str]] = {"interviewer": [], "participant": []}
@@ -812,7 +812,7 @@ def load_carriers():
 
 def raw_ner_findings(nlp, transcripts):
     """spaCy's entities alone (baseline): person, place and organisation."""
-    from pipeline.anonymise import NER_LABELS, Finding
+    from pipeline.text.anonymise import NER_LABELS, Finding
 
     findings = []
     pairs = [(t, turn) for t in transcripts for turn in t.turns]
@@ -873,7 +873,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from pipeline.anonymise import KINDS, AnonymiseConfig, IdentifierChecker
+    from pipeline.text.anonymise import KINDS, AnonymiseConfig, IdentifierChecker
 
     examples, carriers = load_carriers()
     corpus = Corpus(carriers, args.split)
@@ -1087,7 +1087,7 @@ def load_think_aloud():
     if not (THINK_ALOUD / "transcripts").is_dir():
         return []
     from pipeline.config import load_config
-    from pipeline.ingest import ingest_corpus
+    from pipeline.io.ingest import ingest_corpus
 
     config = load_config(
         overrides={

@@ -70,12 +70,12 @@ def main() -> None:
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.svm import LinearSVC
 
-    from pipeline.codebook import load_codebook
+    from pipeline.coding.codebook import load_codebook
+    from pipeline.coding.train import cross_validate, grouped_folds, train_supervised
+    from pipeline.coding.zeroshot import ZeroShotCoder, keyword_hits
     from pipeline.config import load_config
-    from pipeline.embed import embed_texts, make_embedder
-    from pipeline.store import ResultsStore
-    from pipeline.train import cross_validate, grouped_folds, train_supervised
-    from pipeline.zeroshot import ZeroShotCoder, keyword_hits
+    from pipeline.embed.encoders import embed_texts, make_embedder
+    from pipeline.store.database import ResultsStore
 
     results = Results("classify_nhs_feedback")
     frame = pd.read_csv(FEEDBACK_CSV, dtype=str, keep_default_na=False)

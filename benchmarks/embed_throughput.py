@@ -30,8 +30,8 @@ from benchmarks._harness import (  # noqa: E402
     feedback_comments,
 )
 from pipeline.config import EmbedConfig  # noqa: E402
-from pipeline.embed import embed_texts, make_embedder, resolve_model  # noqa: E402
-from pipeline.store import ResultsStore  # noqa: E402
+from pipeline.embed.encoders import embed_texts, make_embedder, resolve_model  # noqa: E402
+from pipeline.store.database import ResultsStore  # noqa: E402
 
 N_TEXTS = 20_000
 BATCH = 64

@@ -72,7 +72,7 @@ def export_model() -> float:
 
     code = (
         "from pipeline.config import EmbedConfig; "
-        "from pipeline.embed import make_embedder; "
+        "from pipeline.embed.encoders import make_embedder; "
         f"make_embedder(EmbedConfig(onnx_cache_dir={str(ONNX_CACHE)!r}))"
     )
     started = time.perf_counter()

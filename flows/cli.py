@@ -41,7 +41,7 @@ from pipeline.errors import (
     PipelineError,
     StoreBusyError,
 )
-from pipeline.permissions import use_file_modes
+from pipeline.store.permissions import use_file_modes
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINE, EXIT_BUSY = 0, 1, 2, 3, 4
 MAX_LISTED = 20
@@ -123,7 +123,7 @@ def _check_out_file(path: Path | None) -> None:
     """Exit 2 before any work when an ``--out`` file cannot be written."""
     if path is None:
         return
-    from pipeline.folders import check_output_file
+    from pipeline.store.folders import check_output_file
 
     try:
         check_output_file(path, option="--out")
@@ -229,11 +229,11 @@ def _settings(config: Path | None, overrides: dict[str, Any]):
 def _check_out(path: str | Path | None, kind: str) -> None:
     """Exit 2 before any work when ``--out`` cannot be written.
 
-    See pipeline.folders.
+    See pipeline.store.folders.
     """
     if path is None:
         return
-    from pipeline.folders import check_output_folder
+    from pipeline.store.folders import check_output_folder
 
     try:
         check_output_folder(path, kind=kind, option="--out")
@@ -472,7 +472,7 @@ def train(
     from flows.environment import prepare_environment
 
     prepare_environment(settings.store.runs_dir)
-    from pipeline.train import train_from_files
+    from pipeline.coding.train import train_from_files
 
     try:
         with _progress_bars():
@@ -551,7 +551,7 @@ def suggest(
     """  # noqa: E501 (one line, so the help shows the example unbroken)
     _, settings = _settings(config, {})
     _check_out_file(out)
-    from pipeline.suggest import suggest_from_run
+    from pipeline.coding.suggest import suggest_from_run
 
     try:
         folder = run_dir or _newest_run(settings)
@@ -590,8 +590,8 @@ def compare(
     if not codes.exists():
         raise _fail(f"codes file not found: {codes}", EXIT_USAGE)
     _check_codes(codes, settings.classify.codebook)
-    from pipeline.compare import compare_run
-    from pipeline.export import rebuild_outputs, record_comparison
+    from pipeline.agreement.compare import compare_run
+    from pipeline.outputs.export import rebuild_outputs, record_comparison
 
     try:
         folder = run_dir or _newest_run(settings)
@@ -646,8 +646,8 @@ def check(
     if not corpus.exists():
         raise _fail(f"corpus not found: {corpus}", EXIT_USAGE)
     _check_out_file(out)
-    from pipeline.anonymise import IdentifierChecker, apply_policy
-    from pipeline.ingest import ingest_corpus
+    from pipeline.io.ingest import ingest_corpus
+    from pipeline.text.anonymise import IdentifierChecker, apply_policy
 
     try:
         with _progress_bars():
@@ -688,7 +688,7 @@ def check(
         )
     console.print(table)
     if out is not None:
-        from pipeline.store import RunFolder
+        from pipeline.store.database import RunFolder
 
         RunFolder(out.parent).write_csv(out.name, result.findings_table())
         console.print(f"Findings (kind, document, offsets; no text): {out}")
@@ -723,7 +723,7 @@ def report(
     _, settings = _settings(config, {})
     if codes is not None and not codes.exists():
         raise _fail(f"codes file not found: {codes}", EXIT_USAGE)
-    from pipeline.export import rebuild_outputs
+    from pipeline.outputs.export import rebuild_outputs
 
     try:
         run_config = _run_config(run_dir, settings)
@@ -748,7 +748,7 @@ def runs(
     import json
 
     _, settings = _settings(config, {})
-    from pipeline.store import ResultsStore
+    from pipeline.store.database import ResultsStore
 
     try:
         rows = ResultsStore(settings.store.database).list_runs()
@@ -826,8 +826,8 @@ def _check_codes(codes_path, codebook_path) -> None:
     """
     if codes_path is None or codebook_path is None:
         return
-    from pipeline.codebook import load_codebook
-    from pipeline.codes import unknown_codes
+    from pipeline.coding.codebook import load_codebook
+    from pipeline.io.codes import unknown_codes
 
     try:
         missing = unknown_codes(codes_path, load_codebook(codebook_path))
@@ -947,7 +947,7 @@ def serve(
 def _newest_run(settings) -> Path:
 
     from pipeline.errors import RunNotFoundError
-    from pipeline.store import ResultsStore
+    from pipeline.store.database import ResultsStore
 
     store = ResultsStore(settings.store.database)
     for run in store.list_runs():

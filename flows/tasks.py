@@ -5,11 +5,11 @@ run its tasks in threads, processes or on a Dask cluster alike.
 
 Caching: the steps that are worth skipping (ingest, topics, classify, compare,
 and each batch of segmentation and embedding) take a ``cache_key`` built from
-content hashes of their real inputs (see :mod:`pipeline.cache_keys`), not
+content hashes of their real inputs (see :mod:`pipeline.store.cache_keys`), not
 Prefect's pickled inputs. Their results are persisted, so a rerun on
 unchanged inputs reuses them across processes. A cached step writes its
 files to ``<runs>/.cache/steps/<step>-<key>/`` and seals the folder with the
-checksums of its files (:mod:`pipeline.checksums`); the flow verifies them
+checksums of its files (:mod:`pipeline.store.checksums`); the flow verifies them
 before reuse and copies the files into the run folder.
 
 Tasks that do I/O retry with backoff.
@@ -24,7 +24,6 @@ from typing import Any
 
 from prefect import task
 
-from pipeline.checksums import seal_folder
 from pipeline.config import PipelineConfig
 from pipeline.steps.code import run_code_step
 from pipeline.steps.compare import run_compare_step
@@ -33,7 +32,8 @@ from pipeline.steps.export import run_export_step
 from pipeline.steps.ingest import read_checked_corpus, write_ingest
 from pipeline.steps.segment import segment_batch
 from pipeline.steps.topics import run_topics_step
-from pipeline.store import ResultsStore, RunFolder
+from pipeline.store.checksums import seal_folder
+from pipeline.store.database import ResultsStore, RunFolder
 
 IO_RETRIES: dict[str, Any] = dict(retries=2, retry_delay_seconds=[1, 4])
 

@@ -37,19 +37,19 @@ from flows.tasks import (
     segment_batch_task,
     topics_task,
 )
-from pipeline import cache_keys, run_files
-from pipeline.checksums import copy_into, discard_folder, verify_folder
 from pipeline.config import PipelineConfig, RunOverrides, load_config
 from pipeline.errors import describe_error
-from pipeline.folders import check_output_folder, claim_output_folder
-from pipeline.ingest import fingerprint_corpus
-from pipeline.manifest import build_manifest, utc_now
+from pipeline.io.ingest import fingerprint_corpus
 from pipeline.memory import PeakMemory, release_memory
 from pipeline.progress import report_progress
-from pipeline.saved_topics import saved_model_to_apply
 from pipeline.steps.embed import finish_embedding, plan_embedding, read_batch
 from pipeline.steps.segment import finish_segmentation, plan_segmentation
-from pipeline.store import ResultsStore, RunFolder, new_run_id
+from pipeline.store import cache_keys, run_files
+from pipeline.store.checksums import copy_into, discard_folder, verify_folder
+from pipeline.store.database import ResultsStore, RunFolder, new_run_id
+from pipeline.store.folders import check_output_folder, claim_output_folder
+from pipeline.store.manifest import build_manifest, utc_now
+from pipeline.topics.saved import saved_model_to_apply
 
 logger = logging.getLogger("pipeline.cache")
 

@@ -59,7 +59,7 @@ DEFAULT_LABEL_PATTERN = (
 
 Groups: ``speaker``, and ``time`` or ``time_after`` for a timestamp before or
 after the label. With this default pattern, a document's own labels decide
-which candidates are speakers (see :mod:`pipeline.speakers`).
+which candidates are speakers (see :mod:`pipeline.text.speakers`).
 """
 
 DEFAULT_INTERVIEWER_NAMES = (
@@ -153,7 +153,7 @@ class LimitsConfig(StrictModel):
 
     def archive_limits(self):
         """The ZIP limits for ``.docx``, ``.xlsx`` and ``.qdpx`` files."""
-        from pipeline.refi import ArchiveLimits
+        from pipeline.io.refi import ArchiveLimits
 
         return ArchiveLimits(
             max_entries=self.archive_entries,
@@ -343,7 +343,7 @@ class ClassifyConfig(StrictModel):
             keywords occurs in the segment.
         keyword_training: Zero-shot: decide a code whose keywords occur often
             enough with a model trained on those matches (cross-fitted, no
-            human codes; see :mod:`pipeline.zeroshot`).
+            human codes; see :mod:`pipeline.coding.zeroshot`).
         keyword_training_threshold: Zero-shot: the probability that model
             needs to give a code.
         corpus_threshold_z: Zero-shot: a code whose threshold cannot be

@@ -37,7 +37,7 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def blank_nlp():
     """A blank English pipeline with the rule-based sentencizer (fast)."""
-    from pipeline.segment import load_sentence_splitter
+    from pipeline.text.segment import load_sentence_splitter
 
     return load_sentence_splitter("blank:en")
 

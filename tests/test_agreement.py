@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from pipeline.agreement import (
+from pipeline.agreement.metrics import (
     UnitData,
     coefficients,
     compare_pair,
@@ -150,7 +150,7 @@ def test_units_outside_a_coders_documents_are_missing_not_no():
 
 
 def test_nearest_coded_matches_brute_force_and_never_returns_the_query():
-    from pipeline.compare import _nearest_coded
+    from pipeline.agreement.compare import _nearest_coded
 
     rng = np.random.default_rng(0)
     embeddings = rng.standard_normal((300, 8))
@@ -166,7 +166,7 @@ def test_nearest_coded_matches_brute_force_and_never_returns_the_query():
 
 @pytest.mark.parametrize("n_documents", [0, 7, 300])
 def test_bootstrap_counts_are_the_draws_of_one_multinomial_call(n_documents):
-    from pipeline.agreement import BOOT_CHUNK, bootstrap_counts
+    from pipeline.agreement.metrics import BOOT_CHUNK, bootstrap_counts
 
     n_boot = 2 * BOOT_CHUNK + 5  # more than one chunk, the last one short
     counts = bootstrap_counts(n_documents, n_boot, random_state=3)
@@ -180,7 +180,7 @@ def test_bootstrap_counts_are_the_draws_of_one_multinomial_call(n_documents):
 
 
 def test_a_near_empty_coder_is_never_presented_as_agreeing():
-    from pipeline.agreement import coefficients, flags_for
+    from pipeline.agreement.metrics import coefficients, flags_for
 
     # the human codes 12% of 1,000 units, the auto-coder 0.3%: AC1 looks excellent
     values = {k: float(v) for k, v in coefficients(2, 118, 1, 879).items()}
@@ -197,7 +197,7 @@ def test_a_near_empty_coder_is_never_presented_as_agreeing():
 def test_tables_get_code_names_beside_their_ids_without_changing_the_input():
     import pandas as pd
 
-    from pipeline.compare import with_code_names
+    from pipeline.agreement.compare import with_code_names
 
     table = pd.DataFrame(
         {
@@ -220,8 +220,8 @@ def test_tables_get_code_names_beside_their_ids_without_changing_the_input():
 
 
 def test_auto_codes_with_ids_the_codebook_lacks_are_refused_with_the_fix():
-    from pipeline.codebook import Code, validate_codes
-    from pipeline.compare import check_auto_codes
+    from pipeline.agreement.compare import check_auto_codes
+    from pipeline.coding.codebook import Code, validate_codes
     from pipeline.errors import ConfigError
 
     codebook = validate_codes(

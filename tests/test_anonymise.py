@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.anonymise import (
+from pipeline.config import PipelineConfig, load_config
+from pipeline.errors import ConfigError, ModelError
+from pipeline.io.readers import ReadContext
+from pipeline.io.readers.plain import read_plain_text
+from pipeline.records import Transcript
+from pipeline.text.anonymise import (
     FINDING_COLUMNS,
     KINDS,
     AnonymiseConfig,
@@ -24,12 +29,7 @@ from pipeline.anonymise import (
     redact,
     redact_transcript,
 )
-from pipeline.config import PipelineConfig, load_config
-from pipeline.errors import ConfigError, ModelError
-from pipeline.readers import ReadContext
-from pipeline.readers.plain import read_plain_text
-from pipeline.records import Transcript
-from pipeline.speakers import SpeakerRules
+from pipeline.text.speakers import SpeakerRules
 from tests.conftest import DATA
 
 FIXTURES = DATA / "anonymise"
@@ -492,8 +492,8 @@ def test_allowlist_name_patterns_respect_whole_allowed_phrases(checker):
 def test_allowlist_groups_are_defined_once_and_change_the_settings_key(ruler_nlp):
     from typing import get_args
 
-    from pipeline.anonymise import BUILTIN_ALLOWLISTS
     from pipeline.config import AllowlistGroup
+    from pipeline.text.anonymise import BUILTIN_ALLOWLISTS
 
     assert tuple(BUILTIN_ALLOWLISTS) == get_args(AllowlistGroup)
     assert AnonymiseConfig().allowlist_groups == get_args(AllowlistGroup)
@@ -825,7 +825,7 @@ def test_findings_never_hold_the_identifier(checker, corpus, caplog):
 def test_the_store_keeps_findings_so_a_rerun_checks_only_new_or_changed_documents(
     tmp_path, ruler_nlp, corpus
 ):
-    from pipeline.store import ResultsStore
+    from pipeline.store.database import ResultsStore
 
     store = ResultsStore(tmp_path / "themes.duckdb")
     checker = IdentifierChecker(AnonymiseConfig(), nlp=ruler_nlp)

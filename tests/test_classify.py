@@ -6,18 +6,18 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from pipeline.classify import PrototypeClassifier, SupervisedClassifier, decide
-from pipeline.codebook import load_codebook
-from pipeline.config import ClassifyConfig
-from pipeline.embed import HashingEmbedder
-from pipeline.train import (
+from pipeline.coding.classify import PrototypeClassifier, SupervisedClassifier, decide
+from pipeline.coding.codebook import load_codebook
+from pipeline.coding.train import (
     cross_validate,
     grouped_folds,
     load_model,
     save_model,
     train_supervised,
 )
-from pipeline.zeroshot import ZeroShotCoder, keyword_hits
+from pipeline.coding.zeroshot import ZeroShotCoder, keyword_hits
+from pipeline.config import ClassifyConfig
+from pipeline.embed.encoders import HashingEmbedder
 
 MINI = Path(__file__).parent / "data" / "codebooks" / "mini.yaml"
 
@@ -207,7 +207,7 @@ def test_no_code_with_enough_examples_is_a_clear_error():
 def test_suggestions_are_uncoded_uncertain_and_diverse():
     import pyarrow as pa
 
-    from pipeline.suggest import suggest_segments
+    from pipeline.coding.suggest import suggest_segments
 
     rng = np.random.default_rng(0)
     n = 60
@@ -242,7 +242,7 @@ def test_suggestions_are_uncoded_uncertain_and_diverse():
 
 
 def test_keyword_training_finds_segments_that_say_it_in_other_words():
-    from pipeline.zeroshot import keyword_trained_scores
+    from pipeline.coding.zeroshot import keyword_trained_scores
 
     X, Y, _ = clustered(n_per_code=40)
     coded = Y.astype(bool)
@@ -295,8 +295,8 @@ def test_zero_shot_decisions_of_keyword_trained_codes_use_their_threshold():
 
 
 def test_saved_coding_keeps_earlier_scores_and_scores_only_new_segments(tmp_path):
-    from pipeline.cache_keys import segment_digest
-    from pipeline.zeroshot import SavedCoding, score_with_saved_coding
+    from pipeline.coding.zeroshot import SavedCoding, score_with_saved_coding
+    from pipeline.store.cache_keys import segment_digest
 
     codebook = load_codebook(MINI)
     embedder = HashingEmbedder(128)
@@ -352,7 +352,7 @@ def test_saved_coding_keeps_earlier_scores_and_scores_only_new_segments(tmp_path
 def test_best_threshold_equals_the_scikit_learn_metrics_loop(metric):
     from sklearn.metrics import cohen_kappa_score, f1_score
 
-    from pipeline.classify import _best_threshold
+    from pipeline.coding.classify import _best_threshold
 
     grid = np.round(np.arange(0.3, 0.7 + 1e-9, 0.01), 2)
     rng = np.random.default_rng(4)
@@ -450,7 +450,7 @@ def test_definitions_only_codes_get_thresholds_from_the_corpus(tmp_path):
 
 
 def test_a_coder_that_codes_almost_nothing_or_everything_is_flagged():
-    from pipeline.autocodes import _coverage_notes, share_coded
+    from pipeline.coding.autocodes import _coverage_notes, share_coded
 
     none = np.zeros((200, 4), dtype=bool)
     none[0, 1] = True

@@ -141,7 +141,7 @@ def test_run_starts_its_own_temporary_server_only_when_no_api_is_configured(
 
 
 def test_runs_table_fits_80_columns_and_names_the_coefficient(tmp_path, monkeypatch):
-    from pipeline.store import ResultsStore
+    from pipeline.store.database import ResultsStore
 
     store = ResultsStore(tmp_path / "themes.duckdb")
     for number in range(3):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.codebook import (
+from pipeline.coding.codebook import (
     Code,
     CodeMatch,
     load_codebook,

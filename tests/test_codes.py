@@ -6,9 +6,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pipeline.codebook import load_codebook
-from pipeline.codes import align_codes, locate_quote, read_codes, unknown_codes
+from pipeline.coding.codebook import load_codebook
 from pipeline.errors import CodesError
+from pipeline.io.codes import align_codes, locate_quote, read_codes, unknown_codes
 
 DATA = Path(__file__).parent / "data"
 MINI = DATA / "codebooks" / "mini.yaml"
@@ -152,8 +152,8 @@ def test_alignment_needs_half_of_segment_or_half_of_span(tmp_path, codebook):
 
 def test_demo_codes_all_land_on_segments():
     from pipeline.config import load_config
-    from pipeline.ingest import ingest_corpus
-    from pipeline.segment import segment_transcripts
+    from pipeline.io.ingest import ingest_corpus
+    from pipeline.text.segment import segment_transcripts
     from tests.conftest import ROOT
 
     config = load_config(
@@ -177,7 +177,7 @@ def test_demo_codes_all_land_on_segments():
 
 def test_qdpx_with_nested_codes_two_users_and_non_ascii_imports_exactly(data_dir):
     from pipeline.config import load_config
-    from pipeline.ingest import ingest_corpus
+    from pipeline.io.ingest import ingest_corpus
 
     result = ingest_corpus(load_config().ingest, data_dir / "qdpx_corpus")
     texts = {t.document_id: t.text for t in result.transcripts}

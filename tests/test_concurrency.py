@@ -23,7 +23,7 @@ import filelock
 import pytest
 
 from pipeline.errors import StoreBusyError
-from pipeline.store import ResultsStore
+from pipeline.store.database import ResultsStore
 from tests.conftest import ROOT
 from tests.test_orchestration import THEMES, environment, write_config
 
@@ -41,7 +41,7 @@ def test_a_run_waiting_for_the_store_names_the_holder_then_stops_after_the_timeo
     waiter = ResultsStore(database, lock_timeout=0.2)
     with ResultsStore(database).lock(run_id="20250101-000000-abcd"):
         with (
-            caplog.at_level(logging.WARNING, logger="pipeline.store"),
+            caplog.at_level(logging.WARNING, logger="pipeline.store.database"),
             pytest.raises(
                 StoreBusyError,
                 match=r"another run is using the results store .* \(run "
@@ -70,7 +70,7 @@ def test_a_run_waiting_for_the_store_goes_on_once_it_is_released(tmp_path, caplo
     holder = threading.Thread(target=hold)
     holder.start()
     taken.wait(timeout=10)
-    with caplog.at_level(logging.WARNING, logger="pipeline.store"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.store.database"):
         with ResultsStore(database, lock_timeout=30).lock(run_id="second"):
             assert released.is_set()
             assert json.loads(holder_file.read_text())["run_id"] == "second"
@@ -89,7 +89,7 @@ def test_a_holder_record_left_by_a_dead_process_names_no_run(tmp_path, caplog):
     )
     with filelock.FileLock(str(database) + ".lock"):
         with (
-            caplog.at_level(logging.WARNING, logger="pipeline.store"),
+            caplog.at_level(logging.WARNING, logger="pipeline.store.database"),
             pytest.raises(StoreBusyError),
             ResultsStore(database, lock_timeout=0.1).lock(),
         ):

@@ -3,9 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.cache_keys import text_key
 from pipeline.config import EmbedConfig
-from pipeline.embed import (
+from pipeline.embed.encoders import (
     HashingEmbedder,
     MemoryCache,
     embed_texts,
@@ -13,7 +12,8 @@ from pipeline.embed import (
     resolve_model,
 )
 from pipeline.errors import ConfigError, ModelError
-from pipeline.store import ResultsStore
+from pipeline.store.cache_keys import text_key
+from pipeline.store.database import ResultsStore
 
 
 class CountingEmbedder(HashingEmbedder):
@@ -144,7 +144,7 @@ def test_onnx_tokenizer_gives_what_auto_tokenizer_gives():
     import numpy as np
     from transformers import AutoTokenizer
 
-    from pipeline.onnx_embed import load_tokenizer
+    from pipeline.embed.onnx_runtime import load_tokenizer
 
     folder = resolve_model("all-MiniLM-L6-v2", allow_download=False).path
     texts = [
@@ -170,8 +170,8 @@ def test_onnx_tokenizer_gives_what_auto_tokenizer_gives():
 def test_caching_embedder_loads_the_model_only_for_texts_not_cached(monkeypatch):
     import numpy as np
 
-    from pipeline import embed
-    from pipeline.embed import CachingEmbedder, MemoryCache
+    from pipeline.embed import encoders as embed
+    from pipeline.embed.encoders import CachingEmbedder, MemoryCache
 
     config = EmbedConfig(backend="hashing")
     loads = []

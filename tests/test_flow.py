@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.store import ResultsStore
+from pipeline.store.database import ResultsStore
 
 
 def write_config(tmp_path: Path, corpus: Path, **extra: str) -> Path:

@@ -13,13 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.codebook import load_codebook
-from pipeline.codes import read_codes
+from pipeline.coding.codebook import load_codebook
 from pipeline.config import IngestConfig, load_config
 from pipeline.errors import CodesError, PipelineError
-from pipeline.ingest import ingest_corpus
-from pipeline.readers import DOCUMENT_READERS, ReadContext, read_table
-from pipeline.speakers import SpeakerRules
+from pipeline.io.codes import read_codes
+from pipeline.io.ingest import ingest_corpus
+from pipeline.io.readers import DOCUMENT_READERS, ReadContext, read_table
+from pipeline.text.speakers import SpeakerRules
 from tests.conftest import DATA, ROOT
 
 EXPECTED = {

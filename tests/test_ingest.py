@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
-from pipeline.ingest import ingest_corpus
+from pipeline.io.ingest import ingest_corpus
 
 
 def by_id(result):

@@ -31,9 +31,9 @@ def agreement_rows() -> pd.DataFrame:
 def test_workbook_stores_coefficients_as_numbers_and_nan_as_empty_cells(tmp_path):
     import openpyxl
 
-    from pipeline.export import read_output_csv
-    from pipeline.spreadsheet import write_workbook
-    from pipeline.store import RunFolder
+    from pipeline.outputs.export import read_output_csv
+    from pipeline.outputs.spreadsheet import write_workbook
+    from pipeline.store.database import RunFolder
 
     # through the CSV, as the export reads it: a blank used to turn the whole
     # column into text ("0.4123") in the workbook
@@ -67,8 +67,8 @@ def test_workbook_stores_coefficients_as_numbers_and_nan_as_empty_cells(tmp_path
 
 
 def test_csvs_start_with_a_byte_order_mark_unless_plain_utf8_is_asked_for(tmp_path):
-    from pipeline.export import read_output_csv
-    from pipeline.store import RunFolder
+    from pipeline.outputs.export import read_output_csv
+    from pipeline.store.database import RunFolder
 
     folder = RunFolder(tmp_path)
     table = pd.DataFrame({"code": ["007", "NA"], "quote": ["café – “naïve”", "ok"]})
@@ -114,7 +114,7 @@ def candidates(rows: list[tuple[str, str, float, bool]]) -> pd.DataFrame:
 
 
 def test_review_order_alternates_false_positives_and_misses_fillers_last():
-    from pipeline.compare import FALSE_POSITIVE, MISS, rank_disagreements
+    from pipeline.agreement.compare import FALSE_POSITIVE, MISS, rank_disagreements
 
     # misses outnumber and outscore false positives, and short fillers are
     # among the most confident: they used to fill the top of the list
@@ -134,7 +134,7 @@ def test_review_order_alternates_false_positives_and_misses_fillers_last():
 
 
 def test_review_order_keeps_at_most_per_code_rows_balanced_between_kinds():
-    from pipeline.compare import FALSE_POSITIVE, MISS, rank_disagreements
+    from pipeline.agreement.compare import FALSE_POSITIVE, MISS, rank_disagreements
 
     rows = [("a", MISS, 0.9 - i / 100, False) for i in range(10)]
     rows += [("a", FALSE_POSITIVE, 0.5 - i / 100, False) for i in range(10)]
@@ -151,7 +151,7 @@ def test_review_order_keeps_at_most_per_code_rows_balanced_between_kinds():
 
 
 def test_fillers_and_short_segments_are_recognised():
-    from pipeline.compare import count_words, is_filler
+    from pipeline.agreement.compare import count_words, is_filler
 
     assert count_words("Yeah, right?") == 2
     assert count_words("I don't know, it's hard.") == 5
@@ -242,7 +242,7 @@ def test_console_agreement_reads_summaries_of_older_runs(monkeypatch):
 
 
 def test_report_headline_flags_undefined_kappa_and_keeps_both_shares():
-    from pipeline.report import agreement_headline
+    from pipeline.outputs.report import agreement_headline
 
     pooled = pd.DataFrame(
         {
@@ -265,8 +265,8 @@ def test_report_headline_flags_undefined_kappa_and_keeps_both_shares():
 
 
 def test_codebook_table_holds_definitions_notes_and_examples():
-    from pipeline.codebook import load_codebook
-    from pipeline.export import codebook_table
+    from pipeline.coding.codebook import load_codebook
+    from pipeline.outputs.export import codebook_table
 
     codebook = load_codebook(ROOT / "config" / "codebooks" / "nhs_managers.yaml")
     table = codebook_table(codebook)
@@ -279,7 +279,7 @@ def test_codebook_table_holds_definitions_notes_and_examples():
 
 
 def test_auto_code_rows_get_their_quotes():
-    from pipeline.autocodes import best_quotes_by_document, with_quotes
+    from pipeline.coding.autocodes import best_quotes_by_document, with_quotes
 
     texts = {"d1#s1": "We learn on the job.", "d1#s2": "Yeah.", "d2#s1": "Budgets."}
     table = pd.DataFrame(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.codebook import Code, Codebook, load_codebook, validate_codes
-from pipeline.codes import read_codes, unknown_codes
+from pipeline.coding.codebook import Code, Codebook, load_codebook, validate_codes
 from pipeline.errors import CodebookError, CodesError
-from pipeline.refi import (
+from pipeline.io.codes import read_codes, unknown_codes
+from pipeline.io.refi import (
     PROJECT_NS,
     ExportCoding,
     ExportDocument,

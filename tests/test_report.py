@@ -168,8 +168,8 @@ def test_qdpx_export_validates_and_holds_human_and_auto_codings(run_folder):
     import pandas as pd
     import xmlschema
 
-    from pipeline.codebook import load_codebook
-    from pipeline.codes import read_codes
+    from pipeline.coding.codebook import load_codebook
+    from pipeline.io.codes import read_codes
 
     schema = xmlschema.XMLSchema(
         str(ROOT / "tests" / "data" / "refi" / "Project-mrt2019.xsd")
@@ -241,7 +241,7 @@ def qdpx_contents(path) -> tuple[int, list[str], dict[str, int]]:
     """Codings, users in order, and codings per user of a ``.qdpx``."""
     from collections import Counter
 
-    from pipeline.refi import read_project
+    from pipeline.io.refi import read_project
 
     project = read_project(path)
     per_user = Counter(project.users[c.user_guid] for c in project.codings)
@@ -257,8 +257,8 @@ def small_config(tmp_path):
 def test_exported_project_names_a_human_coder_first_and_shows_code_names(
     run_folder,
 ):
-    from pipeline.codebook import load_codebook
-    from pipeline.refi import is_auto_coder, read_project
+    from pipeline.coding.codebook import load_codebook
+    from pipeline.io.refi import is_auto_coder, read_project
 
     project = read_project(run_folder / "auto_codes.qdpx")
     users = list(project.users.items())
@@ -272,7 +272,7 @@ def test_exported_project_names_a_human_coder_first_and_shows_code_names(
 def test_tables_and_report_show_code_names_beside_ids(run_folder):
     import pandas as pd
 
-    from pipeline.codebook import load_codebook
+    from pipeline.coding.codebook import load_codebook
 
     codebook = load_codebook(ROOT / "config" / "codebooks" / "nhs_managers.yaml")
     names = codebook.display_names()
@@ -296,7 +296,7 @@ def test_tables_and_report_show_code_names_beside_ids(run_folder):
 
 
 def test_our_qdpx_fed_back_as_codes_adds_no_human_coder(run_folder, tmp_path):
-    from pipeline.compare import compare_run
+    from pipeline.agreement.compare import compare_run
     from pipeline.config import PipelineConfig
 
     run = copy_run(run_folder, tmp_path)
@@ -398,7 +398,7 @@ def test_run_csvs_open_in_excel_and_plain_utf8_is_one_setting_away(
 ):
     import codecs
 
-    from pipeline.export import export_run
+    from pipeline.outputs.export import export_run
 
     names = sorted(path.name for path in run_folder.glob("*.csv"))
     assert {"auto_codes.csv", "disagreements.csv", "agreement.csv"} <= set(names)
@@ -419,7 +419,7 @@ def test_auto_code_and_disagreement_rows_carry_their_quotes(run_folder):
     import openpyxl
     import pandas as pd
 
-    from pipeline.export import read_output_csv
+    from pipeline.outputs.export import read_output_csv
 
     segments = pd.read_parquet(run_folder / "segments.parquet")
     texts = dict(zip(segments["segment_id"], segments["text"], strict=True))
@@ -446,7 +446,7 @@ def test_auto_code_and_disagreement_rows_carry_their_quotes(run_folder):
 
 
 def test_disagreements_come_in_review_order_with_fillers_last(run_folder):
-    from pipeline.export import read_output_csv
+    from pipeline.outputs.export import read_output_csv
 
     review = read_output_csv(run_folder / "disagreements.csv")
     assert review["rank"].tolist() == list(range(1, len(review) + 1))
@@ -462,7 +462,7 @@ def test_disagreements_come_in_review_order_with_fillers_last(run_folder):
 def test_workbook_keeps_numbers_and_holds_the_codebook_once(run_folder):
     import openpyxl
 
-    from pipeline.codebook import load_codebook
+    from pipeline.coding.codebook import load_codebook
 
     book = openpyxl.load_workbook(run_folder / "results.xlsx")
     sheet = book["agreement"]
@@ -486,7 +486,7 @@ def test_workbook_keeps_numbers_and_holds_the_codebook_once(run_folder):
 def test_report_heads_agreement_with_both_shares_and_lists_the_codebook(run_folder):
     from markupsafe import escape
 
-    from pipeline.codebook import load_codebook
+    from pipeline.coding.codebook import load_codebook
 
     html = (run_folder / "report.html").read_text()
     assert '<section id="codebook">' in html

@@ -83,7 +83,7 @@ def test_run_out_naming_a_file_is_a_usage_error_before_any_work(tmp_path, where)
 
 def test_folder_rules(tmp_path):
     from pipeline.errors import OutputFolderError
-    from pipeline.folders import MARKER, claim_output_folder, replacing_folder
+    from pipeline.store.folders import MARKER, claim_output_folder, replacing_folder
 
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -116,7 +116,7 @@ def test_run_failing_in_the_report_step_is_recorded_as_failed(
     import pipeline.steps.export
     from flows.theme_pipeline import theme_pipeline
     from pipeline.config import RunOverrides
-    from pipeline.store import ResultsStore
+    from pipeline.store.database import ResultsStore
 
     def broken(*args, **kwargs):
         raise ValueError("the workbook could not be written")
@@ -139,7 +139,7 @@ def test_run_refused_by_a_busy_store_leaves_no_folder(prefect_harness, tmp_path)
     from flows.theme_pipeline import theme_pipeline
     from pipeline.config import RunOverrides
     from pipeline.errors import StoreBusyError
-    from pipeline.store import ResultsStore
+    from pipeline.store.database import ResultsStore
 
     config = small_config(
         tmp_path, one_interview(tmp_path), extra="  lock_timeout_seconds: 0.2\n"
@@ -166,8 +166,8 @@ def test_check_fails_when_nothing_could_be_checked(tmp_path):
 
 
 def test_files_are_private_unless_the_team_shares_a_group(tmp_path):
-    from pipeline.permissions import file_mode, folder_mode, use_file_modes
-    from pipeline.store import RunFolder
+    from pipeline.store.database import RunFolder
+    from pipeline.store.permissions import file_mode, folder_mode, use_file_modes
 
     before = os.umask(0o022)
     try:
@@ -270,7 +270,7 @@ def pa_buffer(data: bytes):
 
 def test_a_damaged_parse_cache_entry_is_parsed_again(tmp_path):
     from pipeline.config import IngestConfig
-    from pipeline.ingest import ParsedCache, ingest_corpus
+    from pipeline.io.ingest import ParsedCache, ingest_corpus
 
     corpus = one_interview(tmp_path)
     cache = ParsedCache(tmp_path / "parsed")
@@ -286,7 +286,7 @@ def test_a_damaged_parse_cache_entry_is_parsed_again(tmp_path):
 
 
 def test_sealed_folder_reports_what_is_wrong(tmp_path):
-    from pipeline.checksums import SEAL, seal_folder, verify_folder
+    from pipeline.store.checksums import SEAL, seal_folder, verify_folder
 
     folder = tmp_path / "step"
     folder.mkdir()

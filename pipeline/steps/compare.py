@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.compare import compare_run
+from pipeline.agreement.compare import compare_run
 from pipeline.config import PipelineConfig
-from pipeline.store import RunFolder
+from pipeline.store.database import RunFolder
 
 
 def run_compare_step(

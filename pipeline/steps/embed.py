@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import cache_keys, run_files
 from pipeline.config import PipelineConfig
-from pipeline.embed import (
+from pipeline.embed.encoders import (
     EmbeddingPlan,
     assemble_embeddings,
     cached_embedder,
@@ -23,7 +22,8 @@ from pipeline.embed import (
     embedder_id,
     plan_embeddings,
 )
-from pipeline.store import ResultsStore, RunFolder
+from pipeline.store import cache_keys, run_files
+from pipeline.store.database import ResultsStore, RunFolder
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import PipelineConfig
-from pipeline.export import export_run, load_codebook_and_codes
-from pipeline.store import RunFolder
+from pipeline.outputs.export import export_run, load_codebook_and_codes
+from pipeline.store.database import RunFolder
 
 
 def run_export_step(config: PipelineConfig, run: RunFolder) -> dict[str, Path]:

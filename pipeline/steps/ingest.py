@@ -13,18 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.anonymise import (
+from pipeline.config import PipelineConfig
+from pipeline.io.ingest import IngestResult, ParsedCache, ingest_corpus
+from pipeline.records import transcripts_to_table
+from pipeline.store.cache_keys import parsed_cache_dir
+from pipeline.store.database import ResultsStore, RunFolder
+from pipeline.store.manifest import ingest_manifest
+from pipeline.text.anonymise import (
     AnonymiseResult,
     cached_checker,
     check_corpus,
     offset_map_from,
 )
-from pipeline.cache_keys import parsed_cache_dir
-from pipeline.config import PipelineConfig
-from pipeline.ingest import IngestResult, ParsedCache, ingest_corpus
-from pipeline.manifest import ingest_manifest
-from pipeline.records import transcripts_to_table
-from pipeline.store import ResultsStore, RunFolder
 
 DOCUMENT_ROW_GROUP = 256
 """Documents per Parquet row group of ``documents.parquet`` (segmentation

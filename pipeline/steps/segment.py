@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline import cache_keys, run_files
 from pipeline.config import PipelineConfig
 from pipeline.records import transcripts_from_table
-from pipeline.segment import (
+from pipeline.store import cache_keys, run_files
+from pipeline.store.database import ResultsStore, RunFolder, read_rows
+from pipeline.text.segment import (
     cached_sentence_splitter,
     combine_segments,
     segment_transcripts,
 )
-from pipeline.store import ResultsStore, RunFolder, read_rows
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from pipeline import run_files
-from pipeline.charts import figures_to_html
 from pipeline.config import PipelineConfig
-from pipeline.embed import cached_embedder
+from pipeline.embed.encoders import cached_embedder
+from pipeline.outputs.charts import figures_to_html
 from pipeline.records import segment_metadata
-from pipeline.store import RunFolder
-from pipeline.topics import run_topics, seed_topics
+from pipeline.store import run_files
+from pipeline.store.database import RunFolder
+from pipeline.topics.modeler import run_topics, seed_topics
 
 
 @dataclass(frozen=True)

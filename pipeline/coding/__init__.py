@@ -1,0 +1,5 @@
+"""Coding against a codebook.
+
+The codebook, zero-shot and supervised coders, training, suggestions and
+auto-codes.
+"""

@@ -1,0 +1,1 @@
+"""Segment embeddings: the embedders, their content cache and the ONNX fast path."""

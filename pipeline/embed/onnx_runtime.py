@@ -1,0 +1,332 @@
+"""A fast CPU path for sentence-transformers models.
+
+ONNX Runtime on an export of the local weights.
+
+The transformer of a sentence-transformers model (a BERT-style encoder) is
+exported once with ``torch.onnx.export`` from the local weights (no download),
+kept under ``embed.onnx_cache_dir`` keyed by the model's version, and run with
+``onnxruntime``. Pooling and normalisation are done here exactly as
+sentence-transformers does them (mean over the attention mask, then L2), with
+the same tokenizer, lower-casing and maximum length, so the fp32 graph gives
+the same vectors as ``SentenceTransformer.encode``.
+
+``quantized=True`` uses a dynamically quantised int8 copy of the graph (see
+:func:`quantize_model` for which layers, and ``benchmarks/README.md`` for the
+speed and fidelity measured).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.embed.encoders import BaseEmbedder
+from pipeline.errors import ModelError
+from pipeline.store.cache_keys import onnx_export_dir
+from pipeline.store.checksums import discard_folder, seal_folder, verify_folder
+
+logger = logging.getLogger(__name__)
+
+OPSET = 17
+
+
+def export_model(model_dir: Path, out_path: Path) -> Path:
+    """Export a sentence-transformers model's encoder to ONNX (fp32).
+
+    Args:
+        model_dir: The local sentence-transformers model folder.
+        out_path: Where to write ``model.onnx``.
+
+    Returns:
+        ``out_path``.
+
+    Raises:
+        ModelError: The model is not a transformer encoder that can be exported.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    encoder = model[0].auto_model.eval()
+    tokenizer = model.tokenizer
+    sample = tokenizer(
+        ["a sample sentence", "another one"], padding=True, return_tensors="pt"
+    )
+    inputs = tuple(
+        sample[name] for name in ("input_ids", "attention_mask", "token_type_ids")
+    )
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=token_type_ids,
+            ).last_hidden_state
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    dynamic = {0: "batch", 1: "sequence"}
+    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
+        tmp_path = Path(tmp) / "model.onnx"
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                # tracing notes about Python control flow in the model: expected here
+                warnings.simplefilter("ignore", torch.jit.TracerWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                torch.onnx.export(
+                    Encoder(encoder),
+                    inputs,
+                    str(tmp_path),
+                    input_names=["input_ids", "attention_mask", "token_type_ids"],
+                    output_names=["last_hidden_state"],
+                    dynamic_axes={
+                        "input_ids": dynamic,
+                        "attention_mask": dynamic,
+                        "token_type_ids": dynamic,
+                        "last_hidden_state": dynamic,
+                    },
+                    opset_version=OPSET,
+                    dynamo=False,
+                )
+        except Exception as error:  # torch raises many types for unexportable models
+            raise ModelError(
+                f"could not export {model_dir} to ONNX "
+                f"({type(error).__name__}: {error}); "
+                "use embed.backend: sentence-transformers for this model"
+            ) from error
+        os.replace(tmp_path, out_path)
+    return out_path
+
+
+def quantize_model(fp32_path: Path, out_path: Path) -> Path:
+    """Write an int8 copy of an exported graph (dynamic quantisation of MatMul weights).
+
+    Args:
+        fp32_path: The fp32 ONNX graph.
+        out_path: Where to write the quantised graph.
+
+    Returns:
+        ``out_path``.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
+        tmp_path = Path(tmp) / "model.int8.onnx"
+        quantize_dynamic(
+            str(fp32_path),
+            str(tmp_path),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
+        os.replace(tmp_path, out_path)
+    return out_path
+
+
+class OnnxEmbedder(BaseEmbedder):
+    """A sentence-transformers model run with ONNX Runtime.
+
+    Build it with :meth:`from_model`, which exports (and quantises) the model
+    on first use and reuses the export afterwards.
+
+    Args:
+        onnx_path: The ONNX graph.
+        model_dir: The sentence-transformers folder (tokenizer and pooling settings).
+        model_id: The embedder's id for the cache.
+        batch_size: Texts per forward pass.
+        threads: ONNX Runtime intra-op threads (default: all cores).
+    """
+
+    def __init__(
+        self,
+        onnx_path: Path,
+        model_dir: Path,
+        *,
+        model_id: str,
+        batch_size: int = 64,
+        threads: int | None = None,
+    ) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(
+            str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.tokenizer = load_tokenizer(model_dir)
+        _check_mean_pooling(model_dir)
+        self.dimension = int(
+            self.session.get_outputs()[0].shape[-1] or 0
+        ) or _hidden_size(model_dir)
+        self.model_id = model_id
+        self.batch_size = batch_size
+        self._input_names = {i.name for i in self.session.get_inputs()}
+
+    @classmethod
+    def from_model(
+        cls,
+        model_dir: Path,
+        *,
+        model_name: str,
+        model_version: str,
+        cache_dir: Path,
+        quantized: bool = False,
+        batch_size: int = 64,
+        threads: int | None = None,
+    ) -> OnnxEmbedder:
+        """Export (once) and load a model.
+
+        Args:
+            model_dir: The local sentence-transformers model folder.
+            model_name: Name for ``model_id``.
+            model_version: Version for ``model_id`` and the export's folder.
+            cache_dir: Where exports are kept.
+            quantized: Use the int8 graph.
+            batch_size: Texts per forward pass.
+            threads: ONNX Runtime threads.
+
+        Returns:
+            The embedder.
+        """
+        folder = onnx_export_dir(cache_dir, model_name, model_version)
+        fp32 = folder / "model.onnx"
+        # an export is sealed with its checksums; a damaged or unsealed one is
+        # made again, never loaded
+        problem = verify_folder(folder) if folder.is_dir() else None
+        if problem is not None:
+            logger.warning(
+                "embed: the cached ONNX export of %s cannot be trusted (%s); "
+                "exporting it again",
+                model_name,
+                problem,
+            )
+            discard_folder(folder)
+        if not fp32.is_file():
+            logger.info("embed: exporting %s to ONNX (once)", model_name)
+            export_model(model_dir, fp32)
+            seal_folder(folder)
+        path = fp32
+        if quantized:
+            path = folder / "model.int8.onnx"
+            if not path.is_file():
+                logger.info("embed: quantising the ONNX graph to int8 (once)")
+                quantize_model(fp32, path)
+                seal_folder(folder)
+        backend = "onnx-int8" if quantized else "onnx"
+        return cls(
+            path,
+            model_dir,
+            model_id=f"{model_name}@{model_version}/{backend}",
+            batch_size=batch_size,
+            threads=threads,
+        )
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:  # noqa: D102
+        n = len(texts)
+        if not n:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Sort by length so each batch pads to similar lengths, as
+        # sentence-transformers does; put the rows back in order at the end.
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        vectors = np.empty((n, self.dimension), dtype=np.float32)
+        for start in range(0, n, self.batch_size):
+            index = order[start : start + self.batch_size]
+            batch = self.tokenizer.encode_batch([texts[i] for i in index])
+            encoded = {
+                "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
+                "attention_mask": np.array(
+                    [e.attention_mask for e in batch], dtype=np.int64
+                ),
+                "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64),
+            }
+            feed = {
+                name: value
+                for name, value in encoded.items()
+                if name in self._input_names
+            }
+            hidden = self.session.run(None, feed)[0]
+            mask = encoded["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+            pooled /= np.clip(
+                np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None
+            )
+            vectors[index] = pooled
+        return vectors
+
+
+def load_tokenizer(model_dir: Path):
+    """The model's fast tokenizer (``tokenizer.json``).
+
+    Set up as sentence-transformers calls it: truncation at the model's
+    ``max_seq_length``, padding to the longest text of a batch. The
+    ``tokenizers`` library directly (what ``transformers`` wraps): the same
+    ids, masks and type ids as ``AutoTokenizer`` (tested), without the second
+    it takes to import ``transformers``.
+
+    Raises:
+        ModelError: The model has no ``tokenizer.json``.
+    """
+    from tokenizers import Tokenizer
+
+    path = Path(model_dir) / "tokenizer.json"
+    if not path.is_file():
+        raise ModelError(
+            f"{model_dir}: no tokenizer.json; the ONNX backend needs a fast "
+            "tokenizer (use embed.backend: sentence-transformers)"
+        )
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.enable_truncation(max_length=_max_seq_length(model_dir))
+    pad = _pad_token(model_dir)
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad) or 0, pad_token=pad)
+    return tokenizer
+
+
+def _tokenizer_config(model_dir: Path) -> dict:
+    path = Path(model_dir) / "tokenizer_config.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _pad_token(model_dir: Path) -> str:
+    token = _tokenizer_config(model_dir).get("pad_token", "[PAD]")
+    return token["content"] if isinstance(token, dict) else str(token)
+
+
+def _max_seq_length(model_dir: Path) -> int:
+    settings = Path(model_dir) / "sentence_bert_config.json"
+    if settings.is_file():
+        value = json.loads(settings.read_text(encoding="utf-8")).get("max_seq_length")
+        if value:
+            return int(value)
+    model_max = _tokenizer_config(model_dir).get("model_max_length", 512)
+    return int(min(model_max, 512))
+
+
+def _check_mean_pooling(model_dir: Path) -> None:
+    """Refuse models that pool otherwise than by the mean (this path does the mean)."""
+    for config in Path(model_dir).glob("*Pooling*/config.json"):
+        settings = json.loads(config.read_text(encoding="utf-8"))
+        if not settings.get("pooling_mode_mean_tokens", True):
+            raise ModelError(
+                f"{model_dir}: the ONNX path pools by the mean of the tokens, and this "
+                "model pools otherwise; use embed.backend: sentence-transformers"
+            )
+
+
+def _hidden_size(model_dir: Path) -> int:
+    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    return int(config["hidden_size"])

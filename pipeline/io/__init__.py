@@ -1,0 +1,4 @@
+"""Reading sources.
+
+Transcript readers, decoding, ingest, REFI-QDA and human-code import.
+"""

@@ -1,0 +1,1 @@
+"""What a researcher opens: the report, the workbook and the exports."""

@@ -1,0 +1,314 @@
+"""Every cache key and cache folder of the project, in one place.
+
+A key is a content hash of what a cached result depends on, so that a change
+to any of it (a corpus file, a config section, the codebook, the code itself)
+gives another key, and nothing else does. ``docs/operations.md`` has the
+table of what invalidates what.
+
+Keys of the run steps (Prefect's task cache, and the step folders
+``<runs>/.cache/steps/<step>-<key>/``):
+
+- ``ingest``: the corpus fingerprint (file names and bytes, metadata table,
+  ``ingest`` settings) and the ``anonymise`` settings;
+- ``segment`` batches: the ``segment`` settings and the content hashes of the
+  batch's documents;
+- ``embed`` batches: the embedding model and the batch's text keys;
+- ``topics``: the segments (ingest key, ``segment`` settings, texts), the
+  embedding model, the topic settings, fit or the saved model applied, the
+  codebook when topics are guided by it;
+- ``classify``: the segments, the embedding model, the ``classify`` settings,
+  the codebook and the trained model;
+- ``compare``: the classify key, the ``compare`` settings, the codes file and
+  the codebook.
+
+Every step key also holds :func:`code_version`, so results made by other code
+are never reused. Other caches (their keys below): parsed transcripts
+(:func:`parse_key`), embeddings in the store (:func:`text_key`), identifier
+findings in the store (``IdentifierChecker.check_key`` in
+:mod:`pipeline.text.anonymise`: the speech, the checker's settings and its code),
+saved zero-shot codings (:func:`saved_coding_dir`), saved topic models
+(:func:`topic_models_dir`, chosen by content), ONNX exports
+(:func:`onnx_export_dir`).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.config import PipelineConfig, hash_json
+
+_ROOT = Path(__file__).resolve().parents[1]  # the pipeline package
+
+
+# --- helpers ---------------------------------------------------------------
+
+
+def _source_hash(paths: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.relative_to(_ROOT.parent).as_posix().encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def code_version() -> str:
+    """A hash of this project's source (``pipeline/`` and ``flows/``).
+
+    Part of every step key: a cached result made by other code (an upgrade,
+    a local change) is never reused.
+    """
+    return _source_hash(
+        path
+        for package in (_ROOT, _ROOT.parent / "flows")
+        for path in package.rglob("*")
+        if path.suffix in (".py", ".j2") and path.is_file()
+    )
+
+
+@functools.cache
+def parser_version() -> str:
+    """A hash of the code that turns files into documents.
+
+    The readers, the speakers and the decoding.
+    """
+    return _source_hash(
+        [_ROOT / "io" / "ingest.py", _ROOT / "text" / "speakers.py"]
+        + [_ROOT / "io" / "decode.py"]
+        + list((_ROOT / "io" / "readers").glob("*.py"))
+    )
+
+
+def file_hash(path: str | Path | None) -> str:
+    """SHA-256 of a file, or of every file of a folder (names and bytes).
+
+    '' for None.
+    """
+    if path is None or not Path(path).exists():
+        return ""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = (
+        sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    )
+    for file in files:
+        digest.update(
+            file.relative_to(path if path.is_dir() else path.parent).as_posix().encode()
+        )
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def corpus_name(corpus: str | Path | None) -> str:
+    """A short name for a corpus (a label in folder names, never a key)."""
+    if corpus is None:
+        return "corpus"
+    path = Path(corpus)
+    return (path.stem if path.suffix else path.name) or "corpus"
+
+
+# --- run steps ---------------------------------------------------------------
+
+
+def step_key(name: str, *parts: object) -> str:
+    """A 16-hex-digit key for a step from its name, its inputs and the code."""
+    return hash_json([name, code_version(), *[str(part) for part in parts]])
+
+
+def step_dir(config: PipelineConfig, name: str, key: str) -> Path:
+    """Where a cached step writes its files: ``<runs>/.cache/steps/<name>-<key>``."""
+    return Path(config.store.runs_dir) / ".cache" / "steps" / f"{name}-{key}"
+
+
+def texts_key(keys: Iterable[str]) -> str:
+    """A key for a list of texts, from their :func:`text_key` in order."""
+    digest = hashlib.sha256()
+    for key in keys:
+        digest.update(key.encode())
+    return digest.hexdigest()[:16]
+
+
+def ingest_key(config: PipelineConfig, fingerprint: str) -> str:
+    """The ingest step's key: the corpus fingerprint and the anonymise settings."""
+    return step_key("ingest", fingerprint, config.section_hash("anonymise"))
+
+
+def segment_batch_key(config: PipelineConfig, content_hashes: Iterable[str]) -> str:
+    """A segmentation batch's key: the segment settings and its documents' contents."""
+    return step_key("segment", config.section_hash("segment"), *content_hashes)
+
+
+def embed_batch_key(model_id: str, text_keys: Sequence[str]) -> str:
+    """An embedding batch's key: the model and its texts."""
+    return step_key("embed", model_id, texts_key(text_keys))
+
+
+def segments_key(config: PipelineConfig, ingest: str, texts: str) -> str:
+    """What the run's segments are: its ingest key, the segment settings, the texts."""
+    return step_key("segments", ingest, config.section_hash("segment"), texts)
+
+
+def topics_key(
+    config: PipelineConfig, segments: str, model_id: str, saved_model: Path | None
+) -> str:
+    """The topics step's key.
+
+    ``saved_model``: the saved model applied, or None to fit.
+    """
+    return step_key(
+        "topics",
+        segments,
+        model_id,
+        topics_settings_hash(config),
+        "fit"
+        if saved_model is None
+        else f"transform:{file_hash(saved_model / 'card.json')}",
+        file_hash(config.classify.codebook) if config.topics.guided else "",
+    )
+
+
+def classify_key(config: PipelineConfig, segments: str, model_id: str) -> str:
+    """The classify step's key."""
+    return step_key(
+        "classify",
+        segments,
+        model_id,
+        config.section_hash("classify"),
+        file_hash(config.classify.codebook),
+        file_hash(config.classify.model),
+    )
+
+
+def compare_key(config: PipelineConfig, classify: str) -> str:
+    """The compare step's key."""
+    return step_key(
+        "compare",
+        classify,
+        config.section_hash("compare"),
+        file_hash(config.compare.codes),
+        file_hash(config.classify.codebook),
+    )
+
+
+# --- caches beside the steps ---------------------------------------------------
+
+
+def parse_key(file_sha256: str, settings: str, suffix: str) -> str:
+    """A parsed-transcript cache entry: the file's bytes, ingest settings, parser."""
+    return f"{file_sha256[:32]}-{settings}-{suffix.lstrip('.')}"
+
+
+def parse_settings_key(ingest_settings: dict) -> str:
+    """The ``ingest`` settings (but the corpus path) and the parser's code."""
+    return hashlib.sha256(
+        hash_json([ingest_settings, parser_version()]).encode()
+    ).hexdigest()[:16]
+
+
+def parsed_cache_dir(config: PipelineConfig) -> Path:
+    """Parsed transcripts: ``<runs>/.cache/parsed``."""
+    return Path(config.store.runs_dir) / ".cache" / "parsed"
+
+
+def text_key(text: str) -> str:
+    """A text's key in the embedding cache: SHA-256 of its words joined by one space."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def segment_keys(segments, documents, settings_hash: str) -> list[str]:
+    """``<content hash>:<segment settings hash>:<segment id>`` for each segment.
+
+    The same segment of the same document text cut with the same settings has
+    the same key in every run (out-of-fold scores of trained models, saved
+    zero-shot codings).
+    """
+    hashes = dict(
+        zip(
+            documents.column("document_id").to_pylist(),
+            documents.column("content_hash").to_pylist(),
+            strict=True,
+        )
+    )
+    return [
+        f"{hashes[d]}:{settings_hash}:{s}"
+        for d, s in zip(
+            segments.column("document_id").to_pylist(),
+            segments.column("segment_id").to_pylist(),
+            strict=True,
+        )
+    ]
+
+
+def segment_digest(document_ids: Sequence[str], keys: Sequence[str]) -> np.ndarray:
+    """Fixed-width digests (``S32``) of each segment's document id and segment key."""
+    return np.array(
+        [
+            hashlib.sha256(f"{d}\x1f{k}".encode()).hexdigest()[:32].encode()
+            for d, k in zip(document_ids, keys, strict=True)
+        ],
+        dtype="S32",
+    )
+
+
+def saved_coding_dir(config: PipelineConfig, embedding_model_id: str) -> Path:
+    """Where a corpus's saved zero-shot coding lives: ``<runs>/.cache/zero_shot/...``.
+
+    The key hashes what the scores depend on: the codebook file, the
+    ``classify`` settings (but how to update), the embedding model, the
+    segmentation settings and the seed. Anything else gives another folder.
+    """
+    key = hash_json(
+        {
+            "codebook": file_hash(config.classify.codebook),
+            "classify": config.classify.model_dump(
+                mode="json", exclude={"update", "refit_growth"}
+            ),
+            "embeddings": embedding_model_id,
+            "segment": config.section_hash("segment"),
+            "seed": config.random_state,
+        }
+    )
+    name = corpus_name(config.ingest.corpus)
+    return Path(config.store.runs_dir) / ".cache" / "zero_shot" / f"{name}-{key}"
+
+
+def topic_models_dir(config: PipelineConfig) -> Path:
+    """Where topic models are saved: ``topics.model_dir`` or ``<runs>/topic_models``."""
+    if config.topics.model_dir is not None:
+        return Path(config.topics.model_dir)
+    return Path(config.store.runs_dir) / "topic_models"
+
+
+def topics_data_hash(texts: Sequence[str]) -> str:
+    """Hash of the segment texts a topic model is fitted on (order does not matter)."""
+    return hashlib.sha256("\n".join(sorted(texts)).encode("utf-8")).hexdigest()
+
+
+def topics_settings_hash(config: PipelineConfig) -> str:
+    """Hash of what shapes a topic model.
+
+    The topics settings (but how to update) and the embeddings.
+    """
+    topics = config.topics.model_dump(
+        mode="json", exclude={"update", "name", "model_dir", "lineage_overlap"}
+    )
+    return hash_json(
+        {
+            "topics": topics,
+            "embed": config.section_hash("embed"),
+            "seed": config.random_state,
+        }
+    )
+
+
+def onnx_export_dir(cache_dir: str | Path, model_name: str, version: str) -> Path:
+    """Where a model's ONNX export is kept.
+
+    The folder is ``<embed.onnx_cache_dir>/<name>@<version>``.
+    """
+    return Path(cache_dir) / f"{model_name}@{version}"

@@ -1,0 +1,1 @@
+"""The text of a transcript: speakers, segmentation and the anonymisation check."""

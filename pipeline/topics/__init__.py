@@ -1,0 +1,4 @@
+"""Topics beyond the codebook.
+
+BERTopic on segment embeddings, and saved topic models.
+"""
