@@ -30,9 +30,10 @@ from benchmarks._harness import ROOT, THINK_ALOUD, Figure, Results  # noqa: E402
 def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=False):
     from pipeline.agreement.compare import compare_codes
     from pipeline.coding.codebook import load_codebook
-    from pipeline.coding.train import cross_validate
+    from pipeline.coding.cross_validation import cross_validate
     from pipeline.coding.zeroshot import ZeroShotCoder
-    from pipeline.io.codes import align_codes, read_codes
+    from pipeline.io.codes.align import align_codes
+    from pipeline.io.codes.read import read_codes
     from pipeline.steps.prepare import prepare_corpus
 
     timings = {}
@@ -53,7 +54,7 @@ def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=Fa
     if supervised:
         groups = prepared.segments.column("document_id").to_pylist()
         if config.classify.group_by:
-            from pipeline.coding.train import _groups
+            from pipeline.coding.train_from_files import _groups
 
             groups = _groups(prepared, config.classify.group_by)
         labels = aligned.combined("union")
@@ -145,7 +146,7 @@ def report(results, label, prepared, imported, aligned, comparison, timings, met
 
 
 def main() -> None:
-    from pipeline.config import load_config
+    from pipeline.config.run import load_config
 
     results = Results("agreement_real")
     with tempfile.TemporaryDirectory() as tmp:

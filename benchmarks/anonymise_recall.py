@@ -791,7 +791,7 @@ def fill(template: str, values: dict[str, str], marks: dict[str, str]):
 
 def load_carriers():
     """Sentences of the examples' speech, by role (the carriers of the plants)."""
-    from pipeline.config import IngestConfig
+    from pipeline.config.inputs import IngestConfig
     from pipeline.io.ingest import ingest_corpus
 
     transcripts = ingest_corpus(IngestConfig(), EXAMPLES).transcripts
@@ -812,7 +812,8 @@ def load_carriers():
 
 def raw_ner_findings(nlp, transcripts):
     """spaCy's entities alone (baseline): person, place and organisation."""
-    from pipeline.text.anonymise import NER_LABELS, Finding
+    from pipeline.text.identifiers.findings import Finding
+    from pipeline.text.identifiers.names import NER_LABELS
 
     findings = []
     pairs = [(t, turn) for t in transcripts for turn in t.turns]
@@ -873,7 +874,9 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from pipeline.text.anonymise import KINDS, AnonymiseConfig, IdentifierChecker
+    from pipeline.config.inputs import AnonymiseConfig
+    from pipeline.text.identifiers.checker import IdentifierChecker
+    from pipeline.text.identifiers.findings import KINDS
 
     examples, carriers = load_carriers()
     corpus = Corpus(carriers, args.split)
@@ -1086,7 +1089,7 @@ def load_think_aloud():
     """
     if not (THINK_ALOUD / "transcripts").is_dir():
         return []
-    from pipeline.config import load_config
+    from pipeline.config.run import load_config
     from pipeline.io.ingest import ingest_corpus
 
     config = load_config(

@@ -71,10 +71,14 @@ def main() -> None:
     from sklearn.svm import LinearSVC
 
     from pipeline.coding.codebook import load_codebook
-    from pipeline.coding.train import cross_validate, grouped_folds, train_supervised
-    from pipeline.coding.zeroshot import ZeroShotCoder, keyword_hits
-    from pipeline.config import load_config
-    from pipeline.embed.encoders import embed_texts, make_embedder
+    from pipeline.coding.cross_validation import cross_validate
+    from pipeline.coding.folds import grouped_folds
+    from pipeline.coding.keywords import keyword_hits
+    from pipeline.coding.train import train_supervised
+    from pipeline.coding.zeroshot import ZeroShotCoder
+    from pipeline.config.run import load_config
+    from pipeline.embed.cache import embed_texts
+    from pipeline.embed.registry import make_embedder
     from pipeline.store.database import ResultsStore
 
     results = Results("classify_nhs_feedback")

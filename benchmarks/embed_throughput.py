@@ -29,8 +29,10 @@ from benchmarks._harness import (  # noqa: E402
     Results,
     feedback_comments,
 )
-from pipeline.config import EmbedConfig  # noqa: E402
-from pipeline.embed.encoders import embed_texts, make_embedder, resolve_model  # noqa: E402
+from pipeline.config.analysis import EmbedConfig  # noqa: E402
+from pipeline.embed.cache import embed_texts  # noqa: E402
+from pipeline.embed.model_files import resolve_model  # noqa: E402
+from pipeline.embed.registry import make_embedder  # noqa: E402
 from pipeline.store.database import ResultsStore  # noqa: E402
 
 N_TEXTS = 20_000

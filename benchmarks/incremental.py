@@ -31,7 +31,7 @@ from benchmarks._harness import ONNX_CACHE, ROOT, Figure, Results, themes_run  #
 
 
 def make_corpus(folder: Path, n: int, seed: int = 0) -> None:
-    from pipeline.config import load_config
+    from pipeline.config.run import load_config
     from pipeline.io.ingest import ingest_corpus
 
     source = ingest_corpus(load_config().ingest, ROOT / "examples" / "nhs_managers")
@@ -89,8 +89,8 @@ def main() -> None:
         )
         # warm the ONNX export so the full run measures the pipeline, not a
         # one-off export
-        from pipeline.config import EmbedConfig
-        from pipeline.embed.encoders import make_embedder
+        from pipeline.config.analysis import EmbedConfig
+        from pipeline.embed.registry import make_embedder
 
         make_embedder(EmbedConfig(onnx_cache_dir=ONNX_CACHE))
         full = themes_run(config, tmp / "full", env)

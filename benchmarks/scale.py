@@ -71,8 +71,8 @@ def export_model() -> float:
     import time
 
     code = (
-        "from pipeline.config import EmbedConfig; "
-        "from pipeline.embed.encoders import make_embedder; "
+        "from pipeline.config.analysis import EmbedConfig; "
+        "from pipeline.embed.registry import make_embedder; "
         f"make_embedder(EmbedConfig(onnx_cache_dir={str(ONNX_CACHE)!r}))"
     )
     started = time.perf_counter()

@@ -105,6 +105,7 @@ class TemporaryServer:
     """
 
     def __init__(self, *, boot_timeout: float = BOOT_LOCK_TIMEOUT) -> None:
+        # kept out of start-up: filelock takes about 40 ms to import
         import filelock
 
         self.port = _free_port()
@@ -164,6 +165,7 @@ class TemporaryServer:
         Raises:
             StoreBusyError: Another run held it for longer than ``boot_timeout``.
         """
+        # kept out of start-up: filelock takes about 40 ms to import
         import filelock
 
         holder = _boot_holder(self._boot_holder)
@@ -249,6 +251,7 @@ class TemporaryServer:
 @contextlib.contextmanager
 def no_heartbeats() -> Iterator[None]:
     """Flow runs send no heartbeats inside the block (for a temporary server)."""
+    # heavy, and Prefect must be imported only after the server's URL is set
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):

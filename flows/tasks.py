@@ -24,16 +24,18 @@ from typing import Any
 
 from prefect import task
 
-from pipeline.config import PipelineConfig
+from pipeline.config.run import PipelineConfig
 from pipeline.steps.code import run_code_step
 from pipeline.steps.compare import run_compare_step
 from pipeline.steps.embed import embed_batch_step
 from pipeline.steps.export import run_export_step
 from pipeline.steps.ingest import read_checked_corpus, write_ingest
+from pipeline.steps.inputs import RunInputs
 from pipeline.steps.segment import segment_batch
 from pipeline.steps.topics import run_topics_step
 from pipeline.store.checksums import seal_folder
-from pipeline.store.database import ResultsStore, RunFolder
+from pipeline.store.database import ResultsStore
+from pipeline.store.run_folder import RunFolder
 
 IO_RETRIES: dict[str, Any] = dict(retries=2, retry_delay_seconds=[1, 4])
 
@@ -96,42 +98,42 @@ def embed_batch_task(
 
 @task(name="topics", **CACHED)
 def topics_task(
-    config: PipelineConfig, cache_key: str, run_dir: str, step_dir: str
+    inputs: RunInputs, cache_key: str, run_dir: str, step_dir: str
 ) -> dict[str, Any]:
     """Fit (or apply the saved) topic model; write the topic tables and charts."""
     started = time.perf_counter()
-    summary = run_topics_step(config, RunFolder(run_dir), RunFolder(step_dir))
+    summary = run_topics_step(inputs, RunFolder(run_dir), RunFolder(step_dir))
     return _sealed(step_dir, asdict(summary), started)
 
 
 @task(name="classify", **CACHED)
 def classify_task(
-    config: PipelineConfig, cache_key: str, run_dir: str, step_dir: str
+    inputs: RunInputs, cache_key: str, run_dir: str, step_dir: str
 ) -> dict[str, Any] | None:
     """Code segments and write auto-codes.
 
     With the trained model, or zero-shot from the codebook.
     """
     started = time.perf_counter()
-    summary = run_code_step(config, RunFolder(run_dir), RunFolder(step_dir))
+    summary = run_code_step(inputs, RunFolder(run_dir), RunFolder(step_dir))
     return None if summary is None else _sealed(step_dir, summary, started)
 
 
 @task(name="compare", **CACHED, **IO_RETRIES)
 def compare_task(
-    config: PipelineConfig, cache_key: str, run_dir: str, step_dir: str
+    inputs: RunInputs, cache_key: str, run_dir: str, step_dir: str
 ) -> dict[str, Any]:
     """Compare auto-codes with the human codes; write the agreement tables."""
     started = time.perf_counter()
-    summary = run_compare_step(config, RunFolder(run_dir), RunFolder(step_dir))
+    summary = run_compare_step(inputs, RunFolder(run_dir), RunFolder(step_dir))
     return _sealed(step_dir, summary, started)
 
 
 @task(name="report", **IO_RETRIES)
-def report_task(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
+def report_task(inputs: RunInputs, run_dir: str) -> dict[str, Any]:
     """Write report.html, results.xlsx, prevalence_by_group.csv and auto_codes.qdpx."""
     started = time.perf_counter()
-    written = run_export_step(config, RunFolder(run_dir))
+    written = run_export_step(inputs, RunFolder(run_dir))
     return {
         "files": {name: str(Path(path)) for name, path in written.items()},
         "seconds": time.perf_counter() - started,

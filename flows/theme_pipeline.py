@@ -37,18 +37,20 @@ from flows.tasks import (
     segment_batch_task,
     topics_task,
 )
-from pipeline.config import PipelineConfig, RunOverrides, load_config
+from pipeline.config.run import PipelineConfig, RunOverrides, load_config
 from pipeline.errors import describe_error
-from pipeline.io.ingest import fingerprint_corpus
+from pipeline.io.corpus_files import fingerprint_corpus
 from pipeline.memory import PeakMemory, release_memory
 from pipeline.progress import report_progress
 from pipeline.steps.embed import finish_embedding, plan_embedding, read_batch
+from pipeline.steps.inputs import RunInputs, resolve_run_inputs
 from pipeline.steps.segment import finish_segmentation, plan_segmentation
 from pipeline.store import cache_keys, run_files
 from pipeline.store.checksums import copy_into, discard_folder, verify_folder
-from pipeline.store.database import ResultsStore, RunFolder, new_run_id
+from pipeline.store.database import ResultsStore, new_run_id
 from pipeline.store.folders import check_output_folder, claim_output_folder
 from pipeline.store.manifest import build_manifest, utc_now
+from pipeline.store.run_folder import RunFolder
 from pipeline.topics.saved import saved_model_to_apply
 
 logger = logging.getLogger("pipeline.cache")
@@ -126,11 +128,13 @@ def _recompute_note(folder: str | Path, problem: str) -> None:
 
 
 def run_step(
-    task_fn, step: str, key: str, config: PipelineConfig, link_to: str, **parameters
+    task_fn, step: str, key: str, where: PipelineConfig, link_to: str, **parameters
 ) -> tuple[dict[str, Any], bool]:
     """Run a cached step in its step folder and copy its files into ``link_to``.
 
-    ``link_to`` is the run folder.
+    ``where``: the run's settings, which say where the step folders are;
+    ``link_to``: the run folder; ``parameters``: the task's own (its settings
+    or run inputs among them).
 
     Returns:
         The task's summary (without its ``seconds``) and whether the cache served
@@ -138,9 +142,8 @@ def run_step(
     """
     result, reused = run_cached(
         task_fn,
-        config=config,
         cache_key=key,
-        step_dir=str(cache_keys.step_dir(config, step, key)),
+        step_dir=str(cache_keys.step_dir(where, step, key)),
         **parameters,
     )
     link_outputs(result["dir"], link_to)
@@ -184,7 +187,9 @@ def ingest_flow(config: PipelineConfig, run_id: str, run_dir: str) -> dict[str, 
     """Fingerprint and read the corpus; store its documents."""
     key = cache_keys.ingest_key(config, fingerprint_corpus(config.ingest))
 
-    result, reused = run_step(ingest_task, "ingest", key, config, run_dir)
+    result, reused = run_step(
+        ingest_task, "ingest", key, config, run_dir, config=config
+    )
     folder = RunFolder(run_dir)
     new_documents = 0
     if result["n_documents"]:
@@ -255,10 +260,9 @@ def _embed(config: PipelineConfig, run_dir: str, store: ResultsStore) -> dict[st
 
 
 @flow(name="analyse")
-def analyse_flow(
-    config: PipelineConfig, ingest_key: str, run_dir: str
-) -> dict[str, Any]:
+def analyse_flow(inputs: RunInputs, ingest_key: str, run_dir: str) -> dict[str, Any]:
     """Segment, embed, find topics and code the run's documents."""
+    config = inputs.config
     store = ResultsStore(
         config.store.database, lock_timeout=config.store.lock_timeout_seconds
     )
@@ -291,14 +295,27 @@ def analyse_flow(
             corpus,
             embedded["model_id"],
             None if saved is None else saved.folder,
+            codebook_hash=inputs.hashes.codebook,
         )
 
         with measured("topics", timings, memory):
             out["topics"], out["reused"]["topics"] = run_step(
-                topics_task, "topics", key, config, run_dir, run_dir=run_dir
+                topics_task,
+                "topics",
+                key,
+                config,
+                run_dir,
+                inputs=inputs,
+                run_dir=run_dir,
             )
-    classify_key = cache_keys.classify_key(config, corpus, embedded["model_id"])
-    if config.classify.codebook is not None or config.classify.model is not None:
+    classify_key = cache_keys.classify_key(
+        config,
+        corpus,
+        embedded["model_id"],
+        codebook_hash=inputs.hashes.codebook,
+        model_hash=inputs.hashes.model,
+    )
+    if inputs.codebook is not None or config.classify.model is not None:
         with measured("classify", timings, memory):
             out["classify"], out["reused"]["classify"] = run_step(
                 classify_task,
@@ -306,6 +323,7 @@ def analyse_flow(
                 classify_key,
                 config,
                 run_dir,
+                inputs=inputs,
                 run_dir=run_dir,
             )
         out["classify_key"] = classify_key
@@ -313,21 +331,30 @@ def analyse_flow(
 
 
 @flow(name="compare")
-def compare_flow(
-    config: PipelineConfig, classify_key: str, run_dir: str
-) -> dict[str, Any]:
+def compare_flow(inputs: RunInputs, classify_key: str, run_dir: str) -> dict[str, Any]:
     """Compare the run's auto-codes with human codes."""
-    key = cache_keys.compare_key(config, classify_key)
+    key = cache_keys.compare_key(
+        inputs.config,
+        classify_key,
+        codes_hash=inputs.hashes.codes,
+        codebook_hash=inputs.hashes.codebook,
+    )
     compared, reused = run_step(
-        compare_task, "compare", key, config, run_dir, run_dir=run_dir
+        compare_task,
+        "compare",
+        key,
+        inputs.config,
+        run_dir,
+        inputs=inputs,
+        run_dir=run_dir,
     )
     return {**compared, "reused": reused}
 
 
 @flow(name="report")
-def report_flow(config: PipelineConfig, run_dir: str) -> dict[str, Any]:
+def report_flow(inputs: RunInputs, run_dir: str) -> dict[str, Any]:
     """Write what researchers open: report, workbook, REFI-QDA project."""
-    return report_task(config=config, run_dir=run_dir)
+    return report_task(inputs=inputs, run_dir=run_dir)
 
 
 @flow(name="theme_pipeline", log_prints=False)
@@ -347,6 +374,8 @@ def theme_pipeline(
     """
     overrides = overrides or RunOverrides()
     config = load_config(config_path, overrides=overrides.as_dotted())
+    # the codebook is read and the inputs hashed once; every step gets them
+    inputs = resolve_run_inputs(config)
     run_id = new_run_id()
     out_dir = (
         Path(overrides.out) if overrides.out else Path(config.store.runs_dir) / run_id
@@ -377,7 +406,7 @@ def theme_pipeline(
         memory: dict[str, float] = {}
         try:
             return _run_steps(
-                config, run_id, folder, store, started_at, started, timings, memory
+                inputs, run_id, folder, store, started_at, started, timings, memory
             )
         except BaseException as error:
             failure = {
@@ -421,7 +450,7 @@ def theme_pipeline(
 
 
 def _run_steps(
-    config: PipelineConfig,
+    inputs: RunInputs,
     run_id: str,
     folder: RunFolder,
     store: ResultsStore,
@@ -431,6 +460,7 @@ def _run_steps(
     memory: dict[str, float],
 ) -> dict[str, Any]:
     """The steps of :func:`theme_pipeline`, in the order the data takes."""
+    config = inputs.config
     out_dir = folder.path
     corpus = str(config.ingest.corpus)
     with measured("ingest", timings, memory):
@@ -447,7 +477,7 @@ def _run_steps(
     status = "nothing ingested"
     if ingested["n_documents"]:
         analysed = analyse_flow.with_options(task_runner=task_runner_for(config))(
-            config, ingested["key"], str(out_dir)
+            inputs, ingested["key"], str(out_dir)
         )
         timings.update(analysed["timings"])
         memory.update(analysed["memory_gb"])
@@ -475,7 +505,7 @@ def _run_steps(
             if config.compare.codes is not None:
                 with measured("compare", timings, memory):
                     compared = compare_flow(
-                        config, analysed["classify_key"], str(out_dir)
+                        inputs, analysed["classify_key"], str(out_dir)
                     )
                 reused["compare"] = compared.pop("reused")
                 extra["compare"] = compared
@@ -507,7 +537,7 @@ def _run_steps(
         # the report shows the manifest; should it fail, the manifest says so
         write_manifest(status)
         with measured("report", timings, memory):
-            reported = report_flow(config, str(out_dir))
+            reported = report_flow(inputs, str(out_dir))
         extra["outputs"] = reported["files"]
     manifest = write_manifest(status)
     store.record_run(

@@ -6,9 +6,15 @@ so tests never touch ``~/.prefect`` and never need a server started by hand.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +35,69 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
 
 
+_SHARED_SERVER: dict[str, str] = {}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _stop_server(process: subprocess.Popen, home: Path) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def shared_prefect_server() -> str:
+    """The API URL of one Prefect server per test process, started on first use.
+
+    ``themes run`` with no server boots a temporary one (10-15 s here). The
+    subprocess tests that are not about that boot share this server instead;
+    the tests of the temporary server (``test_concurrency``, the CLI tests run
+    in-process) keep booting their own.
+    """
+    if "url" in _SHARED_SERVER:
+        return _SHARED_SERVER["url"]
+    home = Path(tempfile.mkdtemp(prefix="themes-test-server-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_UI_ENABLED="false",
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prefect"), "server", "start"]
+        + ["--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    atexit.register(_stop_server, server, home)
+    url = f"http://127.0.0.1:{port}/api"
+    import httpx
+
+    deadline = time.time() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.time() > deadline:
+            raise RuntimeError("the shared Prefect server did not start")
+        time.sleep(0.5)
+    _SHARED_SERVER["url"] = url
+    return url
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA
@@ -45,7 +114,7 @@ def blank_nlp():
 @pytest.fixture()
 def config():
     """Default settings with the fast blank sentencizer."""
-    from pipeline.config import load_config
+    from pipeline.config.run import load_config
 
     return load_config(overrides={"segment.spacy_model": "blank:en"})
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import PipelineConfig, RunOverrides, load_config
+from pipeline.config.run import PipelineConfig, RunOverrides, load_config
 from pipeline.errors import ConfigError
 
 

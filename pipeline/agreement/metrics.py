@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import krippendorff
 import numpy as np
 import pandas as pd
 
@@ -141,8 +142,6 @@ def krippendorff_alpha(reliability: np.ndarray) -> float:
         Alpha, or NaN when it is undefined (fewer than two values per unit, or
         a single value used throughout).
     """
-    import krippendorff
-
     data = np.asarray(reliability, dtype=float)
     pairable = (~np.isnan(data)).sum(axis=0) >= 2
     values = np.unique(data[:, pairable][~np.isnan(data[:, pairable])])

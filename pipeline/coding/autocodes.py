@@ -1,191 +1,29 @@
-"""Auto-codes as tables: one row per segment and code, and rolled up per document.
+"""Auto-coding a run's segments: with a trained model, or zero-shot from the codebook.
 
-``auto_codes`` has one row per (segment, code) with the score and the
-decision, so researchers can see how close a segment came to a code, not only
-whether it got it. ``auto_codes_by_document`` says, per document and code,
-whether any segment has the code (presence in a document, MAXQDA's first
-level of comparison), in how many segments, and the best score.
-
-The CSV copies carry the words as well (:func:`with_quotes`,
-:func:`best_quotes_by_document`), so a researcher reading them in a
-spreadsheet sees what was coded, not only where.
+:func:`code_segments` scores every segment for every code and decides which
+codes it gets; :class:`CodingResult` carries the scores, the decisions and
+what the user should know (a coder that coded almost nothing, or almost
+everything, is flagged). The tables written from it are built by
+:mod:`pipeline.coding.auto_code_tables`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from pipeline.coding.codebook_records import Codebook
+from pipeline.coding.saved_coding import score_with_saved_coding
+from pipeline.coding.trained_model import load_model
+from pipeline.coding.zeroshot import ZeroShotCoder
+from pipeline.errors import ModelError
+from pipeline.store.cache_keys import segment_digest, segment_keys
+
 logger = logging.getLogger(__name__)
-
-AUTO_CODE_COLUMNS = [
-    "document_id",
-    "segment_id",
-    "start",
-    "end",
-    "code",
-    "score",
-    "assigned",
-    "method",
-    "model",
-]
-
-
-def auto_codes_table(
-    segments: pa.Table,
-    codes: Sequence[str],
-    scores: np.ndarray,
-    decisions: np.ndarray,
-    *,
-    method: Sequence[str] | str,
-    model: str,
-) -> pd.DataFrame:
-    """One row per segment and code: score, decision, how and by what.
-
-    Args:
-        segments: The segment table.
-        codes: Code ids, in column order of ``scores``.
-        scores: ``(n_segments, n_codes)`` scores.
-        decisions: ``(n_segments, n_codes)`` booleans.
-        method: ``zero-shot``, ``supervised`` or ``supervised (out-of-fold)``,
-            for all segments or per segment.
-        model: The model's name (codebook or trained model, with the embedding model).
-
-    Returns:
-        A DataFrame with :data:`AUTO_CODE_COLUMNS`, segment order then code order.
-    """
-    n, k = scores.shape
-    # one method for all: a scalar column, not n x k copies of the string
-    methods = (
-        method
-        if isinstance(method, str)
-        else np.repeat(np.asarray(method, dtype=object), k)
-    )
-    return pd.DataFrame(
-        {
-            "document_id": np.repeat(
-                segments.column("document_id").to_numpy(zero_copy_only=False), k
-            ),
-            "segment_id": np.repeat(
-                segments.column("segment_id").to_numpy(zero_copy_only=False), k
-            ),
-            "start": np.repeat(segments.column("start").to_numpy(), k),
-            "end": np.repeat(segments.column("end").to_numpy(), k),
-            "code": np.tile(np.asarray(codes, dtype=object), n),
-            "score": np.round(scores.reshape(-1), 4),
-            "assigned": decisions.reshape(-1).astype(bool),
-            "method": methods,
-            "model": model,
-        },
-        columns=AUTO_CODE_COLUMNS,
-    )
-
-
-def auto_codes_for_csv(table: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
-    """The rows worth reading in a spreadsheet.
-
-    Args:
-        table: The auto-codes table (:func:`auto_codes_table`).
-        top: Each segment's best-scoring codes to keep besides the assigned ones.
-
-    Returns:
-        Every assigned code, and each segment's ``top`` best.
-    """
-    rank = table.groupby("segment_id", sort=False)["score"].rank(
-        method="first", ascending=False
-    )
-    return table[table["assigned"] | (rank <= top)].reset_index(drop=True)
-
-
-def roll_up_by_document(table: pd.DataFrame) -> pd.DataFrame:
-    """Per document and code: present (any segment assigned), segments, best score."""
-    grouped = table.groupby(["document_id", "code"], sort=False)
-    rolled = grouped.agg(
-        present=("assigned", "any"),
-        n_segments=("assigned", "sum"),
-        max_score=("score", "max"),
-    ).reset_index()
-    rolled["n_segments"] = rolled["n_segments"].astype(int)
-    return rolled
-
-
-def with_quotes(table: pd.DataFrame, texts: Mapping[str, str]) -> pd.DataFrame:
-    """The table with each segment's words in a ``quote`` column, after ``end``.
-
-    Args:
-        table: A table with a ``segment_id`` column (auto-codes, their CSV).
-        texts: Segment id to its text.
-
-    Returns:
-        A new table; a ``quote`` column already there is replaced. A segment
-        id not in ``texts`` gets an empty quote.
-    """
-    table = table.drop(columns="quote", errors="ignore")
-    quotes = table["segment_id"].astype(str).map(dict(texts)).fillna("")
-    position = (
-        table.columns.get_loc("end") + 1 if "end" in table else len(table.columns)
-    )
-    quoted = table.copy()
-    quoted.insert(position, "quote", quotes)
-    return quoted
-
-
-def best_quotes_by_document(
-    table: pd.DataFrame, texts: Mapping[str, str]
-) -> pd.DataFrame:
-    """Per document and code, the segment that best shows the code, and its words.
-
-    The best segment is the highest-scoring one given the code, or, where no
-    segment of the document got it, the highest-scoring one.
-
-    Args:
-        table: ``document_id, segment_id, code, score, assigned`` of every
-            segment and code (``auto_codes.parquet``).
-        texts: Segment id to its text.
-
-    Returns:
-        ``document_id, code, best_segment_id, quote``.
-    """
-    ordered = table.sort_values(
-        ["assigned", "score"], ascending=False, kind="stable"
-    ).drop_duplicates(["document_id", "code"])
-    best = ordered[["document_id", "code", "segment_id"]].rename(
-        columns={"segment_id": "best_segment_id"}
-    )
-    return best.assign(
-        quote=best["best_segment_id"].astype(str).map(dict(texts)).fillna("")
-    ).reset_index(drop=True)
-
-
-def read_assigned(folder) -> tuple[pd.DataFrame, list[str]]:
-    """The assigned rows of a run's ``auto_codes.parquet``, and every code in order.
-
-    Reports need only the codes given, not every score: reading just those
-    rows keeps a 100,000-segment run from holding the whole segments x codes
-    table in memory.
-
-    Args:
-        folder: The run's :class:`~pipeline.store.database.RunFolder`.
-
-    Returns:
-        ``(assigned, codes)``: ``document_id, segment_id, start, end, code,
-        score`` of the assigned rows, and the code ids as the table orders them.
-    """
-    import pyarrow.compute as pc
-
-    name = "auto_codes.parquet"
-    codes = pc.unique(folder.read_parquet(name, columns=["code"]).column("code"))
-    assigned = folder.read_parquet(
-        name,
-        columns=["document_id", "segment_id", "start", "end", "code", "score"],
-        filters=[("assigned", "=", True)],
-    ).to_pandas()
-    return assigned, codes.to_pylist()
 
 
 class CodingResult:
@@ -258,6 +96,7 @@ def code_segments(
     *,
     embedding_model_id: str,
     config,
+    codebook: Codebook | None,
     embedder=None,
     settings_hash: str = "",
     saved_coding: str | Path | None = None,
@@ -273,12 +112,14 @@ def code_segments(
         documents: The documents table.
         embeddings: Segment embeddings, aligned.
         embedding_model_id: The embeddings' model id.
-        config: The whole :class:`~pipeline.config.PipelineConfig`.
+        config: The whole :class:`~pipeline.config.run.PipelineConfig`.
+        codebook: The run's codebook (``classify.codebook``, else the trained
+            model's), for zero-shot coding and the codes' names; None without.
         embedder: The embedding model (zero-shot prototypes are embedded with it).
         settings_hash: Hash of the segment settings (for out-of-fold lookup).
         saved_coding: Zero-shot: the folder of the corpus's saved coding (see
-            :func:`pipeline.coding.zeroshot.score_with_saved_coding`); without it the
-            keyword models are trained on every call.
+            :func:`pipeline.coding.saved_coding.score_with_saved_coding`); without
+            it the keyword models are trained on every call.
 
     Returns:
         The auto-codes, or None when there is neither a model nor a codebook.
@@ -286,13 +127,8 @@ def code_segments(
     Raises:
         ModelError: The model was trained on other embeddings.
     """
-    from pipeline.errors import ModelError
-
     texts = segments.column("text").to_pylist()
     if config.classify.model is not None:
-        from pipeline.coding.train import load_model
-        from pipeline.store.cache_keys import segment_keys
-
         model = load_model(config.classify.model)
         trained_with = model.card.get("embedding_model_id")
         if trained_with != embedding_model_id:
@@ -301,7 +137,7 @@ def code_segments(
                 f"this run uses {embedding_model_id}; set embed.backend/embed.model "
                 "to match, or retrain"
             )
-        features = model.features.transform(texts, embeddings)
+        features = model.features.transform(embeddings, texts=texts)
         scores = model.classifier.score_codes(features)
         methods = np.array(["supervised"] * len(texts), dtype=object)
         if len(model.oof):
@@ -329,15 +165,10 @@ def code_segments(
             methods,
             f"{name} ({embedding_model_id})",
             notes,
-            code_names=_model_code_names(model.card),
+            code_names={} if codebook is None else codebook.display_names(),
         )
-    if config.classify.codebook is None:
+    if codebook is None:
         return None
-    from pipeline.coding.codebook import load_codebook
-    from pipeline.coding.zeroshot import ZeroShotCoder, score_with_saved_coding
-    from pipeline.store.cache_keys import segment_digest, segment_keys
-
-    codebook = load_codebook(config.classify.codebook)
     coder = ZeroShotCoder.from_config(
         codebook, embedder, config.classify, random_state=config.random_state
     )
@@ -372,22 +203,6 @@ def code_segments(
         update=update,
         code_names=codebook.display_names(),
     )
-
-
-def _model_code_names(card: dict) -> dict[str, str]:
-    """A trained model's code names, from the codebook it was trained with, if there."""
-    from pipeline.coding.codebook import load_codebook
-    from pipeline.errors import CodebookError
-
-    path = card.get("codebook")
-    if not path or not Path(path).is_file():
-        return {}
-    try:
-        return load_codebook(path).display_names()
-    except CodebookError as error:
-        # names are a courtesy: the codes work without them, so say so and go on
-        logger.warning("codes shown by id, not name: %s", error)
-        return {}
 
 
 PLAUSIBLE_SHARE = (0.02, 0.9)

@@ -1,10 +1,11 @@
 """Codebooks: the themes researchers code with, read from YAML, CSV or REFI-QDA.
 
-A codebook is a list of codes. Each code has an ``id``, a ``name``, an optional
-``parent`` (codes form a hierarchy), a ``definition``, ``include`` and
-``exclude`` notes, ``examples`` (quotes that are this code),
-``counter_examples`` (quotes that look like it but are not), ``keywords`` and,
-for wide tables of human codes, the ``columns`` that mean the code.
+A codebook (:class:`~pipeline.coding.codebook_records.Codebook`) is a list of
+codes. Each code has an ``id``, a ``name``, an optional ``parent`` (codes form
+a hierarchy), a ``definition``, ``include`` and ``exclude`` notes,
+``examples`` (quotes that are this code), ``counter_examples`` (quotes that
+look like it but are not), ``keywords`` and, for wide tables of human codes,
+the ``columns`` that mean the code.
 
 Formats:
 
@@ -21,226 +22,28 @@ A code's identity (its ``id``) is the string the researcher wrote: the CSV
 ``"1.8 - Past Experience"``), the YAML ``id``, or the REFI-QDA code's
 ``guid``. Its ``name`` is what people read; for a CSV without a ``name``
 column it is the ``code`` itself. A code written in a codes file is matched to
-the codebook by :meth:`Codebook.match`: as written (its id), then by name,
-then ignoring case, spacing and punctuation, and the match says which rule
-found it.
+the codebook by :meth:`~pipeline.coding.codebook_records.Codebook.match`: as
+written (its id), then by name, then ignoring case, spacing and punctuation,
+and the match says which rule found it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import re
-import unicodedata
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.errors import CodebookError
+from pipeline.coding.codebook_records import Code, Codebook, validate_codes
+from pipeline.errors import CodebookError, InputFormatError
+from pipeline.io.decode import decode_bytes
+from pipeline.io.refi.read import read_codebook
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 """What a YAML codebook's ``id`` may hold (CSV and REFI-QDA ids are free text)."""
-
-MatchRule = Literal["exact", "name", "normalised"]
-"""How a code as written matched: its id as written, its name, or normalised."""
-
-MATCH_RULES: dict[str, str] = {
-    "exact": "as written in the codebook",
-    "name": "by name",
-    "normalised": "ignoring case, spacing and punctuation",
-}
-"""Each match rule, in the order they are tried, as messages describe it."""
-
-_WORD = re.compile(r"[^\W_]+")
-
-
-def normalise_code(text: str) -> str:
-    """A code as :meth:`Codebook.match` compares it when nothing else matched.
-
-    Case, spacing and punctuation are dropped; numbers stay apart, so
-    ``"1.10"`` and ``"11.0"`` differ while ``"1.8 - Past Experience"`` and
-    ``"1.8 past experience"`` agree.
-
-    Args:
-        text: A code's id or name, or a code as a codes file writes it.
-
-    Returns:
-        The normalised text (empty when it has no letter or digit).
-    """
-    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
-    normalised = ""
-    for word in words:
-        if normalised[-1:].isdigit() and word[0].isdigit():
-            normalised += "_"
-        normalised += word
-    return normalised
-
-
-@dataclass(frozen=True, slots=True)
-class Code:
-    """One code of a codebook."""
-
-    id: str
-    name: str
-    parent: str | None = None
-    definition: str = ""
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    examples: tuple[str, ...] = ()
-    counter_examples: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()
-    columns: tuple[str, ...] = ()
-
-    def prototype_texts(self) -> list[str]:
-        """Texts that describe the code: name and definition, includes, examples."""
-        head = (
-            f"{self.name}. {self.definition}".strip() if self.definition else self.name
-        )
-        return [head, *self.include, *self.examples]
-
-
-@dataclass(frozen=True, slots=True)
-class CodeMatch:
-    """The codebook code a code as written matched, and the rule that found it.
-
-    Attributes:
-        code: The code's id.
-        rule: ``exact`` (its id as written), ``name`` (its name as written) or
-            ``normalised`` (ignoring case, spacing and punctuation).
-    """
-
-    code: str
-    rule: MatchRule
-
-
-@dataclass(frozen=True)
-class Codebook:
-    """A validated codebook.
-
-    Attributes:
-        name: The codebook's name.
-        codes: Codes in file order.
-        source: Where it was read from.
-        version: Its version, if given.
-        description: What it is for.
-        licence: Its licence notice, if any.
-    """
-
-    name: str
-    codes: tuple[Code, ...]
-    source: str = ""
-    version: str = ""
-    description: str = ""
-    licence: str = ""
-    # lookups built from ``codes``; not arguments, so dataclasses.replace rebuilds them
-    _ids: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
-    _by_name: dict[str, list[str]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-    _by_normal: dict[str, list[str]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-
-    def __post_init__(self) -> None:
-        for code in self.codes:
-            self._ids.add(code.id)
-            self._by_name.setdefault(code.name, []).append(code.id)
-            for key in {normalise_code(code.id), normalise_code(code.name)} - {""}:
-                self._by_normal.setdefault(key, []).append(code.id)
-
-    @property
-    def ids(self) -> list[str]:
-        """Code ids in file order."""
-        return [code.id for code in self.codes]
-
-    @property
-    def names(self) -> dict[str, str]:
-        """Code id to name, in file order."""
-        return {code.id: code.name for code in self.codes}
-
-    def display_names(self) -> dict[str, str]:
-        """Code id to the label people read: its name, with the id if two share it."""
-        counts: dict[str, int] = {}
-        for code in self.codes:
-            counts[code.name] = counts.get(code.name, 0) + 1
-        return {
-            code.id: code.name if counts[code.name] == 1 else f"{code.name} [{code.id}]"
-            for code in self.codes
-        }
-
-    def label(self, code_id: str) -> str:
-        """A code for messages: its name, and its id when that differs."""
-        name = self[code_id].name
-        return repr(name) if name == code_id else f"{name!r} (id {code_id!r})"
-
-    def __getitem__(self, code_id: str) -> Code:
-        for code in self.codes:
-            if code.id == code_id:
-                return code
-        raise KeyError(code_id)
-
-    def match(self, reference: str) -> CodeMatch | None:
-        """Find the code a codes file means by ``reference``, and say how.
-
-        Rules, in order: the code's id exactly as written (surrounding white
-        space aside); its name exactly; then either ignoring case, spacing and
-        punctuation (:func:`normalise_code`). A rule that fits two codes
-        matches neither: the reference is ambiguous (see :meth:`candidates`).
-
-        Args:
-            reference: A code as a codes file writes it.
-
-        Returns:
-            The code and the rule that matched, or None.
-        """
-        reference = str(reference).strip()
-        if reference in self._ids:
-            return CodeMatch(reference, "exact")
-        named = self._by_name.get(reference, [])
-        if len(named) == 1:
-            return CodeMatch(named[0], "name")
-        normal = self.candidates(reference)
-        if len(normal) == 1 and not named:
-            return CodeMatch(normal[0], "normalised")
-        return None
-
-    def candidates(self, reference: str) -> list[str]:
-        """Ids of the codes ``reference`` is once normalised (two: it is ambiguous)."""
-        key = normalise_code(str(reference))
-        return list(dict.fromkeys(self._by_normal.get(key, []))) if key else []
-
-    def resolve(self, reference: str) -> str | None:
-        """Return the id of the code ``reference`` means (see :meth:`match`) or None."""
-        found = self.match(reference)
-        return None if found is None else found.code
-
-    def children(self, code_id: str) -> list[str]:
-        """Ids of the codes whose parent is ``code_id``."""
-        return [code.id for code in self.codes if code.parent == code_id]
-
-    def leaves(self) -> list[str]:
-        """Ids of the codes without children: the ones segments are coded with."""
-        parents = {code.parent for code in self.codes if code.parent}
-        return [code.id for code in self.codes if code.id not in parents]
-
-    def ancestors(self, code_id: str) -> list[str]:
-        """Ids of a code's parent, grandparent, ... (nearest first)."""
-        chain = []
-        parent = self[code_id].parent
-        while parent is not None:
-            chain.append(parent)
-            parent = self[parent].parent
-        return chain
-
-    def content_hash(self) -> str:
-        """A hash of the codes' content (for model cards and caches)."""
-        payload = json.dumps([asdict(code) for code in self.codes], sort_keys=True)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 class _CodeModel(BaseModel):
@@ -305,8 +108,6 @@ def load_codebook(path: str | Path) -> Codebook:
     if suffix == ".csv":
         return _load_csv(path)
     if suffix in (".qdc", ".qdpx"):
-        from pipeline.io.refi import read_codebook
-
         return validate_codes(read_codebook(path), source=str(path), name=path.stem)
     raise CodebookError(
         f"{path}: unknown codebook format {suffix!r}; use .yaml, .csv, .qdc or .qdpx"
@@ -381,10 +182,8 @@ def _to_code(model: _CodeModel) -> Code:
 
 def _load_csv(path: Path) -> Codebook:
     """Read a CSV codebook; each ``code`` is kept exactly as written (its id)."""
+    # heavy: kept out of start-up
     import pandas as pd
-
-    from pipeline.errors import InputFormatError
-    from pipeline.io.decode import decode_bytes
 
     try:
         text = decode_bytes(path.read_bytes(), source=str(path)).text
@@ -436,50 +235,3 @@ def _load_csv(path: Path) -> Codebook:
 
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split("|") if part.strip()]
-
-
-def validate_codes(
-    codes: Iterable[Code],
-    *,
-    source: str,
-    name: str,
-    version: str = "",
-    description: str = "",
-    licence: str = "",
-) -> Codebook:
-    """Check ids are unique and parents exist without cycles; build the codebook.
-
-    Raises:
-        CodebookError: A duplicate id, an unknown parent or a cycle, naming the code.
-    """
-    codes = list(codes)
-    seen: set[str] = set()
-    for code in codes:
-        if code.id in seen:
-            raise CodebookError(f"{source}: code {code.id!r}: field 'id': used twice")
-        seen.add(code.id)
-    for code in codes:
-        if code.parent is not None and code.parent not in seen:
-            raise CodebookError(
-                f"{source}: code {code.id!r}: field 'parent': no code has the id "
-                f"{code.parent!r}"
-            )
-    parents = {code.id: code.parent for code in codes}
-    for code in codes:
-        chain, parent = {code.id}, code.parent
-        while parent is not None:
-            if parent in chain:
-                raise CodebookError(
-                    f"{source}: code {code.id!r}: field 'parent': the hierarchy loops "
-                    f"back to {parent!r}"
-                )
-            chain.add(parent)
-            parent = parents[parent]
-    return Codebook(
-        name=name,
-        codes=tuple(codes),
-        source=source,
-        version=version,
-        description=description,
-        licence=licence,
-    )

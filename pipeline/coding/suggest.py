@@ -10,10 +10,19 @@ spend a coder's time on ten versions of the same remark.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from pipeline.agreement.run_inputs import document_texts, read_run_codes
+from pipeline.coding.codebook_records import Codebook
+from pipeline.coding.run_auto_codes import read_auto_code_matrices
+from pipeline.errors import ConfigError
+from pipeline.io.codes.align import align_codes
+from pipeline.store import run_files
+from pipeline.store.run_folder import RunFolder
 
 
 def suggest_segments(
@@ -98,13 +107,23 @@ def _farthest_first(vectors: np.ndarray, k: int) -> list[int]:
     return chosen
 
 
-def suggest_from_run(run_dir, config, *, n: int, codes_path=None, out=None):
+def suggest_from_run(
+    run_dir,
+    config,
+    *,
+    codebook: Codebook | None,
+    n: int,
+    codes_path=None,
+    out=None,
+):
     """Everything ``themes suggest`` does for a finished run.
 
     Args:
         run_dir: The run folder (with auto-codes).
-        config: The :class:`~pipeline.config.PipelineConfig` (codebook for the
-            codes file).
+        config: The run's :class:`~pipeline.config.run.PipelineConfig`
+            (``ingest.id_column`` for a wide codes file).
+        codebook: The run's codebook, to read the codes file with (see
+            :func:`pipeline.steps.inputs.resolve_run_inputs`).
         n: How many segments.
         codes_path: Human codes so far; their segments are skipped.
         out: The CSV to write (default ``<run>/suggestions.csv``).
@@ -116,40 +135,25 @@ def suggest_from_run(run_dir, config, *, n: int, codes_path=None, out=None):
 
     Raises:
         RunNotFoundError: The run has no auto-codes.
+        ConfigError: Human codes are given but there is no codebook.
     """
-    from pathlib import Path
-
-    from pipeline.store.database import RunFolder
-
     folder = RunFolder.existing(run_dir)
-    segments = folder.read_parquet("segments.parquet")
+    segments = folder.read_parquet(run_files.SEGMENTS)
     embeddings = folder.read_embeddings(n_rows=segments.num_rows)
-    auto = folder.read_parquet("auto_codes.parquet").to_pandas()
-    thresholds = folder.read_json("classifier.json")["thresholds"]
-    codes = list(thresholds)
-    scores = (
-        auto.pivot(index="segment_id", columns="code", values="score")
-        .loc[segments.column("segment_id").to_pylist(), codes]
-        .to_numpy()
-    )
+    auto = read_auto_code_matrices(folder, segments.column("segment_id").to_pylist())
     coded = np.zeros(segments.num_rows, dtype=bool)
     if codes_path is not None:
-        from pipeline.coding.codebook import load_codebook
-        from pipeline.io.codes import align_codes, read_codes
-
-        documents = folder.read_parquet("documents.parquet")
-        texts = dict(
-            zip(
-                documents["document_id"].to_pylist(),
-                documents["text"].to_pylist(),
-                strict=True,
+        if codebook is None:
+            raise ConfigError(
+                "no codebook to read the human codes with: pass --codebook FILE"
             )
+        imported = read_run_codes(
+            folder,
+            codes_path,
+            codebook=codebook,
+            documents=document_texts(folder),
+            id_column=config.ingest.id_column,
         )
-        codebook = load_codebook(
-            config.classify.codebook
-            or folder.read_json("manifest.json")["config"]["classify"]["codebook"]
-        )
-        imported = read_codes(codes_path, codebook=codebook, documents=texts)
         aligned = align_codes(segments, imported, codebook.leaves())
         coded_documents = (
             set().union(*aligned.documents.values()) if aligned.documents else set()
@@ -160,9 +164,9 @@ def suggest_from_run(run_dir, config, *, n: int, codes_path=None, out=None):
     table = suggest_segments(
         segments,
         embeddings,
-        scores,
-        np.array([thresholds[c] for c in codes]),
-        codes,
+        auto.scores,
+        auto.thresholds,
+        auto.codes,
         coded,
         n=n,
     )

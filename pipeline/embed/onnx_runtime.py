@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.embed.encoders import BaseEmbedder
+from pipeline.embed.base import BaseEmbedder
 from pipeline.errors import ModelError
 from pipeline.store.cache_keys import onnx_export_dir
 from pipeline.store.checksums import discard_folder, seal_folder, verify_folder
@@ -50,6 +50,7 @@ def export_model(model_dir: Path, out_path: Path) -> Path:
     Raises:
         ModelError: The model is not a transformer encoder that can be exported.
     """
+    # heavy: kept out of start-up
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -119,6 +120,7 @@ def quantize_model(fp32_path: Path, out_path: Path) -> Path:
     Returns:
         ``out_path``.
     """
+    # heavy: kept out of start-up
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +160,7 @@ class OnnxEmbedder(BaseEmbedder):
         batch_size: int = 64,
         threads: int | None = None,
     ) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # heavy: kept out of start-up
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -281,7 +283,7 @@ def load_tokenizer(model_dir: Path):
     Raises:
         ModelError: The model has no ``tokenizer.json``.
     """
-    from tokenizers import Tokenizer
+    from tokenizers import Tokenizer  # heavy: kept out of start-up
 
     path = Path(model_dir) / "tokenizer.json"
     if not path.is_file():

@@ -51,6 +51,11 @@ class DecodedText:
     encoding: str
     note: str | None = None
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The note as a tuple of notes: empty for UTF-8 text."""
+        return (self.note,) if self.note else ()
+
 
 def decode_bytes(
     data: bytes, *, source: str, max_line_chars: int | None = None
@@ -190,7 +195,7 @@ def _reads_as_western(text: str) -> bool:
 
 
 def _detect(data: bytes, source: str) -> tuple[str, str, str | None]:
-    import charset_normalizer
+    import charset_normalizer  # heavy: kept out of start-up
 
     matches = list(charset_normalizer.from_bytes(data))
     if not matches:

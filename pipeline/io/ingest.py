@@ -15,33 +15,29 @@ given by two sources quarantines both, naming the other.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import io
-import json
 import logging
-import os
-import tempfile
 from collections import defaultdict
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.config import IngestConfig
-from pipeline.errors import ConfigError, InputFormatError
+from pipeline.config.inputs import IngestConfig
+from pipeline.errors import InputFormatError
+from pipeline.io.corpus_files import corpus_root, list_corpus_files
 from pipeline.io.decode import decode_bytes
-from pipeline.io.readers import (
+from pipeline.io.readers.base import ReadContext
+from pipeline.io.readers.labels import explain_missing_participants
+from pipeline.io.readers.parsed_cache import ParsedCache
+from pipeline.io.readers.registry import (
     DOCUMENT_READERS,
     SUPPORTED_EXTENSIONS,
     TABLE_EXTENSIONS,
-    ParsedDocument,
-    ReadContext,
-    read_table,
 )
-from pipeline.io.readers.labels import explain_missing_participants
+from pipeline.io.readers.tables import read_table
 from pipeline.progress import report_progress
 from pipeline.records import Quarantined, Transcript, Turn
 from pipeline.store.cache_keys import parse_key, parse_settings_key
-from pipeline.store.permissions import file_mode
 from pipeline.text.speakers import (
     SpeakerRules,
     describe_unlabelled_speech,
@@ -99,111 +95,10 @@ class IngestResult:
     metadata: MetadataReport
 
 
-class ParsedCache:
-    """Parsed documents kept between runs, by file content and ingest settings.
-
-    One JSON file per parsed document under ``folder``; written atomically.
-
-
-    Args:
-        folder: Where the cache lives (``runs/.cache/parsed`` in a run).
-    """
-
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
-
-    def get(self, key: str, source: str) -> ParsedDocument | None:
-        """Return the parsed document cached under ``key``, or None."""
-        path = self.folder / f"{key}.json"
-        if not path.is_file():
-            return None
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            if raw["sha256"] != _text_digest(raw["text"], raw["turns"]):
-                raise ValueError("checksum")
-            return ParsedDocument(
-                text=raw["text"],
-                turns=tuple(Turn(**turn) for turn in raw["turns"]),
-                encoding=raw["encoding"],
-                notes=tuple(raw["notes"]),
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            # a damaged entry (truncated, or not what put wrote) is parsed again
-            logger.debug("ingest: a damaged parse cache entry is parsed again")
-            return None
-
-    def put(self, key: str, parsed: ParsedDocument) -> None:
-        """Cache a parsed document under ``key``."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        turns = [asdict(turn) for turn in parsed.turns]
-        raw = {
-            "text": parsed.text,
-            "turns": turns,
-            "encoding": parsed.encoding,
-            "notes": list(parsed.notes),
-            "sha256": _text_digest(parsed.text, turns),
-        }
-        handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(raw, stream)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, self.folder / f"{key}.json")
-
-
-def _text_digest(text: str, turns: list) -> str:
-    """Checksum of a parsed document's text and turns (a cache entry verifies it)."""
-    digest = hashlib.sha256(text.encode("utf-8"))
-    digest.update(json.dumps(turns, sort_keys=True).encode("utf-8"))
-    return digest.hexdigest()
-
-
 @dataclass(slots=True)
 class _Candidate:
     transcript: Transcript
     input_source: str
-
-
-def _corpus_root(config: IngestConfig, corpus: str | Path | None) -> Path:
-    root = Path(corpus) if corpus is not None else config.corpus
-    if root is None:
-        raise ConfigError(
-            "no corpus given: pass --corpus PATH or set ingest.corpus in the config"
-        )
-    if not root.exists():
-        raise ConfigError(
-            f"corpus not found: {root} "
-            "(give a folder of transcripts or a .csv/.xlsx table)"
-        )
-    return root
-
-
-def _list_files(root: Path, config: IngestConfig) -> tuple[list[Path], Path]:
-    if root.is_file():
-        return [root], root.parent
-    return list(_corpus_files(root, config)), root
-
-
-def fingerprint_corpus(config: IngestConfig, corpus: str | Path | None = None) -> str:
-    """A content hash of everything ingest would read, with the ingest settings.
-
-    Two calls give the same fingerprint exactly when the corpus files (names
-    and bytes), the metadata table and the ``ingest`` settings are the same:
-    the cache key of the ingest step.
-
-    Raises:
-        ConfigError: No corpus was given, or it does not exist.
-    """
-    root = _corpus_root(config, corpus)
-    files, base = _list_files(root, config)
-    if root.is_dir() and (root / config.metadata_file).is_file():
-        files.append(root / config.metadata_file)
-    digest = hashlib.sha256()
-    settings = config.model_dump(mode="json", exclude={"corpus"})
-    digest.update(json.dumps(settings, sort_keys=True).encode())
-    for path in sorted(files):
-        digest.update(path.relative_to(base).as_posix().encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()[:16]
 
 
 def ingest_corpus(
@@ -226,9 +121,9 @@ def ingest_corpus(
     Raises:
         ConfigError: No corpus was given, or it does not exist.
     """
-    root = _corpus_root(config, corpus)
+    root = corpus_root(config, corpus)
     rules = SpeakerRules(config.speakers)
-    files, base = _list_files(root, config)
+    files, base = list_corpus_files(root, config)
     settings_key = parse_settings_key(
         config.model_dump(mode="json", exclude={"corpus"})
     )
@@ -272,20 +167,6 @@ def ingest_corpus(
         notes=tuple(notes),
         metadata=metadata_report,
     )
-
-
-def _corpus_files(root: Path, config: IngestConfig):
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if not path.is_file():
-            continue
-        if relative.as_posix() == config.metadata_file:
-            continue
-        if any(fnmatch.fnmatch(path.name, pattern) for pattern in config.exclude):
-            continue
-        yield path
 
 
 def _read_source(
@@ -439,7 +320,7 @@ def _attach_metadata(
     path = root / config.metadata_file
     if not path.is_file():
         return transcripts, MetadataReport(), []
-    import pandas as pd
+    import pandas as pd  # heavy: kept out of start-up
 
     source = config.metadata_file
     try:
@@ -458,7 +339,7 @@ def _attach_metadata(
             f"columns are: {', '.join(frame.columns)}"
         )
         return transcripts, MetadataReport(file=source), [note]
-    notes = [] if decoded.note is None else [decoded.note]
+    notes = list(decoded.notes)
     columns = tuple(c for c in frame.columns if c != "document_id")
     rows: dict[str, dict[str, str]] = {}
     for number, record in enumerate(frame.to_dict(orient="records"), start=1):

@@ -9,6 +9,29 @@ import html
 from collections.abc import Sequence
 
 
+def figure_div(figure, *, include_plotlyjs: bool, div_id: str | None = None) -> str:
+    """One plotly figure as an HTML ``<div>`` (plotly.js inlined when asked).
+
+    Args:
+        figure: A plotly figure.
+        include_plotlyjs: Whether to inline plotly.js (the page's first figure).
+        div_id: The ``<div>``'s id (default: plotly makes one up).
+
+    Returns:
+        The HTML fragment.
+    """
+    # heavy: kept out of start-up
+    import plotly.io as pio
+
+    return pio.to_html(
+        figure,
+        include_plotlyjs=include_plotlyjs,
+        full_html=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
 def figures_to_html(
     title: str, figures: Sequence[tuple[str, object]], *, intro: str = ""
 ) -> str:
@@ -22,16 +45,9 @@ def figures_to_html(
     Returns:
         A complete HTML document with plotly.js inlined once.
     """
-    import plotly.io as pio
-
     parts = []
     for number, (heading, figure) in enumerate(figures):
-        div = pio.to_html(
-            figure,
-            include_plotlyjs=number == 0,
-            full_html=False,
-            config={"displaylogo": False, "responsive": True},
-        )
+        div = figure_div(figure, include_plotlyjs=number == 0)
         parts.append(f"<section><h2>{html.escape(heading)}</h2>{div}</section>")
     if not parts:
         parts.append("<p>No charts: see the run's notes for why.</p>")

@@ -14,6 +14,8 @@ workbook held over 6 GB; see ``benchmarks/README.md``).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -77,9 +79,7 @@ def write_workbook(
     Returns:
         The path written.
     """
-    import os
-    import tempfile
-
+    # heavy: kept out of start-up
     import xlsxwriter
 
     path = Path(path)

@@ -6,26 +6,28 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.coding.autocodes import (
+from pipeline.coding.auto_code_tables import (
     auto_codes_for_csv,
     auto_codes_table,
-    code_segments,
     roll_up_by_document,
 )
-from pipeline.config import PipelineConfig
-from pipeline.embed.encoders import CachingEmbedder
+from pipeline.coding.autocodes import code_segments
+from pipeline.embed.cache import CachingEmbedder
+from pipeline.steps.inputs import RunInputs
 from pipeline.store import run_files
 from pipeline.store.cache_keys import saved_coding_dir
-from pipeline.store.database import ResultsStore, RunFolder
+from pipeline.store.database import ResultsStore
+from pipeline.store.run_folder import RunFolder
 
 
 def run_code_step(
-    config: PipelineConfig, run: RunFolder, out: RunFolder
+    inputs: RunInputs, run: RunFolder, out: RunFolder
 ) -> dict[str, Any] | None:
     """Code the run's segments; write the auto-code tables and ``classifier.json``.
 
     Args:
-        config: The run's settings (``classify``: a codebook or a trained model).
+        inputs: The run's settings and codebook (``classify``: a codebook or a
+            trained model).
         run: The run folder (segments, documents, embeddings).
         out: Where the step's files go (its cache folder).
 
@@ -33,6 +35,7 @@ def run_code_step(
         The coding's summary (counts per code and method, share coded, notes),
         or None when there is neither a codebook nor a model.
     """
+    config = inputs.config
     segments = run.read_parquet(run_files.SEGMENTS)
     documents = run.read_parquet(run_files.DOCUMENTS)
     embeddings = run.read_embeddings(n_rows=segments.num_rows)
@@ -56,10 +59,11 @@ def run_code_step(
         embeddings,
         embedding_model_id=model_id,
         config=config,
+        codebook=inputs.codebook,
         embedder=embedder,
         settings_hash=config.section_hash("segment"),
         saved_coding=saved_coding_dir(config, model_id)
-        if zero_shot and config.classify.codebook is not None
+        if zero_shot and inputs.codebook is not None
         else None,
     )
     if result is None:

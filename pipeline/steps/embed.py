@@ -13,17 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import PipelineConfig
-from pipeline.embed.encoders import (
+from pipeline.config.run import PipelineConfig
+from pipeline.embed.cache import (
     EmbeddingPlan,
     assemble_embeddings,
-    cached_embedder,
     embed_batch,
-    embedder_id,
     plan_embeddings,
 )
+from pipeline.embed.registry import cached_embedder, embedder_id
 from pipeline.store import cache_keys, run_files
-from pipeline.store.database import ResultsStore, RunFolder
+from pipeline.store.database import ResultsStore
+from pipeline.store.run_folder import RunFolder
 
 
 @dataclass(frozen=True)

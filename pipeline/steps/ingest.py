@@ -13,18 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import PipelineConfig
-from pipeline.io.ingest import IngestResult, ParsedCache, ingest_corpus
+from pipeline.config.run import PipelineConfig
+from pipeline.io.ingest import IngestResult, ingest_corpus
+from pipeline.io.readers.parsed_cache import ParsedCache
 from pipeline.records import transcripts_to_table
 from pipeline.store.cache_keys import parsed_cache_dir
-from pipeline.store.database import ResultsStore, RunFolder
+from pipeline.store.database import ResultsStore
 from pipeline.store.manifest import ingest_manifest
-from pipeline.text.anonymise import (
+from pipeline.store.run_folder import RunFolder
+from pipeline.text.identifiers.policy import (
     AnonymiseResult,
     cached_checker,
     check_corpus,
-    offset_map_from,
 )
+from pipeline.text.identifiers.redaction import offset_map_from
 
 DOCUMENT_ROW_GROUP = 256
 """Documents per Parquet row group of ``documents.parquet`` (segmentation

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from pipeline.config import PipelineConfig
-from pipeline.embed.encoders import embed_texts, make_embedder
+from pipeline.config.run import PipelineConfig
+from pipeline.embed.cache import embed_texts
+from pipeline.embed.registry import make_embedder
 from pipeline.errors import NothingIngestedError
 from pipeline.io.ingest import IngestResult
 from pipeline.records import transcripts_to_table

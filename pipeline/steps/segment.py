@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.config import PipelineConfig
+from pipeline.config.run import PipelineConfig
 from pipeline.records import transcripts_from_table
 from pipeline.store import cache_keys, run_files
-from pipeline.store.database import ResultsStore, RunFolder, read_rows
+from pipeline.store.database import ResultsStore
+from pipeline.store.parquet_rows import read_rows
+from pipeline.store.run_folder import RunFolder
 from pipeline.text.segment import (
     cached_sentence_splitter,
     combine_segments,

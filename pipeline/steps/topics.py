@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from pipeline.config import PipelineConfig
-from pipeline.embed.encoders import cached_embedder
+from pipeline.embed.registry import cached_embedder
 from pipeline.outputs.charts import figures_to_html
 from pipeline.records import segment_metadata
+from pipeline.steps.inputs import RunInputs
 from pipeline.store import run_files
-from pipeline.store.database import RunFolder
-from pipeline.topics.modeler import run_topics, seed_topics
+from pipeline.store.run_folder import RunFolder
+from pipeline.topics.guided import seed_topics
+from pipeline.topics.run import run_topics
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,11 @@ class TopicsSummary:
     model_dir: str | None
 
 
-def run_topics_step(
-    config: PipelineConfig, run: RunFolder, out: RunFolder
-) -> TopicsSummary:
+def run_topics_step(inputs: RunInputs, run: RunFolder, out: RunFolder) -> TopicsSummary:
     """Fit (or apply the saved) topic model; write the topic tables and charts.
 
     Args:
-        config: The run's settings.
+        inputs: The run's settings and codebook (its keywords guide the topics).
         run: The run folder (segments, embeddings, documents).
         out: Where the step's files go (its cache folder).
 
@@ -50,7 +49,8 @@ def run_topics_step(
     segments = run.read_parquet(run_files.SEGMENTS)
     embeddings = run.read_embeddings(n_rows=segments.num_rows)
     metadata = segment_metadata(segments, run.read_parquet(run_files.DOCUMENTS))
-    guided = config.topics.guided and config.classify.codebook is not None
+    config = inputs.config
+    guided = config.topics.guided and inputs.codebook is not None
     embedder = (
         cached_embedder(config.embed) if config.topics.rerank_words or guided else None
     )
@@ -61,7 +61,7 @@ def run_topics_step(
         metadata,
         config,
         embedder=embedder,
-        seed_topic_list=seed_topics(config.classify.codebook) if guided else None,
+        seed_topic_list=seed_topics(inputs.codebook) if guided else None,
     )
     out.write_parquet(
         run_files.SEGMENT_TOPICS,

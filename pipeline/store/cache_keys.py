@@ -24,8 +24,8 @@ Keys of the run steps (Prefect's task cache, and the step folders
 Every step key also holds :func:`code_version`, so results made by other code
 are never reused. Other caches (their keys below): parsed transcripts
 (:func:`parse_key`), embeddings in the store (:func:`text_key`), identifier
-findings in the store (``IdentifierChecker.check_key`` in
-:mod:`pipeline.text.anonymise`: the speech, the checker's settings and its code),
+findings in the store (:func:`identifier_check_key`: the speech, the checker's
+settings and its code),
 saved zero-shot codings (:func:`saved_coding_dir`), saved topic models
 (:func:`topic_models_dir`, chosen by content), ONNX exports
 (:func:`onnx_export_dir`).
@@ -36,11 +36,15 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterable, Sequence
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import PipelineConfig, hash_json
+from pipeline.config.base import hash_json
+from pipeline.config.inputs import AnonymiseConfig
+from pipeline.config.run import PipelineConfig
+from pipeline.records import Transcript
 
 _ROOT = Path(__file__).resolve().parents[1]  # the pipeline package
 
@@ -82,6 +86,17 @@ def parser_version() -> str:
         + [_ROOT / "io" / "decode.py"]
         + list((_ROOT / "io" / "readers").glob("*.py"))
     )
+
+
+@functools.cache
+def identifier_check_version() -> str:
+    """A hash of the code of the identifier check (``pipeline/text/identifiers/``).
+
+    Every module of the check is hashed, so a change to any of the code that
+    decides findings (patterns, validators, allowlists, finders, merging, the
+    checker) gives cached findings another key.
+    """
+    return _source_hash((_ROOT / "text" / "identifiers").glob("*.py"))
 
 
 def file_hash(path: str | Path | None) -> str:
@@ -154,11 +169,17 @@ def segments_key(config: PipelineConfig, ingest: str, texts: str) -> str:
 
 
 def topics_key(
-    config: PipelineConfig, segments: str, model_id: str, saved_model: Path | None
+    config: PipelineConfig,
+    segments: str,
+    model_id: str,
+    saved_model: Path | None,
+    *,
+    codebook_hash: str,
 ) -> str:
     """The topics step's key.
 
-    ``saved_model``: the saved model applied, or None to fit.
+    ``saved_model``: the saved model applied, or None to fit;
+    ``codebook_hash``: the run's codebook (its keywords guide the topics).
     """
     return step_key(
         "topics",
@@ -168,30 +189,39 @@ def topics_key(
         "fit"
         if saved_model is None
         else f"transform:{file_hash(saved_model / 'card.json')}",
-        file_hash(config.classify.codebook) if config.topics.guided else "",
+        codebook_hash if config.topics.guided else "",
     )
 
 
-def classify_key(config: PipelineConfig, segments: str, model_id: str) -> str:
-    """The classify step's key."""
+def classify_key(
+    config: PipelineConfig,
+    segments: str,
+    model_id: str,
+    *,
+    codebook_hash: str,
+    model_hash: str,
+) -> str:
+    """The classify step's key: segments, settings, codebook and trained model."""
     return step_key(
         "classify",
         segments,
         model_id,
         config.section_hash("classify"),
-        file_hash(config.classify.codebook),
-        file_hash(config.classify.model),
+        codebook_hash,
+        model_hash,
     )
 
 
-def compare_key(config: PipelineConfig, classify: str) -> str:
-    """The compare step's key."""
+def compare_key(
+    config: PipelineConfig, classify: str, *, codes_hash: str, codebook_hash: str
+) -> str:
+    """The compare step's key: the auto-codes, the human codes and the codebook."""
     return step_key(
         "compare",
         classify,
         config.section_hash("compare"),
-        file_hash(config.compare.codes),
-        file_hash(config.classify.codebook),
+        codes_hash,
+        codebook_hash,
     )
 
 
@@ -213,6 +243,52 @@ def parse_settings_key(ingest_settings: dict) -> str:
 def parsed_cache_dir(config: PipelineConfig) -> Path:
     """Parsed transcripts: ``<runs>/.cache/parsed``."""
     return Path(config.store.runs_dir) / ".cache" / "parsed"
+
+
+def identifier_settings_key(config: AnonymiseConfig, *, recall_first: bool) -> str:
+    """What identifier findings depend on besides the speech.
+
+    The ``anonymise`` settings, the installed spaCy model's version and the
+    check's code (:func:`identifier_check_version`): a change to any of them
+    changes the key, so cached findings are not reused. Of the policy only what
+    changes the rules counts: ``redact`` and ``block`` share findings
+    (``recall_first``), ``report`` has its own.
+
+    Args:
+        config: The ``anonymise`` section.
+        recall_first: Whether cue rules apply (``redact`` and ``block``).
+
+    Returns:
+        A 16-hex-digit key.
+    """
+    try:
+        model_version = metadata.version(config.spacy_model)
+    except (metadata.PackageNotFoundError, ValueError):
+        model_version = "unknown"
+    return hash_json(
+        {
+            "config": config.model_dump(mode="json", exclude={"policy"}),
+            "recall_first": recall_first,
+            "model": [config.spacy_model, model_version],
+            "code": identifier_check_version(),
+        }
+    )
+
+
+def identifier_check_key(settings_key: str, transcript: Transcript) -> str:
+    """A document's identifier check: its text, its turns and the settings key.
+
+    Args:
+        settings_key: The checker's :func:`identifier_settings_key`.
+        transcript: The document checked.
+
+    Returns:
+        The SHA-256 hex digest (the key of the store's ``identifier_checks``).
+    """
+    digest = hashlib.sha256(settings_key.encode())
+    digest.update(transcript.text.encode("utf-8", "surrogatepass"))
+    digest.update(repr([(t.start, t.end) for t in transcript.turns]).encode())
+    return digest.hexdigest()
 
 
 def text_key(text: str) -> str:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from typing import Any
 
-from pipeline.config import PipelineConfig
+from pipeline.config.run import PipelineConfig
 from pipeline.io.ingest import IngestResult
 
 TRACKED_PACKAGES = (

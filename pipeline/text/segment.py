@@ -25,10 +25,16 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from pipeline.config import SegmentConfig
+from pipeline.config.analysis import SegmentConfig
 from pipeline.errors import ConfigError
 from pipeline.progress import report_progress
-from pipeline.records import Segment, Transcript, Turn, segments_to_table
+from pipeline.records import (
+    SEGMENT_SCHEMA,
+    Segment,
+    Transcript,
+    Turn,
+    segments_to_table,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -239,8 +245,6 @@ def combine_segments(
     Returns:
         One table ordered as a single run of :func:`segment_transcripts` would order it.
     """
-    from pipeline.records import SEGMENT_SCHEMA
-
     parts = [
         t.select(SEGMENT_SCHEMA.names).cast(SEGMENT_SCHEMA)
         for t in tables

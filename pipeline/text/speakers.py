@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from pipeline.config import DEFAULT_LABEL_PATTERN, SpeakerConfig
+from pipeline.config.inputs import DEFAULT_LABEL_PATTERN, SpeakerConfig
 from pipeline.records import Role, Turn
 
 _QUESTION_STARTS = re.compile(

@@ -139,7 +139,7 @@ def save_topic_model(modeler, folder, *, card: dict, texts: Sequence[str]) -> No
     """Save a fitted topic model with safetensors serialisation, and its card.
 
     Args:
-        modeler: A fitted :class:`~pipeline.topics.modeler.TopicModeler` with a
+        modeler: A fitted :class:`~pipeline.topics.estimator.TopicModeler` with a
             BERTopic model.
         folder: Target folder (replaced when complete; refused when it holds
             files this tool did not write).

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.config import IngestConfig
+from pipeline.config.inputs import IngestConfig
+from pipeline.io.decode import DecodedText, decode_bytes
 from pipeline.records import Turn
 from pipeline.text.speakers import Line, SpeakerRules
 
@@ -89,7 +90,43 @@ class LineBuilder:
             )
         )
 
+    def add_turn(
+        self,
+        speech: str,
+        *,
+        speaker: str | None,
+        time: float | None = None,
+        time_end: float | None = None,
+        confirmed: bool = False,
+    ) -> None:
+        """Append a line ``Speaker: speech`` (just ``speech`` without a speaker).
+
+        For a speaker known from the document's structure (a table row, a
+        subtitle cue); the other arguments are those of :meth:`add`.
+        """
+        prefix = f"{speaker}: " if speaker is not None else ""
+        self.add(
+            prefix + speech,
+            speaker=speaker,
+            content_offset=len(prefix),
+            time=time,
+            time_end=time_end,
+            confirmed=confirmed,
+        )
+
     @property
     def text(self) -> str:
         """The text built so far."""
         return "".join(self._parts)
+
+
+def decode_transcript(data: bytes, context: ReadContext) -> DecodedText:
+    """Decode a transcript file's bytes, refusing lines over the configured limit.
+
+    Raises:
+        InputFormatError: The file cannot be decoded as text, or has a line
+            longer than ``ingest.limits.max_line_chars``.
+    """
+    return decode_bytes(
+        data, source=context.source, max_line_chars=context.config.limits.max_line_chars
+    )

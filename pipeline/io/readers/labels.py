@@ -128,21 +128,48 @@ def confirm_speaker_labels(
         for line in lines
         if line.speaker is not None or text[line.start : line.end].strip()
     )
-    labels = [line.speaker for line in lines if line.speaker is not None]
-    dashed = {
-        line.speaker
+    labelled = [
+        (
+            line.speaker,
+            text[line.start : line.content_start]
+            if line.content_start is not None
+            else "",
+        )
         for line in lines
         if line.speaker is not None
-        and line.content_start is not None
-        and is_dashed_label(text[line.start : line.content_start], line.speaker)
-    }
-    speakers = choose_speakers(labels, n_lines=n_lines, rules=rules, dashed=dashed)
+    ]
+    speakers = confirmed_speakers(labelled, n_lines=n_lines, rules=rules)
     return [
         line
         if line.speaker is None or line.confirmed or line.speaker in speakers
         else Line(start=line.start, end=line.end, time_end=line.time_end)
         for line in lines
     ]
+
+
+def confirmed_speakers(
+    labelled: Sequence[tuple[str, str]], *, n_lines: int, rules: SpeakerRules
+) -> frozenset[str]:
+    """Decide which labels found at line starts are a document's speakers.
+
+    With a label pattern of your own every label is a speaker; with the
+    default pattern, :func:`choose_speakers` decides.
+
+    Args:
+        labelled: Per labelled line, its label and the line's text up to where
+            the speech starts (to tell a dash or a tab from a colon).
+        n_lines: Number of non-blank lines of the document.
+        rules: Compiled speaker settings.
+
+    Returns:
+        The labels that are speakers.
+
+    """
+    labels = [label for label, _ in labelled]
+    if not rules.confirms_labels:
+        return frozenset(labels)
+    dashed = {label for label, prefix in labelled if is_dashed_label(prefix, label)}
+    return choose_speakers(labels, n_lines=n_lines, rules=rules, dashed=dashed)
 
 
 def _may_be_speaker(label: str) -> bool:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.io.decode import decode_bytes
-from pipeline.io.readers.base import ParsedDocument, ReadContext
+from pipeline.io.readers.base import ParsedDocument, ReadContext, decode_transcript
 from pipeline.io.readers.labels import confirm_speaker_labels
 from pipeline.text.speakers import assemble_turns
 
@@ -28,14 +27,11 @@ def read_plain_text(data: bytes, context: ReadContext) -> ParsedDocument:
         InputFormatError: The file cannot be decoded as text.
 
     """
-    decoded = decode_bytes(
-        data, source=context.source, max_line_chars=context.config.limits.max_line_chars
-    )
+    decoded = decode_transcript(data, context)
     lines = confirm_speaker_labels(
         decoded.text, context.rules.label_text_lines(decoded.text), context.rules
     )
     turns = assemble_turns(decoded.text, lines, context.rules)
-    notes = (decoded.note,) if decoded.note else ()
     return ParsedDocument(
-        text=decoded.text, turns=turns, encoding=decoded.encoding, notes=notes
+        text=decoded.text, turns=turns, encoding=decoded.encoding, notes=decoded.notes
     )

@@ -16,9 +16,13 @@ import io
 from dataclasses import dataclass
 
 from pipeline.errors import InputFormatError
-from pipeline.io.decode import decode_bytes
-from pipeline.io.readers.base import LineBuilder, ParsedDocument, ReadContext
-from pipeline.io.readers.labels import choose_speakers, is_dashed_label
+from pipeline.io.readers.base import (
+    LineBuilder,
+    ParsedDocument,
+    ReadContext,
+    decode_transcript,
+)
+from pipeline.io.readers.labels import confirmed_speakers
 from pipeline.text.speakers import assemble_turns
 
 
@@ -67,12 +71,11 @@ def read_srt(data: bytes, context: ReadContext) -> ParsedDocument:
 def _read_subtitles(
     data: bytes, context: ReadContext, *, subtitle_format: str
 ) -> ParsedDocument:
+    # heavy: kept out of start-up
     import webvtt
     from webvtt.errors import MalformedCaptionError, MalformedFileError
 
-    decoded = decode_bytes(
-        data, source=context.source, max_line_chars=context.config.limits.max_line_chars
-    )
+    decoded = decode_transcript(data, context)
     try:
         captions = webvtt.from_buffer(
             io.StringIO(decoded.text), format=subtitle_format
@@ -85,24 +88,20 @@ def _read_subtitles(
     _check_timings(cues, context)
     builder = LineBuilder()
     for speaker, group in _group_by_speaker(cues):
-        speech = " ".join(cue.text for cue in group)
-        prefix = f"{speaker}: " if speaker is not None else ""
-        builder.add(
-            prefix + speech,
+        builder.add_turn(
+            " ".join(cue.text for cue in group),
             speaker=speaker,
-            content_offset=len(prefix),
             time=group[0].start,
             time_end=group[-1].end,
         )
     if not builder.lines:
         raise InputFormatError(f"{context.source}: no cues with text")
     text = builder.text
-    notes = (decoded.note,) if decoded.note else ()
     return ParsedDocument(
         text=text,
         turns=assemble_turns(text, builder.lines, context.rules),
         encoding=decoded.encoding,
-        notes=notes,
+        notes=decoded.notes,
     )
 
 
@@ -118,23 +117,15 @@ def _cues_with_speakers(captions, context: ReadContext) -> list[_Cue]:
     ]
     # a label in the cue text is a speaker only when the document confirms it
     # (as in .txt files): "So: ..." in one cue is speech
-    labels = [line.speaker for line in found if line and line.speaker is not None]
-    if context.rules.confirms_labels:
-        dashed = {
-            line.speaker
+    speakers = confirmed_speakers(
+        [
+            (line.speaker, text[: line.content_start])
             for text, line in zip(texts, found, strict=True)
-            if line is not None
-            and line.speaker is not None
-            and is_dashed_label(text[: line.content_start], line.speaker)
-        }
-        speakers = choose_speakers(
-            labels,
-            n_lines=sum(1 for text in texts if text),
-            rules=context.rules,
-            dashed=dashed,
-        )
-    else:
-        speakers = frozenset(labels)
+            if line is not None and line.speaker is not None
+        ],
+        n_lines=sum(1 for text in texts if text),
+        rules=context.rules,
+    )
     cues = []
     previous_speaker: str | None = None
     for caption, text, speaker, line in zip(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from pipeline.config import IngestConfig
+from pipeline.config.inputs import IngestConfig
 from pipeline.errors import InputFormatError
 from pipeline.io.decode import decode_bytes, normalise_newlines
+from pipeline.io.readers.office import check_office_archive
 
 _DEFAULT_ID_COLUMNS = ("document_id", "id")
 _DEFAULT_TEXT_COLUMNS = ("text", "answer", "comment", "response")
@@ -66,14 +67,12 @@ def read_table(
             column is missing; the message lists the columns that exist.
 
     """
-    import pandas as pd
+    import pandas as pd  # heavy: kept out of start-up
 
     notes: tuple[str, ...] = ()
     encoding = "utf-8"
     try:
         if suffix == ".xlsx":
-            from pipeline.io.readers.word import check_office_archive
-
             check_office_archive(data, source=source, limits=config.limits)
             frame = pd.read_excel(
                 io.BytesIO(data), dtype=str, engine="openpyxl"
@@ -81,7 +80,7 @@ def read_table(
         else:
             decoded = decode_bytes(data, source=source)
             encoding = decoded.encoding
-            notes = (decoded.note,) if decoded.note else ()
+            notes = decoded.notes
             frame = pd.read_csv(
                 io.StringIO(decoded.text), dtype=str, keep_default_na=False
             )

@@ -18,6 +18,7 @@ import zipfile
 from pipeline.errors import InputFormatError
 from pipeline.io.readers.base import LineBuilder, ParsedDocument, ReadContext
 from pipeline.io.readers.labels import confirm_speaker_labels
+from pipeline.io.readers.office import check_office_archive
 from pipeline.text.speakers import SpeakerRules, assemble_turns
 
 _TEXT_HEADERS = ("text", "transcript", "speech", "utterance", "content", "dialogue")
@@ -38,6 +39,7 @@ def read_docx(data: bytes, context: ReadContext) -> ParsedDocument:
         InputFormatError: The file is not a Word document or its XML is broken.
 
     """
+    # heavy: kept out of start-up
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -112,7 +114,7 @@ def _add_paragraph(builder: LineBuilder, paragraph, rules: SpeakerRules) -> None
 
 def _leading_bold_text(paragraph) -> str:
     """Return the text of the bold runs that open a paragraph ('' if none)."""
-    from docx.text.run import Run
+    from docx.text.run import Run  # heavy: kept out of start-up
 
     parts = []
     for item in paragraph.iter_inner_content():
@@ -155,42 +157,6 @@ def _add_table(builder: LineBuilder, table) -> None:
         speaker = " ".join(cells[speaker_column].split())
         speech = cells[text_column].strip()
         if speaker and speech:
-            prefix = f"{speaker}: "
-            builder.add(
-                prefix + speech,
-                speaker=speaker,
-                content_offset=len(prefix),
-                confirmed=True,
-            )
+            builder.add_turn(speech, speaker=speaker, confirmed=True)
         elif speech:
             builder.add(speech)
-
-
-def check_office_archive(data: bytes, *, source: str, limits) -> None:
-    """Refuse a hostile Office file before any XML library opens it.
-
-    The archive is read within the configured limits (entry count, sizes,
-    compression ratio, no names leaving the archive), and no XML part may
-    declare a DTD or entities (billion laughs, external entities); the main
-    document part must be well-formed XML.
-
-    Raises:
-        UnsafeInputError: Over a limit, or XML with a DTD or entities.
-        InputFormatError: Broken XML in the document part.
-    """
-    from pipeline.io.refi import parse_xml, read_archive
-
-    entries = read_archive(data, source=source, limits=limits.archive_limits())
-    for name, content in entries.items():
-        if name.endswith((".xml", ".rels")) and (
-            b"<!DOCTYPE" in content or b"<!ENTITY" in content
-        ):
-            from pipeline.errors import UnsafeInputError
-
-            raise UnsafeInputError(
-                f"{source}: {name} declares a DTD or entities; refused for safety "
-                "(an Office file never needs them)"
-            )
-    for name in ("word/document.xml", "xl/workbook.xml"):
-        if name in entries:
-            parse_xml(entries[name], source=f"{source}: {name}")

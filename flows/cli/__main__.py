@@ -1,0 +1,5 @@
+"""``python -m flows.cli``: the ``themes`` command."""
+
+from flows.cli.main import app
+
+app()

@@ -1,0 +1,128 @@
+"""A run's auto-codes read back from its folder, and checked against a codebook.
+
+The code step writes ``auto_codes.parquet`` (one row per segment and code)
+and ``classifier.json`` (the thresholds, in code order); comparisons,
+suggestions, reports and exports read them back through these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline.coding.codebook_records import Codebook
+from pipeline.errors import ConfigError
+from pipeline.store import run_files
+from pipeline.store.run_folder import RunFolder
+
+
+def read_assigned(folder: RunFolder) -> tuple[pd.DataFrame, list[str]]:
+    """The assigned rows of a run's ``auto_codes.parquet``, and every code in order.
+
+    Reports need only the codes given, not every score: reading just those
+    rows keeps a 100,000-segment run from holding the whole segments x codes
+    table in memory.
+
+    Args:
+        folder: The run folder.
+
+    Returns:
+        ``(assigned, codes)``: ``document_id, segment_id, start, end, code,
+        score`` of the assigned rows, and the code ids as the table orders them.
+    """
+    # heavy: kept out of start-up
+    import pyarrow.compute as pc
+
+    name = run_files.AUTO_CODES
+    codes = pc.unique(folder.read_parquet(name, columns=["code"]).column("code"))
+    assigned = folder.read_parquet(
+        name,
+        columns=["document_id", "segment_id", "start", "end", "code", "score"],
+        filters=[("assigned", "=", True)],
+    ).to_pandas()
+    return assigned, codes.to_pylist()
+
+
+@dataclass(frozen=True)
+class AutoCodeMatrices:
+    """A run's auto-codes as matrices aligned with its segments.
+
+    Attributes:
+        codes: Code ids (matrix columns), in the order of ``classifier.json``.
+        scores: ``(n_segments, n_codes)`` scores.
+        decisions: ``(n_segments, n_codes)`` booleans.
+        thresholds: Per code, the auto-coder's threshold.
+    """
+
+    codes: list[str]
+    scores: np.ndarray
+    decisions: np.ndarray
+    thresholds: np.ndarray
+
+
+def read_auto_code_matrices(
+    folder: RunFolder, segment_ids: Sequence[str]
+) -> AutoCodeMatrices:
+    """A run's auto-code scores and decisions, one row per segment given.
+
+    Args:
+        folder: The run folder (``auto_codes.parquet`` and ``classifier.json``).
+        segment_ids: The segments, in the order the rows should have.
+
+    Returns:
+        The matrices, columns in the order of the classifier's thresholds.
+
+    Raises:
+        RunNotFoundError: The run has no auto-codes.
+    """
+    auto = folder.read_parquet(
+        run_files.AUTO_CODES, columns=["segment_id", "code", "score", "assigned"]
+    ).to_pandas()
+    thresholds = folder.read_json(run_files.CLASSIFIER)["thresholds"]
+    codes = list(thresholds)
+    ids = list(segment_ids)
+    scores = (
+        auto.pivot(index="segment_id", columns="code", values="score")
+        .loc[ids, codes]
+        .to_numpy()
+    )
+    decisions = (
+        auto.pivot(index="segment_id", columns="code", values="assigned")
+        .loc[ids, codes]
+        .to_numpy(dtype=bool)
+    )
+    return AutoCodeMatrices(
+        codes, scores, decisions, np.array([thresholds[c] for c in codes])
+    )
+
+
+def check_auto_codes(codes: Sequence[str], codebook: Codebook, *, source) -> None:
+    """Refuse auto-codes whose code ids the codebook does not have.
+
+    Human codes are read with the codebook; auto-codes made with another
+    codebook (or cached by a version that turned CSV codes into slugs) would
+    share no code with them, and every comparison would be empty.
+
+    Args:
+        codes: The auto-coder's code ids (``classifier.json``).
+        codebook: The codebook the human codes are read with.
+        source: Where the auto-codes' ids come from, for the message.
+
+    Raises:
+        ConfigError: Some auto-code ids are not codes of the codebook.
+    """
+    strangers = [code for code in codes if code not in set(codebook.ids)]
+    if strangers:
+        listed = ", ".join(repr(code) for code in strangers[:5])
+        more = " ..." if len(strangers) > 5 else ""
+        raise ConfigError(
+            f"{source}: the run's auto-codes use {len(strangers)} code id(s) the "
+            f"codebook {codebook.source} does not have: {listed}{more}. The run was "
+            "coded with another codebook, or its auto-codes were cached by an "
+            "earlier version that turned CSV codes into slugs: code the corpus "
+            "again (`themes run --refit-codes`, or `themes train` a model again), "
+            "or use the codebook the run was coded with"
+        )

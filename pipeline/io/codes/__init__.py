@@ -1,0 +1,1 @@
+"""Human codes in: read from tables or REFI-QDA projects, and put on segments."""

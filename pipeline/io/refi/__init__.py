@@ -1,0 +1,1 @@
+"""REFI-QDA: codebooks and projects read safely, projects written."""

@@ -1,0 +1,128 @@
+"""The run as a REFI-QDA project (``auto_codes.qdpx``) for NVivo, ATLAS.ti, MAXQDA.
+
+The project holds the documents' text, the codebook, case variables from the
+metadata, the human codings under their coders (first, so a QDA tool's active
+coder is a person) and the auto-codes under a user named for the model and
+the run (``auto: <model> (run <id>)``, read back as an auto-coder, never as a
+human coder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.coding.run_auto_codes import check_auto_codes, read_assigned
+from pipeline.io.codes.records import CodeAssignment
+from pipeline.io.refi.export_input import ExportCoding, ExportDocument
+from pipeline.io.refi.guids import AUTO_CODER_NAME, auto_coder_name
+from pipeline.io.refi.write import write_project
+from pipeline.outputs.run_tables import read_optional_json
+from pipeline.store import run_files
+from pipeline.store.run_folder import RunFolder
+
+QDPX = "auto_codes.qdpx"
+"""The project's file name in the run folder."""
+
+
+def export_qdpx(
+    folder: RunFolder,
+    out: RunFolder,
+    *,
+    codebook=None,
+    human_codes: Sequence[CodeAssignment] = (),
+) -> Path | None:
+    """Write ``auto_codes.qdpx``: documents, codebook, cases, human and auto codings.
+
+    The human coders are the project's first users; the auto-coder, named
+    ``auto: <model> (run <id>)``, is marked as one (see
+    :func:`pipeline.io.refi.guids.is_auto_coder`), so reading the project back as human
+    codes skips it.
+
+    Args:
+        folder: The run folder.
+        out: Where to write.
+        codebook: The run's codebook.
+        human_codes: The human codes, if any.
+
+    Returns:
+        The path written, or None when the run has no auto-codes or no codebook.
+
+    Raises:
+        ConfigError: The auto-codes use code ids the codebook does not have.
+    """
+    if codebook is None or not folder.file(run_files.AUTO_CODES).is_file():
+        return None
+    manifest = read_optional_json(folder, run_files.MANIFEST, {})
+    classifier = folder.read_json(run_files.CLASSIFIER)
+    documents = folder.read_parquet(run_files.DOCUMENTS).to_pandas()
+    metadata_columns = [
+        c
+        for c in documents.columns
+        if c
+        not in (
+            "document_id",
+            "source",
+            "format",
+            "text",
+            "content_hash",
+            "encoding",
+            "turns",
+        )
+    ]
+    export_documents = [
+        ExportDocument(
+            document_id=row["document_id"],
+            text=row["text"],
+            metadata={
+                c: str(row[c])
+                for c in metadata_columns
+                if pd.notna(row[c]) and str(row[c])
+            },
+        )
+        for row in documents.to_dict(orient="records")
+    ]
+    auto, auto_codes = read_assigned(folder)
+    check_auto_codes(auto_codes, codebook, source=folder.file(run_files.AUTO_CODES))
+    run_id = manifest.get("run_id", folder.path.name)
+    user = auto_coder_name(classifier.get("model", "auto-coder"), run_id)
+    codes = set(codebook.ids)
+    codings = [
+        ExportCoding(document_id=d, start=int(s), end=int(e), code=c, user=user)
+        for d, s, e, c in zip(
+            auto["document_id"], auto["start"], auto["end"], auto["code"], strict=True
+        )
+        if c in codes
+    ]
+    texts = dict(zip(documents["document_id"], documents["text"], strict=True))
+    for assignment in human_codes:
+        if assignment.document_id in texts and assignment.code in codes:
+            start = 0 if assignment.start is None else assignment.start
+            end = (
+                len(texts[assignment.document_id])
+                if assignment.end is None
+                else assignment.end
+            )
+            codings.append(
+                ExportCoding(
+                    document_id=assignment.document_id,
+                    start=start,
+                    end=end,
+                    code=assignment.code,
+                    user=assignment.coder,
+                )
+            )
+    # an earlier auto-coder read back on purpose (include_auto_coders) stays one
+    auto_coders = {user} | {
+        c.user for c in codings if AUTO_CODER_NAME.fullmatch(c.user) is not None
+    }
+    return write_project(
+        out.file(QDPX),
+        name=f"transcript-themes run {run_id}",
+        documents=export_documents,
+        codebook=codebook,
+        codings=codings,
+        auto_coders=auto_coders,
+    )

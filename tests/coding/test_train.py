@@ -1,0 +1,199 @@
+"""``themes train``: the anonymisation policy applies, output folders are safe."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.coding.autocodes import code_segments
+from pipeline.coding.train_from_files import train_from_files
+from pipeline.config.run import load_config
+from pipeline.steps.prepare import prepare_corpus
+from tests.conftest import ROOT
+
+NAME = "Sarah Jones"
+COURSE = [
+    "The course on budgets taught me how to write a business case.",
+    "I did the leadership programme at the academy and it helped.",
+    "The MBA course gave me frameworks I still use in meetings.",
+    "Our programme for new managers covered finance and planning.",
+]
+JOB = [
+    "Nobody taught me, I picked it up on the job as I went along.",
+    "You learn by trial and error, getting it wrong on the job.",
+    "It was all on the job, trial and error with the rota every week.",
+    "I learnt on the job by watching the others and trying things.",
+]
+
+
+def write_study(folder: Path) -> tuple[Path, Path]:
+    """A table corpus of 48 comments, half naming the same person, coded per comment."""
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus = folder / "comments.csv"
+    with open(corpus, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "answer", "courses", "experience"])
+        for number in range(48):
+            course = number % 2 == 0
+            text = (COURSE if course else JOB)[number % 4 // 2 + (number // 8) % 2 * 2]
+            if number % 3 == 0:
+                text += f" I rang {NAME} about it on 07700 900{number:03d}."
+            writer.writerow([f"c{number:02d}", text, int(course), int(not course)])
+    config = folder / "config.yaml"
+    config.write_text(
+        f"""
+ingest:
+  corpus: {corpus}
+  id_column: id
+  text_column: answer
+segment:
+  unit: turn
+  spacy_model: 'blank:en'
+embed:
+  backend: hashing
+classify:
+  codebook: {ROOT / "tests" / "data" / "codebooks" / "mini.yaml"}
+  min_examples: 4
+  cv_folds: 3
+store:
+  database: {folder / "store" / "themes.duckdb"}
+  runs_dir: {folder / "store"}
+""",
+        encoding="utf-8",
+    )
+    return corpus, config
+
+
+def train(config: Path, corpus: Path, out: Path, *extra: str):
+    from flows.cli.main import app
+
+    return CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--config",
+            str(config),
+            "--codes",
+            str(corpus),
+            "--out",
+            str(out),
+            *extra,
+        ],
+    )
+
+
+def model_bytes(folder: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+@pytest.mark.slow
+def test_model_trained_under_redact_holds_no_identifier(tmp_path):
+    corpus, config = write_study(tmp_path / "study")
+    out = tmp_path / "model"
+    result = train(config, corpus, out, "--anonymise", "redact")
+    assert result.exit_code == 0, result.output
+    everything = model_bytes(out).lower()
+    for planted in (b"sarah", b"jones", b"07700", b"900003"):
+        assert planted not in everything
+    from pipeline.coding.trained_model import load_model
+
+    vocabulary = load_model(out).features.vectorizer_.vocabulary_
+    assert "person" in " ".join(vocabulary)  # the placeholder took the name's place
+    card = json.loads((out / "card.json").read_text())
+    assert card["anonymisation"]["policy"] == "redact"
+    assert card["anonymisation"]["n_findings"] >= 16
+
+
+@pytest.mark.slow
+def test_model_trained_under_block_leaves_blocked_documents_out(tmp_path):
+    corpus, config = write_study(tmp_path / "study")
+    out = tmp_path / "model"
+    result = train(config, corpus, out, "--anonymise", "block")
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "card.json").read_text())
+    blocked = {f"c{n:02d}" for n in range(48) if n % 3 == 0}
+    assert card["anonymisation"]["documents_blocked"] == len(blocked)
+    assert not blocked & set(card["training_documents"])
+    assert any("left out of training" in note for note in card["notes"])
+    assert b"sarah" not in model_bytes(out).lower()
+
+
+def test_train_refuses_an_out_folder_it_did_not_make(tmp_path):
+    corpus, config = write_study(tmp_path / "study")
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.docx").write_bytes(b"years of work")
+    result = train(config, corpus, out)
+    assert result.exit_code == 2
+    assert "not made by themes" in result.output
+    assert (out / "thesis.docx").read_bytes() == b"years of work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["precious", "study"]
+
+
+@pytest.mark.parametrize("kind", ["file", "under a file"])
+def test_train_out_naming_a_file_is_a_usage_error_before_any_work(tmp_path, kind):
+    corpus, config = write_study(tmp_path / "study")
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine")
+    out = blocker if kind == "file" else blocker / "model"
+    result = train(config, corpus, out)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1, result.output
+    assert blocker.read_text() == "mine"
+    assert not (tmp_path / "study" / "store").exists()  # nothing was read or written
+
+
+@pytest.mark.slow
+def test_retraining_replaces_only_our_own_model_folder(tmp_path):
+    corpus, config = write_study(tmp_path / "study")
+    out = tmp_path / "model"
+    assert train(config, corpus, out).exit_code == 0
+    first = json.loads((out / "card.json").read_text())["created_at"]
+    assert train(config, corpus, out).exit_code == 0
+    assert (out / "card.json").is_file()
+    assert json.loads((out / "card.json").read_text())["created_at"] >= first
+    # no temporary sibling is left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "study"]
+
+
+@pytest.mark.slow
+def test_a_trained_model_gives_its_training_documents_out_of_fold_scores(tmp_path):
+    corpus, config = write_study(tmp_path / "study")
+    out = tmp_path / "model"
+    settings = load_config(config, overrides={"classify.tfidf": True})
+    model = train_from_files(settings, codes_path=corpus, out=out, holdout=0.25)
+    applying = load_config(
+        config, overrides={"classify.tfidf": True, "classify.model": str(out)}
+    )
+    prepared = prepare_corpus(applying)
+    result = code_segments(
+        prepared.segments,
+        prepared.documents,
+        prepared.embeddings,
+        embedding_model_id=prepared.model_id,
+        config=applying,
+        codebook=None,
+        settings_hash=applying.section_hash("segment"),
+    )
+    documents = prepared.segments.column("document_id").to_pylist()
+    held_out = np.isin(documents, model.card["holdout_documents"])
+    assert held_out.any() and not held_out.all()
+    methods = np.asarray(result.methods)
+    assert set(methods[~held_out]) == {"supervised (out-of-fold)"}
+    assert set(methods[held_out]) == {"supervised"}
+    np.testing.assert_allclose(
+        result.scores[~held_out], model.oof[model.codes].to_numpy()
+    )
+    texts = prepared.segments.column("text").to_pylist()
+    features = model.features.transform(
+        prepared.embeddings[held_out],
+        texts=[text for text, held in zip(texts, held_out, strict=True) if held],
+    )
+    np.testing.assert_allclose(
+        result.scores[held_out], model.classifier.score_codes(features)
+    )
