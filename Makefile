@@ -28,7 +28,7 @@ demo: $(STAMP)
 
 ## test: ruff (see check), then the whole test suite, slow tests included
 test: $(STAMP) check
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 ## test-fast: the tests not marked slow
 test-fast: $(STAMP)

@@ -30,6 +30,7 @@ from benchmarks._harness import ROOT, THINK_ALOUD, Figure, Results  # noqa: E402
 def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=False):
     from pipeline.agreement.compare import compare_codes
     from pipeline.coding.codebook import load_codebook
+    from pipeline.coding.context import context_features
     from pipeline.coding.cross_validation import cross_validate
     from pipeline.coding.zeroshot import ZeroShotCoder
     from pipeline.io.codes.align import align_codes
@@ -65,11 +66,20 @@ def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=Fa
         ]
         codes = [codes[j] for j in keep]
         aligned = align_codes(prepared.segments, imported, codes)
+        features = (
+            context_features(
+                prepared.segments, prepared.embeddings, prepared.embedder.embed
+            )
+            if config.classify.context
+            else prepared.embeddings
+        )
         scores, decisions = cross_validate(
-            texts, prepared.embeddings, labels[:, keep], groups, config.classify
+            texts, features, labels[:, keep], groups, config.classify
         )
         thresholds = np.full(len(codes), 0.5)
-        method = "supervised (out-of-fold)"
+        method = "supervised (out-of-fold" + (
+            ", in context)" if config.classify.context else ")"
+        )
     else:
         coder = ZeroShotCoder.from_config(
             codebook, prepared.embedder, config.classify
@@ -139,6 +149,12 @@ def report(results, label, prepared, imported, aligned, comparison, timings, met
     per_code = table[(table["code"] != "(all codes)")][
         ["code", "unit", "prevalence", "kappa", "alpha", "ac1", "f1", "flag"]
     ]
+    auto = table[
+        (table["code"] != "(all codes)")
+        & ((table["coder_a"] == "auto") | (table["coder_b"] == "auto"))
+    ]
+    for unit, kappas in auto.groupby("unit", sort=False)["kappa"]:
+        results.add(Figure(f"{label}: mean per-code kappa, {unit}", kappas.mean(), ""))
     print(per_code.to_string(index=False, max_colwidth=60))
     out = Path(__file__).resolve().parent / "out"
     out.mkdir(exist_ok=True)
@@ -164,13 +180,40 @@ def main() -> None:
             THINK_ALOUD / "codebook.csv",
         )
         report(results, "think-aloud", *outputs)
+        # supervised, leave one transcript out (17 folds), the segment alone
+        # and in its context (turn, question)
+        for context in (False, True):
+            outputs = code_and_compare(
+                think_aloud.model_copy(
+                    update={
+                        "classify": think_aloud.classify.model_copy(
+                            update={"context": context, "cv_folds": 17}
+                        )
+                    }
+                ),
+                THINK_ALOUD / "transcripts",
+                THINK_ALOUD / "codes.csv",
+                THINK_ALOUD / "codebook.csv",
+                supervised=True,
+            )
+            report(
+                results,
+                "think-aloud supervised" + (" in context" if context else ""),
+                *outputs,
+            )
         feedback = load_config(
             ROOT / "config" / "nhs_feedback.yaml",
             overrides={"store.database": str(Path(tmp) / "themes.duckdb")},
         )
-        for supervised in (False, True):
+        for supervised, context in ((False, False), (True, False), (True, True)):
             outputs = code_and_compare(
-                feedback,
+                feedback.model_copy(
+                    update={
+                        "classify": feedback.classify.model_copy(
+                            update={"context": context}
+                        )
+                    }
+                ),
                 None,
                 ROOT / "examples" / "nhs_feedback" / "feedback.csv",
                 ROOT / "config" / "codebooks" / "nhs_feedback.yaml",
@@ -178,7 +221,9 @@ def main() -> None:
             )
             report(
                 results,
-                "NHS feedback " + ("supervised" if supervised else "zero-shot"),
+                "NHS feedback "
+                + ("supervised" if supervised else "zero-shot")
+                + (" in context" if context else ""),
                 *outputs,
             )
     results.save()

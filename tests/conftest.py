@@ -29,10 +29,38 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
+# one numba cache for the whole test run (both workers and every subprocess):
+# UMAP and HDBSCAN are compiled once, not in every run
+_NUMBA_CACHE = Path(tempfile.gettempdir()) / (
+    "themes-test-numba-" + os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
+)
+os.environ["NUMBA_CACHE_DIR"] = str(_NUMBA_CACHE)
+
+
+_HEAVY_FIXTURES = {"prefect_harness", "run_folder"}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Run the heaviest tests first, so two workers finish together.
+
+    Slow tests (servers, subprocess runs) go first, then tests that run a flow
+    in-process; the quick ones fill the gaps at the end.
+    """
+
+    def weight(item) -> int:
+        if item.get_closest_marker("slow"):
+            return 0
+        if _HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            return 1
+        return 2
+
+    items.sort(key=weight)
 
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
+    if not hasattr(session.config, "workerinput"):  # the controller, last out
+        shutil.rmtree(_NUMBA_CACHE, ignore_errors=True)
 
 
 _SHARED_SERVER: dict[str, str] = {}

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.coding.codebook_records import Codebook
+from pipeline.coding.context import context_features
 from pipeline.coding.saved_coding import score_with_saved_coding
 from pipeline.coding.trained_model import load_model
 from pipeline.coding.zeroshot import ZeroShotCoder
@@ -137,6 +138,13 @@ def code_segments(
                 f"this run uses {embedding_model_id}; set embed.backend/embed.model "
                 "to match, or retrain"
             )
+        if model.card.get("context"):
+            if embedder is None:
+                raise ModelError(
+                    f"{config.classify.model}: scores segments in context and "
+                    "needs the embedding model to embed the questions"
+                )
+            embeddings = context_features(segments, embeddings, embedder.embed)
         features = model.features.transform(embeddings, texts=texts)
         scores = model.classifier.score_codes(features)
         methods = np.array(["supervised"] * len(texts), dtype=object)

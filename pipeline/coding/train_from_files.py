@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.coding.codebook import load_codebook
+from pipeline.coding.context import CONTEXT_PARTS, context_features
 from pipeline.coding.train import train_supervised
 from pipeline.coding.trained_model import TrainedModel, save_model
 from pipeline.config.run import PipelineConfig
@@ -77,11 +78,18 @@ def train_from_files(
         )
         keep = ~np.isin(groups, held_out)
     index = np.flatnonzero(keep)
+    features = (
+        context_features(
+            prepared.segments, prepared.embeddings, prepared.embedder.embed
+        )
+        if config.classify.context
+        else prepared.embeddings
+    )
     texts = prepared.segments.column("text").to_pylist()
     keys = prepared.segment_keys(config.section_hash("segment"))
     model = train_supervised(
         [texts[i] for i in index],
-        prepared.embeddings[index],
+        features[index],
         labels[index],
         codes,
         groups[index],
@@ -117,6 +125,8 @@ def train_from_files(
         "cv_folds": config.classify.cv_folds,
         "threshold_metric": config.classify.threshold_metric,
         "tfidf": config.classify.tfidf,
+        "context": config.classify.context,
+        "features": list(CONTEXT_PARTS) if config.classify.context else ["segment"],
         "min_examples": config.classify.min_examples,
         "random_state": config.random_state,
         "training_data_hash": data_hash.hexdigest()[:16],

@@ -175,6 +175,8 @@ class ClassifyConfig(StrictModel):
             trained (reported as "not enough human examples").
         threshold_metric: Supervised: what each code's threshold maximises.
         tfidf: Supervised: join TF-IDF word features to the embeddings.
+        context: Supervised: score each segment in its context, with the
+            embeddings of its turn and of the question before it beside its own.
         cv_folds: Supervised: folds of the grouped cross-validation.
         group_by: Supervised: metadata column that groups segments in
             cross-validation (default: the document; for comments, the
@@ -202,6 +204,7 @@ class ClassifyConfig(StrictModel):
     min_examples: int = Field(default=8, ge=2)
     threshold_metric: Literal["kappa", "f1"] = "kappa"
     tfidf: bool = True
+    context: bool = True
     cv_folds: int = Field(default=5, ge=2)
     group_by: str | None = None
     training_coders: str = "union"

@@ -41,17 +41,14 @@ def run_code_step(
     embeddings = run.read_embeddings(n_rows=segments.num_rows)
     model_id = run.read_json(run_files.EMBEDDINGS_SUMMARY)["model_id"]
     zero_shot = config.classify.model is None
-    # the codebook's prototype texts go through the store's embedding cache:
-    # the same on every run, so a rerun needs no model to code zero-shot
-    embedder = (
-        CachingEmbedder(
-            config.embed,
-            ResultsStore(
-                config.store.database, lock_timeout=config.store.lock_timeout_seconds
-            ),
-        )
-        if zero_shot
-        else None
+    # the codebook's prototypes (zero-shot) and the questions (a model that
+    # scores in context) go through the store's embedding cache: the same on
+    # every run, so a rerun needs no model to code
+    embedder = CachingEmbedder(
+        config.embed,
+        ResultsStore(
+            config.store.database, lock_timeout=config.store.lock_timeout_seconds
+        ),
     )
     result = code_segments(
         segments,

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.coding.autocodes import code_segments
+from pipeline.coding.context import context_features
 from pipeline.coding.train_from_files import train_from_files
 from pipeline.config.run import load_config
 from pipeline.steps.prepare import prepare_corpus
@@ -178,6 +179,7 @@ def test_a_trained_model_gives_its_training_documents_out_of_fold_scores(tmp_pat
         embedding_model_id=prepared.model_id,
         config=applying,
         codebook=None,
+        embedder=prepared.embedder,
         settings_hash=applying.section_hash("segment"),
     )
     documents = prepared.segments.column("document_id").to_pylist()
@@ -190,8 +192,17 @@ def test_a_trained_model_gives_its_training_documents_out_of_fold_scores(tmp_pat
         result.scores[~held_out], model.oof[model.codes].to_numpy()
     )
     texts = prepared.segments.column("text").to_pylist()
+    # the model scores each segment in its context (turn and question)
+    assert model.card["context"] and model.card["features"] == [
+        "segment",
+        "turn",
+        "question",
+    ]
+    in_context = context_features(
+        prepared.segments, prepared.embeddings, prepared.embedder.embed
+    )
     features = model.features.transform(
-        prepared.embeddings[held_out],
+        in_context[held_out],
         texts=[text for text, held in zip(texts, held_out, strict=True) if held],
     )
     np.testing.assert_allclose(
