@@ -19,6 +19,26 @@ START, END = "<!-- headline:start -->", "<!-- headline:end -->"
 # (label in the README, script, figure name in results.md, baseline label or None)
 ROWS = [
     (
+        "Supervised, real think-aloud transcripts, leave one transcript out: "
+        "mean per-code kappa at turns, each segment in its context",
+        "agreement_real",
+        "think-aloud supervised in context: mean per-code kappa, turns",
+        None,
+    ),
+    (
+        "... the segment alone (same run)",
+        "agreement_real",
+        "think-aloud supervised: mean per-code kappa, turns",
+        None,
+    ),
+    (
+        "Zero-shot from the codebook's definitions, think-aloud: "
+        "mean per-code kappa at turns",
+        "agreement_real",
+        "think-aloud: mean per-code kappa, turns",
+        None,
+    ),
+    (
         "Supervised classifier, real NHS feedback, 5-fold CV by respondent: micro-F1",
         "classify_nhs_feedback",
         "supervised_embeddings_tfidf: micro_f1",
