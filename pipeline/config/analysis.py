@@ -99,6 +99,8 @@ class TopicsConfig(StrictModel):
         per_group: Metadata columns to break topics down by; default: every
             metadata column with 2 to 20 distinct values.
         hierarchy: Compute BERTopic's topic hierarchy.
+        intertopic_map: Draw BERTopic's intertopic distance map (UMAP on the
+            topics' word weights: about 20 s the first time numba compiles it).
         update: On a rerun, ``transform`` assigns new segments with the saved
             model of the same corpus lineage; ``refit`` fits the model again on
             all segments.
@@ -133,6 +135,7 @@ class TopicsConfig(StrictModel):
     guided: bool = False
     per_group: tuple[str, ...] | None = None
     hierarchy: bool = True
+    intertopic_map: bool = True
     update: Literal["transform", "refit"] = "transform"
     model_dir: Path | None = None
     name: str | None = None

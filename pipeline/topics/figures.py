@@ -48,7 +48,8 @@ def _figures(model, modeler, docs, groups, n_topics) -> list[tuple[str, object]]
         )
     ]
     if n_topics >= 3:
-        figures.append(("Intertopic distance map", model.visualize_topics()))
+        if modeler.config.intertopic_map:
+            figures.append(("Intertopic distance map", model.visualize_topics()))
         if modeler.config.hierarchy:
             hierarchy = model.hierarchical_topics(docs)
             figures.append(

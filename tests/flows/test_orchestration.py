@@ -40,6 +40,7 @@ topics:
   lemmatize: false
   rerank_words: false
   small_corpus: 100000   # k-means, not UMAP: no numba compiling in each process
+  intertopic_map: false  # its UMAP too (the in-process flow tests draw it)
   model_dir: {folder / "models"}
 classify:
   codebook: {ROOT / "config" / "codebooks" / "nhs_managers.yaml"}
