@@ -29,11 +29,9 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
-# one numba cache for the whole test run (both workers and every subprocess):
-# UMAP and HDBSCAN are compiled once, not in every run
-_NUMBA_CACHE = Path(tempfile.gettempdir()) / (
-    "themes-test-numba-" + os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
-)
+# one numba cache per test process and the subprocesses it starts: UMAP and
+# HDBSCAN are compiled once, not in every run
+_NUMBA_CACHE = Path(tempfile.mkdtemp(prefix="themes-test-numba-"))
 os.environ["NUMBA_CACHE_DIR"] = str(_NUMBA_CACHE)
 
 
@@ -59,8 +57,7 @@ def pytest_collection_modifyitems(session, config, items):
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
-    if not hasattr(session.config, "workerinput"):  # the controller, last out
-        shutil.rmtree(_NUMBA_CACHE, ignore_errors=True)
+    shutil.rmtree(_NUMBA_CACHE, ignore_errors=True)
 
 
 _SHARED_SERVER: dict[str, str] = {}

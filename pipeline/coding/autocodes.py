@@ -9,7 +9,6 @@ everything, is flagged). The tables written from it are built by
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +22,6 @@ from pipeline.coding.trained_model import load_model
 from pipeline.coding.zeroshot import ZeroShotCoder
 from pipeline.errors import ModelError
 from pipeline.store.cache_keys import segment_digest, segment_keys
-
-logger = logging.getLogger(__name__)
 
 
 class CodingResult:
