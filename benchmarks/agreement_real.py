@@ -8,9 +8,16 @@
    human spans, agreement at every unit.
 2. ``examples/nhs_feedback`` (1,000 real comments, document-level human
    codes): zero-shot coding from the framework codebook, and the supervised
-   classifier's out-of-fold predictions (5 folds grouped by respondent).
+   classifier's out-of-fold predictions (5 folds grouped by respondent), cut
+   in sentences as a new study's default settings do: per comment (the unit
+   the codes were made at, ``classify.unit: auto``) and per sentence.
 
-Prints alignment coverage, agreement per code and unit, and the time taken.
+Each study is coded by the zero-shot coder, the supervised coder as ``themes
+train`` builds it (leave-one-transcript-out on the think-aloud set), and the
+two baselines measured in the same run (whole-turn MiniLM embeddings and
+whole-turn TF-IDF, each with one logistic regression per code); see
+``benchmarks/_coders.py``. Prints agreement per unit, the share of segments
+each coder codes beside the humans', and the time taken.
 The think-aloud data are GPL-3.0 and are read where they are, never copied.
 """
 
@@ -18,147 +25,12 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._harness import ROOT, THINK_ALOUD, Figure, Results  # noqa: E402
-
-
-def code_and_compare(config, corpus, codes_path, codebook_path, *, supervised=False):
-    from pipeline.agreement.compare import compare_codes
-    from pipeline.coding.codebook import load_codebook
-    from pipeline.coding.context import context_features
-    from pipeline.coding.cross_validation import cross_validate
-    from pipeline.coding.zeroshot import ZeroShotCoder
-    from pipeline.io.codes.align import align_codes
-    from pipeline.io.codes.read import read_codes
-    from pipeline.steps.prepare import prepare_corpus
-
-    timings = {}
-    started = time.perf_counter()
-    prepared = prepare_corpus(config, corpus)
-    timings["ingest, segment, embed"] = time.perf_counter() - started
-    codebook = load_codebook(codebook_path)
-    imported = read_codes(
-        codes_path,
-        codebook=codebook,
-        documents=prepared.texts,
-        id_column=config.ingest.id_column,
-    )
-    codes = codebook.leaves()
-    aligned = align_codes(prepared.segments, imported, codes)
-    texts = prepared.segments.column("text").to_pylist()
-    started = time.perf_counter()
-    if supervised:
-        groups = prepared.segments.column("document_id").to_pylist()
-        if config.classify.group_by:
-            from pipeline.coding.train_from_files import _groups
-
-            groups = _groups(prepared, config.classify.group_by)
-        labels = aligned.combined("union")
-        keep = [
-            j
-            for j in range(len(codes))
-            if labels[:, j].sum() >= config.classify.min_examples
-        ]
-        codes = [codes[j] for j in keep]
-        aligned = align_codes(prepared.segments, imported, codes)
-        features = (
-            context_features(
-                prepared.segments, prepared.embeddings, prepared.embedder.embed
-            )
-            if config.classify.context
-            else prepared.embeddings
-        )
-        scores, decisions = cross_validate(
-            texts, features, labels[:, keep], groups, config.classify
-        )
-        thresholds = np.full(len(codes), 0.5)
-        method = "supervised (out-of-fold" + (
-            ", in context)" if config.classify.context else ")"
-        )
-    else:
-        coder = ZeroShotCoder.from_config(
-            codebook, prepared.embedder, config.classify
-        ).fit(
-            texts,
-            prepared.embeddings,
-            groups=prepared.segments.column("document_id").to_pylist(),
-        )
-        scores = coder.fit_scores_
-        decisions = coder.decide(scores)
-        thresholds = coder.thresholds_
-        method = "zero-shot"
-    timings[f"coding ({method})"] = time.perf_counter() - started
-    started = time.perf_counter()
-    comparison = compare_codes(
-        segments=prepared.segments,
-        texts=prepared.texts,
-        imported=imported,
-        aligned=aligned,
-        auto_scores=scores,
-        auto_decisions=decisions,
-        thresholds=thresholds,
-        embeddings=prepared.embeddings,
-        codebook=codebook,
-        n_boot=200,
-    )
-    timings["agreement"] = time.perf_counter() - started
-    return prepared, imported, aligned, comparison, timings, method
-
-
-def report(results, label, prepared, imported, aligned, comparison, timings, method):
-    results.note(
-        f"{label}: {len(prepared.ingest.transcripts)} documents, "
-        f"{prepared.segments.num_rows:,} segments; "
-        f"human codes used {len(imported.assignments):,}, "
-        f"not used {len(imported.unused)}; "
-        f"method {method}"
-    )
-    results.add(
-        Figure(
-            f"{label}: alignment coverage (share of human spans on a segment)",
-            aligned.coverage,
-            "",
-        )
-    )
-    table = comparison.agreement
-    pooled = table[table["code"] == "(all codes)"]
-    for row in pooled.itertuples():
-        results.add(
-            Figure(
-                f"{label}: pooled kappa, {row.unit} ({row.coder_a} vs {row.coder_b})",
-                row.kappa,
-                "",
-            )
-        )
-        results.add(
-            Figure(
-                f"{label}: pooled F1, {row.unit} ({row.coder_a} vs {row.coder_b})",
-                row.f1,
-                "",
-            )
-        )
-    for step, seconds in timings.items():
-        results.add(
-            Figure(f"{label}: time, {step}", seconds, "s", higher_is_better=False)
-        )
-    per_code = table[(table["code"] != "(all codes)")][
-        ["code", "unit", "prevalence", "kappa", "alpha", "ac1", "f1", "flag"]
-    ]
-    auto = table[
-        (table["code"] != "(all codes)")
-        & ((table["coder_a"] == "auto") | (table["coder_b"] == "auto"))
-    ]
-    for unit, kappas in auto.groupby("unit", sort=False)["kappa"]:
-        results.add(Figure(f"{label}: mean per-code kappa, {unit}", kappas.mean(), ""))
-    print(per_code.to_string(index=False, max_colwidth=60))
-    out = Path(__file__).resolve().parent / "out"
-    out.mkdir(exist_ok=True)
-    per_code.to_csv(out / f"agreement_{label.replace(' ', '_')}.csv", index=False)
+from benchmarks import _coders  # noqa: E402
+from benchmarks._harness import ROOT, THINK_ALOUD, Results  # noqa: E402
 
 
 def main() -> None:
@@ -166,66 +38,61 @@ def main() -> None:
 
     results = Results("agreement_real")
     with tempfile.TemporaryDirectory() as tmp:
+        database = str(Path(tmp) / "themes.duckdb")
         think_aloud = load_config(
             overrides={
                 "ingest.speakers.interviewer_names": ["MODERATOR"],
                 "ingest.speakers.unlabelled_lines": "participant",
-                "store.database": str(Path(tmp) / "themes.duckdb"),
+                "store.database": database,
+                "classify.cv_folds": 17,  # leave one transcript out
             }
         )
-        outputs = code_and_compare(
+        study = _coders.prepare(
+            "think-aloud",
             think_aloud,
             THINK_ALOUD / "transcripts",
             THINK_ALOUD / "codes.csv",
             THINK_ALOUD / "codebook.csv",
         )
-        report(results, "think-aloud", *outputs)
-        # supervised, leave one transcript out (17 folds), the segment alone
-        # and in its context (turn, question)
-        for context in (False, True):
-            outputs = code_and_compare(
-                think_aloud.model_copy(
-                    update={
-                        "classify": think_aloud.classify.model_copy(
-                            update={"context": context, "cv_folds": 17}
-                        )
-                    }
-                ),
-                THINK_ALOUD / "transcripts",
-                THINK_ALOUD / "codes.csv",
-                THINK_ALOUD / "codebook.csv",
-                supervised=True,
-            )
-            report(
-                results,
-                "think-aloud supervised" + (" in context" if context else ""),
-                *outputs,
-            )
+        _coders.measure(results, study, [_coders.zero_shot], baselines=())
+        # the codes with enough human examples to train: zero-shot and
+        # supervised beside the baselines, and the segment without its context
+        trainable = replace(study.trainable(), label="think-aloud, trainable codes")
+        _coders.measure(results, trainable, [_coders.zero_shot, _coders.supervised])
+        alone = _coders.with_classify(think_aloud, context=False)
+        _coders.measure(
+            results,
+            replace(trainable, config=alone),
+            [_coders.supervised],
+            baselines=(),
+        )
+        feedback_csv = ROOT / "examples" / "nhs_feedback" / "feedback.csv"
+        feedback_codebook = ROOT / "config" / "codebooks" / "nhs_feedback.yaml"
         feedback = load_config(
             ROOT / "config" / "nhs_feedback.yaml",
-            overrides={"store.database": str(Path(tmp) / "themes.duckdb")},
+            overrides={"store.database": database},
         )
-        for supervised, context in ((False, False), (True, False), (True, True)):
-            outputs = code_and_compare(
-                feedback.model_copy(
-                    update={
-                        "classify": feedback.classify.model_copy(
-                            update={"context": context}
-                        )
-                    }
-                ),
+        study = _coders.prepare(
+            "NHS feedback", feedback, None, feedback_csv, feedback_codebook
+        )
+        _coders.measure(results, study, [_coders.zero_shot], baselines=())
+        trainable = replace(study.trainable(), label="NHS feedback, trainable codes")
+        _coders.measure(results, trainable, [_coders.zero_shot, _coders.supervised])
+        # a new study's default segmentation (sentences), coded per comment
+        # (classify.unit: auto) and per sentence
+        sentences = load_config(
+            ROOT / "config" / "nhs_feedback.yaml",
+            overrides={"store.database": database, "segment.unit": "sentence"},
+        )
+        for unit in ("auto", "segment"):
+            study = _coders.prepare(
+                f"NHS feedback in sentences (classify.unit: {unit})",
+                _coders.with_classify(sentences, unit=unit),
                 None,
-                ROOT / "examples" / "nhs_feedback" / "feedback.csv",
-                ROOT / "config" / "codebooks" / "nhs_feedback.yaml",
-                supervised=supervised,
-            )
-            report(
-                results,
-                "NHS feedback "
-                + ("supervised" if supervised else "zero-shot")
-                + (" in context" if context else ""),
-                *outputs,
-            )
+                feedback_csv,
+                feedback_codebook,
+            ).trainable()
+            _coders.measure(results, study, [_coders.supervised], baselines=())
     results.save()
 
 

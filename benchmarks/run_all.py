@@ -22,11 +22,19 @@ SCRIPTS = [
     ["embed_throughput.py"],
     ["classify_nhs_feedback.py"],
     ["agreement_real.py"],
+    ["world_after_covid.py"],
     ["new_study.py"],
     ["anonymise_recall.py"],
     ["incremental.py"],
     ["scale.py", "--sizes", "10000"],
+    ["network_extraction.py"],
 ]
+ON_REQUEST = [
+    ["fewshot.py"],  # 12 fine-tunes: 10-40 min on 2 cores
+    ["encoders.py"],  # all-mpnet-base-v2 on every quality benchmark (make mpnet)
+]
+"""Scripts run only when named (``run_all.py fewshot``); their last figures
+stay in results.md."""
 HERE = Path(__file__).resolve().parent
 
 
@@ -55,7 +63,7 @@ def write_results(durations: dict[str, float]) -> Path:
         "in all, the install not included.",
         "",
     ]
-    for script in [s[0] for s in SCRIPTS]:
+    for script in [s[0] for s in SCRIPTS + ON_REQUEST]:
         name = script.removesuffix(".py")
         path = OUT / f"{name}.json"
         lines.append(f"## {name} ([`{script}`]({script}))")
@@ -86,8 +94,9 @@ def write_results(durations: dict[str, float]) -> Path:
 def main() -> None:
     only = sys.argv[1:]
     durations = {}
-    for script in SCRIPTS:
-        if only and script[0].removesuffix(".py") not in only:
+    for script in SCRIPTS + ON_REQUEST:
+        named = script[0].removesuffix(".py") in only
+        if (only and not named) or (not only and script in ON_REQUEST):
             continue
         print(f"== {script[0]}", flush=True)
         started = time.perf_counter()
@@ -97,7 +106,7 @@ def main() -> None:
         durations[script[0].removesuffix(".py")] = time.perf_counter() - started
     timings_file = OUT / "durations.json"
     previous = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
-    names = {script[0].removesuffix(".py") for script in SCRIPTS}
+    names = {script[0].removesuffix(".py") for script in SCRIPTS + ON_REQUEST}
     previous = {name: s for name, s in previous.items() if name in names} | durations
     OUT.mkdir(exist_ok=True)
     timings_file.write_text(json.dumps(previous, indent=2))

@@ -31,6 +31,7 @@ from pipeline.steps.embed import embed_batch_step
 from pipeline.steps.export import run_export_step
 from pipeline.steps.ingest import read_checked_corpus, write_ingest
 from pipeline.steps.inputs import RunInputs
+from pipeline.steps.network import run_network_step
 from pipeline.steps.segment import segment_batch
 from pipeline.steps.topics import run_topics_step
 from pipeline.store.checksums import seal_folder
@@ -117,6 +118,22 @@ def classify_task(
     started = time.perf_counter()
     summary = run_code_step(inputs, RunFolder(run_dir), RunFolder(step_dir))
     return None if summary is None else _sealed(step_dir, summary, started)
+
+
+@task(name="network", **CACHED)
+def network_task(
+    config: PipelineConfig, cache_key: str, run_dir: str, step_dir: str
+) -> dict[str, Any] | None:
+    """Find the knowledge sources each participant draws on; write the network."""
+    started = time.perf_counter()
+    summary = run_network_step(
+        config.network,
+        RunFolder(run_dir),
+        RunFolder(step_dir),
+        random_state=config.random_state,
+        csv_encoding=config.store.csv_encoding,
+    )
+    return None if summary is None else _sealed(step_dir, summary.as_dict(), started)
 
 
 @task(name="compare", **CACHED, **IO_RETRIES)

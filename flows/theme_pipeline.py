@@ -30,6 +30,7 @@ from flows.tasks import (
     compare_task,
     embed_batch_task,
     ingest_task,
+    network_task,
     report_task,
     segment_batch_task,
     topics_task,
@@ -63,9 +64,7 @@ def ingest_flow(config: PipelineConfig, run_id: str, run_dir: str) -> dict[str, 
         store = ResultsStore(
             config.store.database, lock_timeout=config.store.lock_timeout_seconds
         )
-        new_documents = store.save_documents(
-            folder.read_parquet(run_files.DOCUMENTS), run_id=run_id
-        )
+        new_documents = store.save_documents(folder.documents(), run_id=run_id)
     return {**result, "key": key, "reused": reused, "new_documents": new_documents}
 
 
@@ -94,7 +93,7 @@ def _segment(
             rows=plan.batches[number],
             step_dir=str(plan.folders[number]),
         )
-        new_tables.append(RunFolder(folder).read_parquet(run_files.SEGMENTS))
+        new_tables.append(RunFolder(folder).segments())
         report_progress("segment", number + 1, len(futures))
     return asdict(finish_segmentation(config, plan, new_tables, run, store))
 
@@ -150,12 +149,7 @@ def analyse_flow(inputs: RunInputs, ingest_key: str, run_dir: str) -> dict[str, 
     out["embeddings"] = embedded
     corpus = cache_keys.segments_key(config, ingest_key, embedded["texts_key"])
     if config.topics.enabled:
-        texts = (
-            RunFolder(run_dir)
-            .read_parquet(run_files.SEGMENTS)
-            .column("text")
-            .to_pylist()
-        )
+        texts = RunFolder(run_dir).segments().column("text").to_pylist()
         saved = saved_model_to_apply(config, texts)
         key = cache_keys.topics_key(
             config,
@@ -194,6 +188,17 @@ def analyse_flow(inputs: RunInputs, ingest_key: str, run_dir: str) -> dict[str, 
                 run_dir=run_dir,
             )
         out["classify_key"] = classify_key
+    if config.network.enabled:
+        with measured("network", timings, memory):
+            out["network"], out["reused"]["network"] = run_step(
+                network_task,
+                "network",
+                cache_keys.network_key(config, corpus),
+                config,
+                run_dir,
+                config=config,
+                run_dir=run_dir,
+            )
     return out
 
 
@@ -282,9 +287,7 @@ def theme_pipeline(
             }
             timings["total"] = time.perf_counter() - started
             written = (
-                folder.read_json(run_files.MANIFEST)
-                if folder.file(run_files.MANIFEST).is_file()
-                else {}
+                folder.manifest() if folder.file(run_files.MANIFEST).is_file() else {}
             )
             if written.get("run_id") != run_id:  # none yet, or an earlier run's
                 written = {
@@ -355,7 +358,7 @@ def _run_steps(
             new_segments=segmented["new_segments"],
             documents_segmented=segmented["documents_segmented"],
         )
-        for name in ("embeddings", "topics", "classify"):
+        for name in ("embeddings", "topics", "classify", "network"):
             if name in analysed:
                 extra[name] = analysed[name]
         if "embeddings" in analysed:
@@ -365,6 +368,8 @@ def _run_steps(
             )
         if "topics" in analysed:
             counts["topics"] = analysed["topics"]["n_topics"]
+        if "network" in analysed:
+            counts["knowledge_sources"] = analysed["network"]["n_sources"]
         if "classify" in analysed:
             counts["coded_segments"] = (
                 counts["segments"] - analysed["classify"]["segments_without_code"]

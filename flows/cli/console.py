@@ -329,6 +329,12 @@ def print_training(model: TrainedModel, *, min_examples: int, out: Path) -> None
                 f"{report.kappa:.2f}",
                 f"{report.threshold:.2f}",
             )
+    card = model.card
+    if card.get("coding_unit"):
+        console.print(
+            f"Coded per {card['coding_unit']}: {card.get('coding_unit_reason', '')}.",
+            highlight=False,
+        )
     console.print("Cross-validated (grouped) quality per code:")
     console.print(table)
     untrained = [r for r in model.reports if not r.trained]

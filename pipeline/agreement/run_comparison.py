@@ -65,7 +65,7 @@ def compare_run(
     codes_path = codes_path or config.compare.codes
     if codes_path is None:
         raise ConfigError("no human codes: pass --codes FILE or set compare.codes")
-    segments = folder.read_parquet(run_files.SEGMENTS)
+    segments = folder.segments()
     texts = document_texts(folder)
     embeddings = folder.read_embeddings(n_rows=segments.num_rows)
     auto = read_auto_code_matrices(folder, segments.column("segment_id").to_pylist())

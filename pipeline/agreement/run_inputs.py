@@ -60,9 +60,7 @@ def document_texts(folder: RunFolder) -> dict[str, str]:
     Returns:
         The texts, in document order.
     """
-    documents = folder.read_parquet(
-        run_files.DOCUMENTS, columns=["document_id", "text"]
-    )
+    documents = folder.documents(columns=["document_id", "text"])
     return dict(
         zip(
             documents["document_id"].to_pylist(),

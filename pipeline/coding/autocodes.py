@@ -17,8 +17,10 @@ import pyarrow as pa
 
 from pipeline.coding.codebook_records import Codebook
 from pipeline.coding.context import context_features
+from pipeline.coding.passages import fill_gaps
 from pipeline.coding.saved_coding import score_with_saved_coding
 from pipeline.coding.trained_model import load_model
+from pipeline.coding.units import document_units, unit_embeddings
 from pipeline.coding.zeroshot import ZeroShotCoder
 from pipeline.errors import ModelError
 from pipeline.store.cache_keys import segment_digest, segment_keys
@@ -135,25 +137,14 @@ def code_segments(
                 f"this run uses {embedding_model_id}; set embed.backend/embed.model "
                 "to match, or retrain"
             )
-        if model.card.get("context"):
-            if embedder is None:
-                raise ModelError(
-                    f"{config.classify.model}: scores segments in context and "
-                    "needs the embedding model to embed the questions"
-                )
-            embeddings = context_features(segments, embeddings, embedder.embed)
-        features = model.features.transform(embeddings, texts=texts)
-        scores = model.classifier.score_codes(features)
-        methods = np.array(["supervised"] * len(texts), dtype=object)
-        if len(model.oof):
-            keys = segment_keys(segments, documents, settings_hash)
-            oof = model.oof.set_index("segment_key")
-            seen = np.array([key in oof.index for key in keys])
-            if seen.any():
-                seen_keys = [k for k, s in zip(keys, seen, strict=True) if s]
-                scores[seen] = oof.loc[seen_keys, model.codes].to_numpy()
-                methods[seen] = "supervised (out-of-fold)"
-        decisions = model.classifier.predict_indicator(None, scores)
+        scores, methods = _model_scores(
+            model, segments, documents, embeddings, texts, embedder, settings_hash
+        )
+        decisions = fill_gaps(
+            segments,
+            model.classifier.predict_indicator(None, scores),
+            max_gap=config.classify.passage_gap,
+        )
         name = model.card.get("name", str(config.classify.model))
         notes = []
         untrained = [r.code for r in model.reports if not r.trained]
@@ -194,7 +185,9 @@ def code_segments(
             update=config.classify.update,
             refit_growth=config.classify.refit_growth,
         )
-    decisions = coder.decide(scores)
+    decisions = fill_gaps(
+        segments, coder.decide(scores), max_gap=config.classify.passage_gap
+    )
     model = (
         f"zero-shot {codebook.name} [{codebook.content_hash()}] ({embedding_model_id})"
     )
@@ -208,6 +201,51 @@ def code_segments(
         update=update,
         code_names=codebook.display_names(),
     )
+
+
+def _model_scores(model, segments, documents, embeddings, texts, embedder, settings):
+    """A trained model's scores per segment, and how each was made.
+
+    A model trained per document scores each document (its chunks'
+    embeddings) and gives the score to every segment of it; one trained per
+    segment scores each segment, in context if it was trained so. Units the
+    model was trained on get their out-of-fold scores.
+    """
+    unit = model.card.get("coding_unit", "segment")
+    needs_embedder = unit == "document" or model.card.get("context")
+    if needs_embedder and embedder is None:
+        raise ModelError(
+            f"{model.card.get('name', 'the model')}: scores "
+            + ("whole documents" if unit == "document" else "segments in context")
+            + " and needs the embedding model"
+        )
+    if unit == "document":
+        units = document_units(segments)
+        features = unit_embeddings(units, texts, embedder.embed)
+        unit_texts = units.texts
+        keys = units.keys(documents, settings)
+    else:
+        features = (
+            context_features(segments, embeddings, embedder.embed)
+            if model.card.get("context")
+            else embeddings
+        )
+        unit_texts = texts
+        keys = segment_keys(segments, documents, settings)
+    scores = model.classifier.score_codes(
+        model.features.transform(features, texts=unit_texts)
+    )
+    methods = np.array(["supervised"] * len(unit_texts), dtype=object)
+    if len(model.oof):
+        oof = model.oof.set_index("segment_key")
+        seen = np.array([key in oof.index for key in keys], dtype=bool)
+        if seen.any():
+            seen_keys = [k for k, s in zip(keys, seen, strict=True) if s]
+            scores[seen] = oof.loc[seen_keys, model.codes].to_numpy()
+            methods[seen] = "supervised (out-of-fold)"
+    if unit == "document":
+        return units.spread(scores, len(texts)), units.spread(methods, len(texts))
+    return scores, methods
 
 
 PLAUSIBLE_SHARE = (0.02, 0.9)

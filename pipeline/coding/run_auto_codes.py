@@ -15,7 +15,6 @@ import pandas as pd
 
 from pipeline.coding.codebook_records import Codebook
 from pipeline.errors import ConfigError
-from pipeline.store import run_files
 from pipeline.store.run_folder import RunFolder
 
 
@@ -36,10 +35,8 @@ def read_assigned(folder: RunFolder) -> tuple[pd.DataFrame, list[str]]:
     # heavy: kept out of start-up
     import pyarrow.compute as pc
 
-    name = run_files.AUTO_CODES
-    codes = pc.unique(folder.read_parquet(name, columns=["code"]).column("code"))
-    assigned = folder.read_parquet(
-        name,
+    codes = pc.unique(folder.auto_codes(columns=["code"]).column("code"))
+    assigned = folder.auto_codes(
         columns=["document_id", "segment_id", "start", "end", "code", "score"],
         filters=[("assigned", "=", True)],
     ).to_pandas()
@@ -78,10 +75,10 @@ def read_auto_code_matrices(
     Raises:
         RunNotFoundError: The run has no auto-codes.
     """
-    auto = folder.read_parquet(
-        run_files.AUTO_CODES, columns=["segment_id", "code", "score", "assigned"]
+    auto = folder.auto_codes(
+        columns=["segment_id", "code", "score", "assigned"]
     ).to_pandas()
-    thresholds = folder.read_json(run_files.CLASSIFIER)["thresholds"]
+    thresholds = folder.classifier()["thresholds"]
     codes = list(thresholds)
     ids = list(segment_ids)
     scores = (

@@ -21,7 +21,6 @@ from pipeline.coding.codebook_records import Codebook
 from pipeline.coding.run_auto_codes import read_auto_code_matrices
 from pipeline.errors import ConfigError
 from pipeline.io.codes.align import align_codes
-from pipeline.store import run_files
 from pipeline.store.run_folder import RunFolder
 
 
@@ -138,7 +137,7 @@ def suggest_from_run(
         ConfigError: Human codes are given but there is no codebook.
     """
     folder = RunFolder.existing(run_dir)
-    segments = folder.read_parquet(run_files.SEGMENTS)
+    segments = folder.segments()
     embeddings = folder.read_embeddings(n_rows=segments.num_rows)
     auto = read_auto_code_matrices(folder, segments.column("segment_id").to_pylist())
     coded = np.zeros(segments.num_rows, dtype=bool)

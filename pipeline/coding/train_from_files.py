@@ -13,17 +13,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from pipeline.coding.codebook import load_codebook
-from pipeline.coding.context import CONTEXT_PARTS, context_features
 from pipeline.coding.train import train_supervised
 from pipeline.coding.trained_model import TrainedModel, save_model
+from pipeline.coding.training_view import training_view
+from pipeline.coding.units import choose_unit
 from pipeline.config.run import PipelineConfig
-from pipeline.errors import ConfigError
+from pipeline.embed.registry import encoder_card
 from pipeline.io.codes.align import align_codes
 from pipeline.io.codes.read import read_codes
-from pipeline.records import segment_metadata
 from pipeline.steps.prepare import prepare_corpus
 from pipeline.store.manifest import package_versions, utc_now
 
@@ -64,8 +63,9 @@ def train_from_files(
     )
     codes = codebook.leaves()
     aligned = align_codes(prepared.segments, imported, codes)
-    labels = aligned.combined(config.classify.training_coders)
-    groups = _groups(prepared, config.classify.group_by)
+    unit = choose_unit(imported, config.classify.unit)
+    view = training_view(prepared, aligned, unit, config)
+    groups = view.groups
     keep = np.ones(len(groups), dtype=bool)
     held_out: list[str] = []
     if holdout > 0:
@@ -78,33 +78,23 @@ def train_from_files(
         )
         keep = ~np.isin(groups, held_out)
     index = np.flatnonzero(keep)
-    features = (
-        context_features(
-            prepared.segments, prepared.embeddings, prepared.embedder.embed
-        )
-        if config.classify.context
-        else prepared.embeddings
-    )
-    texts = prepared.segments.column("text").to_pylist()
-    keys = prepared.segment_keys(config.section_hash("segment"))
     model = train_supervised(
-        [texts[i] for i in index],
-        features[index],
-        labels[index],
+        [view.texts[i] for i in index],
+        view.features[index],
+        view.labels[index],
         codes,
         groups[index],
         config.classify,
-        segment_keys=[keys[i] for i in index],
+        segment_keys=[view.keys[i] for i in index],
         random_state=config.random_state,
     )
     data_hash = hashlib.sha256()
     for i in index:
-        data_hash.update(keys[i].encode())
-        data_hash.update(labels[i].tobytes())
+        data_hash.update(view.keys[i].encode())
+        data_hash.update(view.labels[i].tobytes())
     documents = prepared.documents.select(["document_id", "content_hash"]).to_pylist()
     trained_documents = {d["document_id"]: d["content_hash"] for d in documents}
-    segment_documents = prepared.segments.column("document_id").to_pylist()
-    held_documents = sorted({segment_documents[i] for i in np.flatnonzero(~keep)})
+    held_documents = sorted({view.document_ids[i] for i in np.flatnonzero(~keep)})
     card = {
         "name": Path(out).name,
         "kind": "supervised theme classifier",
@@ -117,16 +107,20 @@ def train_from_files(
         "coders": aligned.coders,
         "training_coders": config.classify.training_coders,
         "embedding_model_id": prepared.model_id,
+        "encoder": encoder_card(config.embed, prepared.model_id),
+        "coding_unit": unit.name,
+        "coding_unit_reason": unit.reason,
         "unit": config.segment.unit,
         "segment_settings_hash": config.section_hash("segment"),
-        "n_documents": len({segment_documents[i] for i in index}),
-        "n_segments": int(len(index)),
+        "n_documents": len({view.document_ids[i] for i in index}),
+        "n_units": int(len(index)),
+        "n_segments": int(view.n_segments(index)),
         "group_by": config.classify.group_by or "document",
         "cv_folds": config.classify.cv_folds,
         "threshold_metric": config.classify.threshold_metric,
         "tfidf": config.classify.tfidf,
-        "context": config.classify.context,
-        "features": list(CONTEXT_PARTS) if config.classify.context else ["segment"],
+        "context": view.context,
+        "features": view.parts,
         "min_examples": config.classify.min_examples,
         "random_state": config.random_state,
         "training_data_hash": data_hash.hexdigest()[:16],
@@ -177,21 +171,3 @@ def _training_notes(imported, checked) -> list[str]:
             "redacted before training (anonymise.policy: redact)"
         )
     return notes
-
-
-def _groups(prepared, group_by: str | None) -> np.ndarray:
-    """The cross-validation group of each segment: its document, or a metadata value."""
-    documents = np.asarray(
-        prepared.segments.column("document_id").to_pylist(), dtype=object
-    )
-    if group_by is None:
-        return documents
-    metadata = segment_metadata(prepared.segments, prepared.documents)
-    if group_by not in metadata.columns:
-        raise ConfigError(
-            f"classify.group_by: no metadata column {group_by!r}; columns are: "
-            f"{', '.join(metadata.columns)}"
-        )
-    values = metadata[group_by].to_numpy(dtype=object)
-    # a segment without a value stays in its own document's group
-    return np.where(pd.isna(values) | (values == ""), documents, values)

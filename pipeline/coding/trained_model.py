@@ -148,7 +148,20 @@ def card_markdown(card: dict) -> str:
         f"{card.get('n_documents', '?')} documents ({card.get('unit', '?')} units), "
         f"human codes from {', '.join(card.get('coders', []))} combined by "
         f"`{card.get('training_coders', 'union')}`. "
-        f"Embeddings: `{card.get('embedding_model_id')}`.",
+        f"Embeddings: `{card.get('embedding_model_id')}`"
+        + (
+            f" (files sha256 `{card['encoder']['sha256'][:16]}`)."
+            if card.get("encoder")
+            else "."
+        ),
+        "",
+        f"Coding unit: {card.get('coding_unit', 'segment')}"
+        + (
+            f": {card['coding_unit_reason']}."
+            if card.get("coding_unit_reason")
+            else "."
+        )
+        + f" Features: {', '.join(card.get('features') or ['segment'])}.",
         "",
         f"Cross-validation: {card.get('cv_folds')} folds grouped by "
         f"`{card.get('group_by')}` "

@@ -180,6 +180,13 @@ class ClassifyConfig(StrictModel):
         tfidf: Supervised: join TF-IDF word features to the embeddings.
         context: Supervised: score each segment in its context, with the
             embeddings of its turn and of the question before it beside its own.
+        passage_gap: Uncoded segments of a turn bridged when coded segments
+            are merged into passages (and given the code): 0 merges only
+            adjacent ones.
+        unit: Supervised: the unit the coder learns and predicts at. ``auto``:
+            per document when the human codes are whole-document codes (no
+            offsets), per segment when they are spans; or ``segment`` /
+            ``document``.
         cv_folds: Supervised: folds of the grouped cross-validation.
         group_by: Supervised: metadata column that groups segments in
             cross-validation (default: the document; for comments, the
@@ -201,13 +208,15 @@ class ClassifyConfig(StrictModel):
     keyword_bonus: float = Field(default=1.0, ge=0)
     keyword_training: bool = True
     keyword_training_threshold: float = Field(default=0.8, gt=0, le=1)
-    corpus_threshold_z: float = Field(default=1.5, ge=0)
+    corpus_threshold_z: float = Field(default=2.5, ge=0)
     update: Literal["transform", "refit"] = "transform"
     refit_growth: float = Field(default=0.5, gt=0)
     min_examples: int = Field(default=8, ge=2)
     threshold_metric: Literal["kappa", "f1"] = "kappa"
     tfidf: bool = True
     context: bool = True
+    unit: Literal["auto", "segment", "document"] = "auto"
+    passage_gap: int = Field(default=0, ge=0)
     cv_folds: int = Field(default=5, ge=2)
     group_by: str | None = None
     training_coders: str = "union"

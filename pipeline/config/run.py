@@ -25,6 +25,7 @@ from pipeline.config.analysis import (
 )
 from pipeline.config.base import StrictModel, hash_json
 from pipeline.config.inputs import AnonymiseConfig, IngestConfig
+from pipeline.config.network import NetworkConfig
 from pipeline.errors import ConfigError
 
 
@@ -85,6 +86,7 @@ class PipelineConfig(StrictModel):
     topics: TopicsConfig = TopicsConfig()
     classify: ClassifyConfig = ClassifyConfig()
     compare: CompareConfig = CompareConfig()
+    network: NetworkConfig = NetworkConfig()
     execution: ExecutionConfig = ExecutionConfig()
     store: StoreConfig = StoreConfig()
 

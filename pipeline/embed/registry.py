@@ -18,7 +18,9 @@ Nothing is downloaded unless ``embed.allow_download`` is true:
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+from pathlib import Path
 
 from pipeline.config.analysis import EmbedConfig
 from pipeline.embed.base import BaseEmbedder
@@ -32,9 +34,52 @@ def embedder_id(config: EmbedConfig) -> str:
     """The ``model_id`` the configured embedder will have, without loading the model."""
     if config.backend == "hashing":
         return f"hashing-{config.hashing_dimension}"
-    model = resolve_model(config.model, allow_download=config.allow_download)
+    model = _resolved(config)
     backend = {"sentence-transformers": "torch"}.get(config.backend, config.backend)
     return f"{model.name}@{model.version}/{backend}"
+
+
+def encoder_card(config: EmbedConfig, model_id: str) -> dict[str, str]:
+    """What a model card says of the encoder: its id, backend and content hash.
+
+    The hash is the sha256 of the model folder's files (names and bytes), so
+    two folders with the same name but other weights are told apart.
+    """
+    if config.backend == "hashing":
+        return {"id": model_id, "backend": "hashing", "sha256": model_id}
+    model = _resolved(config)
+    return {
+        "id": model_id,
+        "model": model.name,
+        "version": model.version,
+        "backend": config.backend,
+        "sha256": folder_hash(model.path),
+    }
+
+
+def folder_hash(folder: Path) -> str:
+    """sha256 over a folder's file names and contents, in name order."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode() + b"\0")
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def _resolved(config: EmbedConfig):
+    """The configured model's folder.
+
+    A model shipped in parts is assembled in ``models/`` beside the ONNX cache
+    (``runs/.cache/models`` by default).
+    """
+    return resolve_model(
+        config.model,
+        allow_download=config.allow_download,
+        models_dir=Path(config.onnx_cache_dir).parent / "models",
+    )
 
 
 def make_embedder(config: EmbedConfig) -> BaseEmbedder:
@@ -59,7 +104,7 @@ def _make_hashing(config: EmbedConfig) -> BaseEmbedder:
 
 
 def _make_sentence_transformer(config: EmbedConfig) -> BaseEmbedder:
-    model = resolve_model(config.model, allow_download=config.allow_download)
+    model = _resolved(config)
     return SentenceTransformerEmbedder(
         model.path,
         model_name=model.name,
@@ -70,7 +115,7 @@ def _make_sentence_transformer(config: EmbedConfig) -> BaseEmbedder:
 
 
 def _make_onnx(config: EmbedConfig, *, quantized: bool) -> BaseEmbedder:
-    model = resolve_model(config.model, allow_download=config.allow_download)
+    model = _resolved(config)
     return OnnxEmbedder.from_model(
         model.path,
         model_name=model.name,

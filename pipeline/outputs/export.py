@@ -87,15 +87,20 @@ def codebook_table(codebook) -> pd.DataFrame:
 def _auto_code_tables(
     folder: RunFolder, names: Mapping[str, str]
 ) -> dict[str, pd.DataFrame]:
-    """``auto_codes.csv`` and ``auto_codes_by_document.csv`` with names and quotes.
+    """``auto_codes.csv``, ``auto_passages.csv`` and ``auto_codes_by_document.csv``.
 
-    ``code_name`` goes beside ``code``; ``auto_codes.csv`` gets the segment's
-    words in ``quote``, and ``auto_codes_by_document.csv`` the segment that
-    best shows the code in the document (``best_segment_id``) and its words.
+    ``code_name`` goes beside ``code`` (passages carry their words already);
+    ``auto_codes.csv`` gets the segment's words in ``quote``, and
+    ``auto_codes_by_document.csv`` the segment that best shows the code in the
+    document (``best_segment_id``) and its words.
     """
     tables = {}
     texts = None
-    for name in (run_files.AUTO_CODES_CSV, run_files.AUTO_CODES_BY_DOCUMENT_CSV):
+    for name in (
+        run_files.AUTO_CODES_CSV,
+        run_files.AUTO_PASSAGES_CSV,
+        run_files.AUTO_CODES_BY_DOCUMENT_CSV,
+    ):
         path = folder.file(name)
         if not path.is_file():
             continue
@@ -106,10 +111,12 @@ def _auto_code_tables(
             texts = segment_texts(folder)
         if name == run_files.AUTO_CODES_CSV:
             table = with_quotes(table, texts)
-        elif folder.file(run_files.AUTO_CODES).is_file():
+        elif (
+            name == run_files.AUTO_CODES_BY_DOCUMENT_CSV
+            and folder.file(run_files.AUTO_CODES).is_file()
+        ):
             best = best_quotes_by_document(
-                folder.read_parquet(
-                    run_files.AUTO_CODES,
+                folder.auto_codes(
                     columns=["document_id", "segment_id", "code", "score", "assigned"],
                 ).to_pandas(),
                 texts,
@@ -164,11 +171,14 @@ def export_run(
     sheets = {}
     for sheet, name in (
         ("auto codes", run_files.AUTO_CODES_CSV),
+        ("auto passages", run_files.AUTO_PASSAGES_CSV),
         ("codes compared", "codes_compared.csv"),
         ("agreement", "agreement.csv"),
         ("disagreements", "disagreements.csv"),
         ("topics", run_files.TOPICS),
         ("topics by group", run_files.TOPICS_BY_GROUP),
+        ("knowledge sources", run_files.KNOWLEDGE_SOURCES_CSV),
+        ("network by group", run_files.NETWORK_BY_GROUP),
     ):
         table = auto_tables.get(name)
         if table is None:
@@ -196,6 +206,8 @@ def export_run(
         about = [
             "auto codes: each segment's assigned codes and its three best-scoring "
             "codes, with the segment's words (all pairs: auto_codes.parquet)",
+            "auto passages: the coded segments of a turn merged into passages, as a "
+            "coder marks them: document, turn, code, exact offsets, words, best score",
             "codes compared: per segment and code that a coder or the auto-coder "
             "applied, the segment's words, each human coder, the auto score and "
             "decision, agreement (every segment and code: codes_compared.csv)",
@@ -209,6 +221,10 @@ def export_run(
             "codebook: each code's id, name, definition, include and exclude "
             "notes, examples and keywords",
             "topics, topics by group: BERTopic topics, their words, sizes and quotes",
+            "knowledge sources: each mention of a source of knowledge or support in "
+            "a participant's speech (offsets, source, kind, scope, purpose); "
+            "network by group: the network's measures per metadata group with 95% "
+            "intervals (docs/networks.md)",
             "prevalence by group: share of segments with each theme in each "
             "metadata group (Wilson 95% intervals)",
             "code: the code's id in the codebook; code_name: its name",

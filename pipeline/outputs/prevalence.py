@@ -138,8 +138,8 @@ def prevalence_tables(
     """
     if not folder.file(run_files.AUTO_CODES).is_file():
         return pd.DataFrame()
-    segments_table = folder.read_parquet(run_files.SEGMENTS)
-    documents = folder.read_parquet(run_files.DOCUMENTS)
+    segments_table = folder.segments()
+    documents = folder.documents()
     metadata = segment_metadata(segments_table, documents)
     assigned, codes = read_assigned(folder)
     tables = prevalence_by_column(

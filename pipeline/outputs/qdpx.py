@@ -4,21 +4,29 @@ The project holds the documents' text, the codebook, case variables from the
 metadata, the human codings under their coders (first, so a QDA tool's active
 coder is a person) and the auto-codes under a user named for the model and
 the run (``auto: <model> (run <id>)``, read back as an auto-coder, never as a
-human coder).
+human coder), and the network step's knowledge-source mentions under a
+"Knowledge sources" code with one child per kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
-from pipeline.coding.run_auto_codes import check_auto_codes, read_assigned
+from pipeline.coding.codebook_records import Code, Codebook
+from pipeline.coding.run_auto_codes import check_auto_codes
 from pipeline.io.codes.records import CodeAssignment
 from pipeline.io.refi.export_input import ExportCoding, ExportDocument
 from pipeline.io.refi.guids import AUTO_CODER_NAME, auto_coder_name
 from pipeline.io.refi.write import write_project
+from pipeline.network.report_data import (
+    KNOWLEDGE_SOURCE_CODEBOOK,
+    knowledge_source_codes,
+    read_network_outputs,
+)
 from pipeline.outputs.run_tables import read_optional_json
 from pipeline.store import run_files
 from pipeline.store.run_folder import RunFolder
@@ -56,8 +64,8 @@ def export_qdpx(
     if codebook is None or not folder.file(run_files.AUTO_CODES).is_file():
         return None
     manifest = read_optional_json(folder, run_files.MANIFEST, {})
-    classifier = folder.read_json(run_files.CLASSIFIER)
-    documents = folder.read_parquet(run_files.DOCUMENTS).to_pandas()
+    classifier = folder.classifier()
+    documents = folder.documents().to_pandas()
     metadata_columns = [
         c
         for c in documents.columns
@@ -84,8 +92,16 @@ def export_qdpx(
         )
         for row in documents.to_dict(orient="records")
     ]
-    auto, auto_codes = read_assigned(folder)
-    check_auto_codes(auto_codes, codebook, source=folder.file(run_files.AUTO_CODES))
+    # the auto-coder marks passages (a turn's adjacent coded segments), as a
+    # human coder does
+    auto = folder.read_parquet(
+        run_files.AUTO_PASSAGES, columns=["document_id", "start", "end", "code"]
+    ).to_pandas()
+    check_auto_codes(
+        list(classifier["thresholds"]),
+        codebook,
+        source=folder.file(run_files.CLASSIFIER),
+    )
     run_id = manifest.get("run_id", folder.path.name)
     user = auto_coder_name(classifier.get("model", "auto-coder"), run_id)
     codes = set(codebook.ids)
@@ -114,6 +130,8 @@ def export_qdpx(
                     user=assignment.coder,
                 )
             )
+    codebook, network_codings = _with_knowledge_sources(folder, codebook, run_id)
+    codings += network_codings
     # an earlier auto-coder read back on purpose (include_auto_coders) stays one
     auto_coders = {user} | {
         c.user for c in codings if AUTO_CODER_NAME.fullmatch(c.user) is not None
@@ -126,3 +144,32 @@ def export_qdpx(
         codings=codings,
         auto_coders=auto_coders,
     )
+
+
+def _with_knowledge_sources(
+    folder: RunFolder, codebook: Codebook, run_id: str
+) -> tuple[Codebook, list[ExportCoding]]:
+    """The network step's mentions as codings of a "Knowledge sources" code.
+
+    The code and one child per kind are added to the project's codebook
+    (after the study's codes); the mentions are coded by an auto-coder of
+    their own, ``auto: knowledge sources (run <id>)``.
+    """
+    outputs = read_network_outputs(folder)
+    if outputs is None or not len(outputs.sources):
+        return codebook, []
+    taken = set(codebook.ids)
+    extra = tuple(
+        Code(id=code, name=code, parent=parent, definition=definition)
+        for code, parent, definition in KNOWLEDGE_SOURCE_CODEBOOK
+        if code not in taken
+    )
+    user = auto_coder_name("knowledge sources", run_id)
+    rows = knowledge_source_codes(outputs.sources)
+    codings = [
+        ExportCoding(document_id=str(d), start=int(s), end=int(e), code=c, user=user)
+        for d, s, e, c in zip(
+            rows["document_id"], rows["start"], rows["end"], rows["code"], strict=True
+        )
+    ]
+    return replace(codebook, codes=codebook.codes + extra), codings

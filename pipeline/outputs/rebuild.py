@@ -62,9 +62,7 @@ def recorded_inputs(run_dir: str | Path) -> RunInputs:
         )
     if not folder.file(run_files.MANIFEST).is_file():
         return RunInputs(None, None)
-    config = PipelineConfig.model_validate(
-        folder.read_json(run_files.MANIFEST)["config"]
-    )
+    config = PipelineConfig.model_validate(folder.manifest()["config"])
     codebook = run_codebook_path(config)
     return RunInputs(
         Path(codebook) if codebook else None,
@@ -151,7 +149,7 @@ def record_comparison(run_dir: str | Path, summary: Mapping) -> None:
     folder = RunFolder(run_dir)
     if not folder.file(run_files.MANIFEST).is_file():
         return
-    manifest = folder.read_json(run_files.MANIFEST)
+    manifest = folder.manifest()
     record = read_optional_json(folder, run_files.CODES_IMPORT, {})
     manifest["compare"] = dict(summary) | {
         "recompared": {

@@ -40,6 +40,7 @@ from pipeline.outputs.report_figures import (
     learning_curve_figure,
     render_figures,
 )
+from pipeline.outputs.report_network import network_section
 from pipeline.outputs.report_sections import (
     agreement_section,
     auto_coverage,
@@ -85,14 +86,14 @@ def report_context(
         The template's variables.
     """
     folder = RunFolder.existing(run_dir)
-    manifest = folder.read_json(run_files.MANIFEST)
+    manifest = folder.manifest()
     names = dict(run_code_names(folder) if code_names is None else code_names)
 
     def name_of(code: Any) -> str:
         return names.get(str(code), str(code))
 
-    documents_table = folder.read_parquet(run_files.DOCUMENTS)
-    segments_table = folder.read_parquet(run_files.SEGMENTS)
+    documents_table = folder.documents()
+    segments_table = folder.segments()
     segments = segments_table.to_pandas()
     metadata = segment_metadata(segments_table, documents_table)
     documents = documents_table.to_pandas()
@@ -109,7 +110,13 @@ def report_context(
     )
     topics = topics_section(folder, manifest, texts)
     agreement = agreement_section(folder, names)
-    figures = [*prevalence.figures, *topics.figures, *agreement.figures]
+    network = network_section(folder, documents_table, texts)
+    figures = [
+        *prevalence.figures,
+        *topics.figures,
+        *network.figures,
+        *agreement.figures,
+    ]
     disagreements = named(read_run_table(folder, "disagreements.csv"), names)
     model_card = read_card(manifest.get("config", {}).get("classify", {}).get("model"))
     if model_card is not None:
@@ -138,6 +145,7 @@ def report_context(
             "</", "<\\/"
         ),
         "topics": topics.view,
+        "network": network.view,
         "agreement": agreement.view,
         "disagreements": None
         if disagreements is None

@@ -20,7 +20,8 @@ from pipeline.store.run_folder import DEFAULT_CSV_ENCODING, RunFolder
 TEXT_COLUMNS = (
     "document_id", "segment_id", "best_segment_id", "code", "code_name", "unit",
     "coder_a", "coder_b", "coders", "group", "group_column", "label", "kind",
-    "quote", "auto", "humans", "nearest_human_coded", "flag", "method", "model",
+    "quote", "first_segment_id", "last_segment_id", "auto", "humans",
+    "nearest_human_coded", "flag", "method", "model",
     "top_words", "representative_ids", "definition",
 )  # fmt: skip
 """Columns of the run's CSVs read as text: ids such as ``007`` stay as written."""
@@ -28,8 +29,10 @@ TEXT_COLUMNS = (
 RUN_CSVS = (
     run_files.ANONYMISATION, run_files.TOPICS, run_files.TOPICS_BY_GROUP,
     run_files.AUTO_CODES_CSV, run_files.AUTO_CODES_BY_DOCUMENT_CSV,
-    "prevalence_by_group.csv", "codes_compared.csv", "agreement.csv",
-    "human_agreement.csv", "disagreements.csv", "suggestions.csv",
+    run_files.AUTO_PASSAGES_CSV, "prevalence_by_group.csv", "codes_compared.csv",
+    "agreement.csv", "human_agreement.csv", "disagreements.csv", "suggestions.csv",
+    run_files.KNOWLEDGE_SOURCES_CSV, run_files.DISMISSED_MENTIONS_CSV,
+    run_files.NETWORK_BY_GROUP,
 )  # fmt: skip
 """The CSV files a run folder may hold (given ``store.csv_encoding`` on export)."""
 
@@ -100,7 +103,7 @@ def segment_texts(
     Returns:
         The texts, in segment order.
     """
-    segments = folder.read_parquet(run_files.SEGMENTS, columns=["segment_id", "text"])
+    segments = folder.segments(columns=["segment_id", "text"])
     pairs = zip(
         segments.column("segment_id").to_pylist(),
         segments.column("text").to_pylist(),

@@ -12,6 +12,7 @@ from pipeline.coding.auto_code_tables import (
     roll_up_by_document,
 )
 from pipeline.coding.autocodes import code_segments
+from pipeline.coding.passages import merge_passages, passages_for_csv
 from pipeline.embed.cache import CachingEmbedder
 from pipeline.steps.inputs import RunInputs
 from pipeline.store import run_files
@@ -36,8 +37,8 @@ def run_code_step(
         or None when there is neither a codebook nor a model.
     """
     config = inputs.config
-    segments = run.read_parquet(run_files.SEGMENTS)
-    documents = run.read_parquet(run_files.DOCUMENTS)
+    segments = run.segments()
+    documents = run.documents()
     embeddings = run.read_embeddings(n_rows=segments.num_rows)
     model_id = run.read_json(run_files.EMBEDDINGS_SUMMARY)["model_id"]
     zero_shot = config.classify.model is None
@@ -77,6 +78,11 @@ def run_code_step(
         run_files.AUTO_CODES, pa.Table.from_pandas(table, preserve_index=False)
     )
     out.write_csv(run_files.AUTO_CODES_CSV, auto_codes_for_csv(table))
+    passages = merge_passages(segments, result.codes, result.scores, result.decisions)
+    out.write_parquet(
+        run_files.AUTO_PASSAGES, pa.Table.from_pandas(passages, preserve_index=False)
+    )
+    out.write_csv(run_files.AUTO_PASSAGES_CSV, passages_for_csv(passages, documents))
     by_document = roll_up_by_document(table)
     out.write_parquet(
         run_files.AUTO_CODES_BY_DOCUMENT,

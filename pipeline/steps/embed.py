@@ -63,7 +63,7 @@ def plan_embedding(
     config: PipelineConfig, run: RunFolder, store: ResultsStore
 ) -> EmbedStepPlan:
     """Find the distinct segment texts not in the embedding cache; batch them."""
-    texts = run.read_parquet(run_files.SEGMENTS, columns=["text"]).column("text")
+    texts = run.segments(columns=["text"]).column("text")
     model_id = embedder_id(config.embed)
     plan = plan_embeddings(texts.to_pylist(), model_id, store)
     batches = plan.batches(config.execution.text_batch)

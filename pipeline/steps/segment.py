@@ -64,7 +64,7 @@ def plan_segmentation(
     config: PipelineConfig, run: RunFolder, store: ResultsStore
 ) -> SegmentPlan:
     """Find the documents whose segments are not stored yet; batch them."""
-    documents = run.read_parquet(run_files.DOCUMENTS)
+    documents = run.documents()
     order = documents.column("document_id").to_pylist()
     hashes = dict(zip(order, documents.column("content_hash").to_pylist(), strict=True))
     cached = store.get_segments(hashes, config.section_hash("segment"))

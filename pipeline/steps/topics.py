@@ -46,9 +46,9 @@ def run_topics_step(inputs: RunInputs, run: RunFolder, out: RunFolder) -> Topics
     Returns:
         The step's summary.
     """
-    segments = run.read_parquet(run_files.SEGMENTS)
+    segments = run.segments()
     embeddings = run.read_embeddings(n_rows=segments.num_rows)
-    metadata = segment_metadata(segments, run.read_parquet(run_files.DOCUMENTS))
+    metadata = segment_metadata(segments, run.documents())
     config = inputs.config
     guided = config.topics.guided and inputs.codebook is not None
     embedder = (

@@ -212,6 +212,16 @@ def classify_key(
     )
 
 
+def network_key(config: PipelineConfig, segments: str) -> str:
+    """The network step's key: segments, settings, the gazetteer and corrections."""
+    return step_key(
+        "network",
+        segments,
+        config.section_hash("network"),
+        *(file_hash(path) for path in config.network.input_files),
+    )
+
+
 def compare_key(
     config: PipelineConfig, classify: str, *, codes_hash: str, codebook_hash: str
 ) -> str:

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import RunNotFoundError, StoreError
+from pipeline.store import run_files
 from pipeline.store.parquet_rows import read_rows
 from pipeline.store.permissions import file_mode, folder_mode
 
@@ -63,13 +64,52 @@ class RunFolder:
 
         """
         folder = Path(path)
-        if not (folder / "manifest.json").is_file():
+        if not (folder / run_files.MANIFEST).is_file():
             raise RunNotFoundError(f"no run at {folder} (no manifest.json there)")
         return cls(folder)
 
     def file(self, name: str) -> Path:
         """Return the path of a file of the run."""
         return self.path / name
+
+    # The run's artefacts, by what they are (file names: run_files).
+
+    def documents(self, *, columns: Sequence[str] | None = None) -> pa.Table:
+        """``documents.parquet``: one row per document, its text and metadata."""
+        return self.read_parquet(run_files.DOCUMENTS, columns=columns)
+
+    def segments(
+        self,
+        *,
+        columns: Sequence[str] | None = None,
+        rows: Sequence[int] | None = None,
+    ) -> pa.Table:
+        """``segments.parquet``: one row per segment, offsets into its document."""
+        return self.read_parquet(run_files.SEGMENTS, columns=columns, rows=rows)
+
+    def embeddings(self) -> np.ndarray:
+        """``embeddings.npy``, checked to hold one row per segment."""
+        segments = self.file(run_files.SEGMENTS)
+        if not segments.is_file():
+            raise RunNotFoundError(f"{segments} not found: the run has no segments")
+        return self.read_embeddings(n_rows=pq.ParquetFile(segments).metadata.num_rows)
+
+    def auto_codes(
+        self,
+        *,
+        columns: Sequence[str] | None = None,
+        filters: list[tuple] | None = None,
+    ) -> pa.Table:
+        """``auto_codes.parquet``: one row per segment and code."""
+        return self.read_parquet(run_files.AUTO_CODES, columns=columns, filters=filters)
+
+    def manifest(self) -> dict:
+        """``manifest.json``: what the run did, with what, and how it ended."""
+        return self.read_json(run_files.MANIFEST)
+
+    def classifier(self) -> dict:
+        """``classifier.json``: the thresholds, in code order, and the counts."""
+        return self.read_json(run_files.CLASSIFIER)
 
     def write_parquet(
         self, name: str, table: pa.Table, *, row_group_size: int | None = None
@@ -119,7 +159,7 @@ class RunFolder:
         return self._atomic(name, write)
 
     def read_embeddings(
-        self, *, n_rows: int, name: str = "embeddings.npy"
+        self, *, n_rows: int, name: str = run_files.EMBEDDINGS
     ) -> np.ndarray:
         """Read the run's embeddings and check they align with its segments.
 

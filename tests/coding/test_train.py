@@ -13,7 +13,16 @@ from typer.testing import CliRunner
 from pipeline.coding.autocodes import code_segments
 from pipeline.coding.context import context_features
 from pipeline.coding.train_from_files import train_from_files
+from pipeline.coding.units import (
+    SegmentGroups,
+    choose_unit,
+    chunks,
+    document_units,
+    unit_embeddings,
+)
 from pipeline.config.run import load_config
+from pipeline.errors import ConfigError
+from pipeline.io.codes.records import CodeAssignment, CodesImport
 from pipeline.steps.prepare import prepare_corpus
 from tests.conftest import ROOT
 
@@ -166,11 +175,11 @@ def test_retraining_replaces_only_our_own_model_folder(tmp_path):
 def test_a_trained_model_gives_its_training_documents_out_of_fold_scores(tmp_path):
     corpus, config = write_study(tmp_path / "study")
     out = tmp_path / "model"
-    settings = load_config(config, overrides={"classify.tfidf": True})
+    per_segment = {"classify.tfidf": True, "classify.unit": "segment"}
+    settings = load_config(config, overrides=per_segment)
     model = train_from_files(settings, codes_path=corpus, out=out, holdout=0.25)
-    applying = load_config(
-        config, overrides={"classify.tfidf": True, "classify.model": str(out)}
-    )
+    assert model.card["coding_unit"] == "segment"
+    applying = load_config(config, overrides=per_segment | {"classify.model": str(out)})
     prepared = prepare_corpus(applying)
     result = code_segments(
         prepared.segments,
@@ -208,3 +217,98 @@ def test_a_trained_model_gives_its_training_documents_out_of_fold_scores(tmp_pat
     np.testing.assert_allclose(
         result.scores[held_out], model.classifier.score_codes(features)
     )
+
+
+def test_codes_without_offsets_train_and_predict_per_document(tmp_path):
+    corpus, config = write_study(tmp_path / "study")
+    out = tmp_path / "model"
+    # sentences: each comment is cut in several segments, coded as a whole
+    overrides = {"segment.unit": "sentence", "segment.spacy_model": "blank:en"}
+    model = train_from_files(
+        load_config(config, overrides=overrides),
+        codes_path=corpus,
+        out=out,
+        holdout=0.25,
+    )
+    card = model.card
+    assert card["coding_unit"] == "document"
+    assert "whole-document codes" in card["coding_unit_reason"]
+    assert card["features"] == ["document"] and card["n_units"] == 36
+    assert card["n_segments"] > card["n_units"]
+    assert card["encoder"]["id"] == card["embedding_model_id"]
+    assert len(card["encoder"]["sha256"]) > 0
+    written = (out / "CARD.md").read_text(encoding="utf-8")
+    assert "Coding unit: document" in written
+    assert card["encoder"]["sha256"][:16] in written
+    applying = load_config(config, overrides=overrides | {"classify.model": str(out)})
+    prepared = prepare_corpus(applying)
+    result = code_segments(
+        prepared.segments,
+        prepared.documents,
+        prepared.embeddings,
+        embedding_model_id=prepared.model_id,
+        config=applying,
+        codebook=None,
+        embedder=prepared.embedder,
+        settings_hash=applying.section_hash("segment"),
+    )
+    units = document_units(prepared.segments)
+    assert len(units) == 48 and prepared.segments.num_rows > 48
+    # every segment of a document has the document's scores
+    for rows in units.rows:
+        assert (result.scores[rows] == result.scores[rows[0]]).all()
+    held = np.isin(units.document_ids, card["holdout_documents"])
+    first_rows = np.array([rows[0] for rows in units.rows])
+    methods = np.asarray(result.methods)[first_rows]
+    assert set(methods[held]) == {"supervised"}
+    assert set(methods[~held]) == {"supervised (out-of-fold)"}
+    features = unit_embeddings(
+        units, prepared.segments.column("text").to_pylist(), prepared.embedder.embed
+    )
+    held_texts = [t for t, h in zip(units.texts, held, strict=True) if h]
+    np.testing.assert_allclose(
+        result.scores[first_rows[held]],
+        model.classifier.score_codes(
+            model.features.transform(features[held], texts=held_texts)
+        ),
+        rtol=1e-5,
+    )
+
+
+def test_the_coding_unit_follows_the_codes_unless_set():
+    def imported(*spans):
+        return CodesImport(
+            tuple(
+                CodeAssignment("d1", "c", "human", s, None if s is None else s + 5)
+                for s in spans
+            ),
+            (),
+            ("human",),
+            "codes.csv",
+            "long",
+        )
+
+    assert choose_unit(imported(None, None)).name == "document"
+    assert choose_unit(imported(0, None)).name == "segment"
+    assert choose_unit(imported()).name == "segment"
+    assert choose_unit(imported(None), "segment").name == "segment"
+    with pytest.raises(ConfigError, match="classify.unit"):
+        choose_unit(imported(None), "turns")
+
+
+def test_documents_are_embedded_in_chunks_that_keep_their_order():
+    assert chunks(["a b", "c d e", "f"], max_words=4) == ["a b", "c d e f"]
+    assert chunks(["a b c d e f"], max_words=2) == ["a b c d e f"]
+    seen = []
+
+    def embed(texts):
+        seen.extend(texts)
+        return np.eye(len(texts), 4, dtype=np.float32)
+
+    units = SegmentGroups(
+        ["d1", "d2"], [np.array([0, 1]), np.array([2])], ["a b c", "d"]
+    )
+    vectors = unit_embeddings(units, ["a b", "c", "d"], embed, max_words=1)
+    assert sorted(seen) == ["a b", "c", "d"]
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
+    assert vectors[0][vectors[0] > 0].size == 2  # the mean of two chunks

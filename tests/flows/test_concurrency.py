@@ -133,7 +133,7 @@ def test_runs_started_together_on_a_new_store_proceed_or_wait_visibly(tmp_path):
     corpus.mkdir()
     for name in ("M01.txt", "M04.txt", "M07.txt", "M10.txt", "metadata.csv"):
         shutil.copy(ROOT / "examples" / "nhs_managers" / name, corpus / name)
-    config = write_config(tmp_path, corpus)
+    config = write_config(tmp_path, corpus, topics=False)
     database = tmp_path / "store" / "themes.duckdb"
     processes = [
         subprocess.Popen(

@@ -28,6 +28,8 @@ def write_config(tmp_path: Path, corpus: Path, **extra: str) -> Path:
         "  lemmatize: false",
         "  rerank_words: false",
         f"  model_dir: {tmp_path / 'models'}",
+        "network:",
+        "  enabled: false",
         "store:",
         f"  database: {tmp_path / 'store' / 'themes.duckdb'}",
         f"  runs_dir: {tmp_path / 'store'}",

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -17,12 +18,28 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory, prefect_harness):
+    """One run of three example interviews, made once for all test processes.
+
+    The tests only read it (those that change files work on a copy), so the
+    xdist workers share it: the first to get the lock runs the pipeline.
+    """
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent  # the workers' common folder
+    with FileLock(str(shared / "report-run.lock")):
+        run = shared / "report" / "run"
+        if not (run / "manifest.json").is_file():
+            _make_run(shared / "report")
+    return run
+
+
+def _make_run(tmp: Path) -> None:
     from flows.theme_pipeline import theme_pipeline
     from pipeline.config.run import RunOverrides
 
-    tmp = tmp_path_factory.mktemp("report")
+    tmp.mkdir(parents=True, exist_ok=True)
     corpus = tmp / "corpus"
-    corpus.mkdir()
+    corpus.mkdir(exist_ok=True)
     for name in ("M01.txt", "M04.txt", "M10.txt", "metadata.csv"):
         shutil.copy(ROOT / "examples" / "nhs_managers" / name, corpus / name)
     metadata = (corpus / "metadata.csv").read_text()
@@ -57,7 +74,6 @@ store:
     summary = theme_pipeline(str(config), RunOverrides(out=str(tmp / "run")))
     assert summary["status"] == "completed"
     assert set(summary["outputs"]) >= {"report.html", "results.xlsx", "auto_codes.qdpx"}
-    return tmp / "run"
 
 
 def test_report_is_self_contained_and_escapes_transcript_text(run_folder):
@@ -71,11 +87,41 @@ def test_report_is_self_contained_and_escapes_transcript_text(run_folder):
         "overview",
         "prevalence",
         "topics",
+        "network",
         "agreement",
         "disagreements",
         "provenance",
     ):
         assert f'<section id="{section}">' in html
+
+
+def test_run_shows_the_knowledge_network_in_report_workbook_and_project(run_folder):
+    import zipfile
+
+    import openpyxl
+    import pandas as pd
+
+    sources = pd.read_parquet(run_folder / "knowledge_sources.parquet")
+    documents = pd.read_parquet(run_folder / "documents.parquet")
+    texts = dict(zip(documents["document_id"], documents["text"], strict=True))
+    assert len(sources) > 0
+    for row in sources.itertuples():
+        assert texts[row.document_id][row.start : row.end] == row.mention
+    html = (run_folder / "report.html").read_text()
+    network = html.split('<section id="network">', 1)[1].split("</section>", 1)[0]
+    assert "Who participants turn to" in network and "By group" in network
+    assert "plotly-graph-div" in network
+    assert "<script>alert" not in network
+    book = openpyxl.load_workbook(run_folder / "results.xlsx", read_only=True)
+    assert {"knowledge sources", "network by group"} <= set(book.sheetnames)
+    # the mentions are coded in the project, by an auto-coder of their own
+    with zipfile.ZipFile(run_folder / "auto_codes.qdpx") as archive:
+        project = archive.read("project.qde").decode("utf-8")
+    assert 'name="Knowledge sources"' in project
+    assert 'name="auto: knowledge sources (run ' in project
+    kinds = {f"Knowledge sources: {kind}" for kind in sources["kind"]}
+    assert all(f'name="{kind}"' in project for kind in kinds)
+    assert project.count("<Coding ") >= len(sources)
 
 
 @pytest.mark.skipif(
@@ -188,8 +234,8 @@ def test_qdpx_export_validates_and_holds_human_and_auto_codings(run_folder):
     coders = set(imported.coders)
     assert {"coder1", "coder2"} <= coders
     auto_user = next(c for c in coders if c.startswith("auto: "))
-    auto = pd.read_parquet(run_folder / "auto_codes.parquet")
-    assigned = auto[auto["assigned"]]
+    # the auto-coder's passages: a turn's adjacent coded segments merged
+    passages = pd.read_parquet(run_folder / "auto_passages.parquet")
     exported = {
         (a.document_id, a.code, a.start, a.end)
         for a in imported.assignments
@@ -197,13 +243,17 @@ def test_qdpx_export_validates_and_holds_human_and_auto_codings(run_folder):
     }
     assert exported == set(
         zip(
-            assigned["document_id"],
-            assigned["code"],
-            assigned["start"],
-            assigned["end"],
+            passages["document_id"],
+            passages["code"],
+            passages["start"],
+            passages["end"],
             strict=True,
         )
     )
+    auto = pd.read_parquet(run_folder / "auto_codes.parquet")
+    assigned = auto[auto["assigned"]]
+    assert passages["n_segments"].sum() == len(assigned)
+    assert len(passages) < len(assigned)  # some passages hold several segments
     human = read_codes(
         ROOT / "examples" / "nhs_managers" / "codes.csv",
         codebook=codebook,
@@ -267,7 +317,11 @@ def test_exported_project_names_a_human_coder_first_and_shows_code_names(
     assert not is_auto_coder(*users[0])
     assert is_auto_coder(*users[-1]) and users[-1][1].startswith("auto: ")
     codebook = load_codebook(ROOT / "config" / "codebooks" / "nhs_managers.yaml")
-    assert [code.name for code in project.codes] == [c.name for c in codebook.codes]
+    # the study's codes, then the knowledge sources and one child per kind
+    names = [code.name for code in project.codes]
+    assert names[: len(codebook.codes)] == [c.name for c in codebook.codes]
+    assert names[len(codebook.codes)] == "Knowledge sources"
+    assert all(n.startswith("Knowledge sources: ") for n in names[-5:])
 
 
 def test_tables_and_report_show_code_names_beside_ids(run_folder):
@@ -317,8 +371,10 @@ def test_our_qdpx_fed_back_as_codes_adds_no_human_coder(run_folder, tmp_path):
     assert summary["coders"] == ["coder1", "coder2"]
     pairs = {(r["coder_a"], r["coder_b"]) for r in summary["pooled"]}
     assert pairs == {("coder1", "auto"), ("coder2", "auto"), ("coder1", "coder2")}
-    [skipped] = summary["skipped_auto_coders"]
-    assert skipped.startswith("auto: ")
+    # the auto-coder and the network step's knowledge-source mentions
+    skipped = sorted(summary["skipped_auto_coders"])
+    assert len(skipped) == 2 and all(s.startswith("auto: ") for s in skipped)
+    assert any(s.startswith("auto: knowledge sources (run ") for s in skipped)
     assert any("not a human coder" in note for note in summary["notes"])
 
 
@@ -336,7 +392,7 @@ def test_report_command_keeps_the_human_codings_in_the_project(run_folder, tmp_p
     assert result.exit_code == 0, result.output
     after = qdpx_contents(run / "auto_codes.qdpx")
     assert after == before
-    assert len(after[1]) == 3
+    assert len(after[1]) == 4  # two coders, the auto-coder, the knowledge sources
 
 
 def test_report_command_says_when_the_human_codes_are_gone(run_folder, tmp_path):
