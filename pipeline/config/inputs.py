@@ -158,6 +158,7 @@ class IngestConfig(StrictModel):
         "NOTICE*",
         "codes*.csv",
         "codes*.xlsx",
+        "*_gold.csv",
         "*.qdpx",
         "*.qdc",
         ".*",
