@@ -28,6 +28,8 @@ embed:
   backend: hashing
 topics:
   lemmatize: false
+  intertopic_map: false  # a picture: nothing of it is logged
+  small_corpus: 100000   # k-means: UMAP and HDBSCAN log numbers only, and compile
   model_dir: {tmp_path / "models"}
 classify:
   codebook: {ROOT / "config" / "codebooks" / "nhs_managers.yaml"}
