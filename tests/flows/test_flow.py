@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from pipeline.store.database import ResultsStore
 
 
-def write_config(tmp_path: Path, corpus: Path, **extra: str) -> Path:
+def write_config(tmp_path: Path, corpus: Path, *, intertopic_map: bool = False) -> Path:
+    """A run's config; the intertopic map (a UMAP fit) only where a test looks at it."""
     lines = [
         "ingest:",
         f"  corpus: {corpus}",
@@ -27,6 +28,7 @@ def write_config(tmp_path: Path, corpus: Path, **extra: str) -> Path:
         "topics:",
         "  lemmatize: false",
         "  rerank_words: false",
+        f"  intertopic_map: {str(intertopic_map).lower()}",
         f"  model_dir: {tmp_path / 'models'}",
         "network:",
         "  enabled: false",
@@ -43,7 +45,7 @@ def test_flow_writes_run_folder_and_store(prefect_harness, tmp_path, data_dir):
     from flows.theme_pipeline import theme_pipeline
     from pipeline.config.run import RunOverrides
 
-    config = write_config(tmp_path, data_dir / "corpus")
+    config = write_config(tmp_path, data_dir / "corpus", intertopic_map=True)
     summary = theme_pipeline(str(config), RunOverrides(out=str(tmp_path / "run1")))
     assert summary["status"] == "completed"
     assert summary["counts"]["documents"] == 10

@@ -301,7 +301,8 @@ def test_dask_executor_gives_the_same_outputs_as_the_local_run(tmp_path, corpus)
 
 @pytest.mark.slow
 def test_a_second_run_on_a_busy_store_waits_or_stops_clearly(tmp_path, corpus):
-    config = write_config(tmp_path, corpus, topics=False)
+    # with topics: the first run must still hold the store when the second starts
+    config = write_config(tmp_path, corpus)
     first = subprocess.Popen(
         [THEMES, "run", "--config", str(config), "--out", str(tmp_path / "first")],
         cwd=ROOT,
