@@ -128,22 +128,11 @@ def _source_rows(sources: pd.DataFrame, texts: Mapping[str, str]) -> list[dict]:
         return rows
     for source, mentions in sources.groupby("source", sort=False):
         first = mentions.iloc[0]
-        quotes = []
-        for segment_id in dict.fromkeys(mentions["segment_id"].astype(str)):
-            quotes.append(
-                {
-                    "document_id": "",
-                    "segment_id": segment_id,
-                    "text": texts.get(segment_id, ""),
-                }
-            )
-            if len(quotes) == MAX_SOURCE_QUOTES:
-                break
-        documents = dict(
-            zip(mentions["segment_id"].astype(str), mentions["document_id"])
-        )
-        for quote in quotes:
-            quote["document_id"] = str(documents[quote["segment_id"]])
+        quoted = mentions.drop_duplicates("segment_id").head(MAX_SOURCE_QUOTES)
+        quotes = [
+            {"document_id": str(d), "segment_id": str(s), "text": texts.get(str(s), "")}
+            for d, s in zip(quoted["document_id"], quoted["segment_id"], strict=True)
+        ]
         rows.append(
             {
                 "source": str(source),

@@ -97,6 +97,22 @@ def train(config: Path, corpus: Path, out: Path, *extra: str):
     )
 
 
+def apply_model(config):
+    """Prepare the corpus as a run does and code it with ``classify.model``."""
+    prepared = prepare_corpus(config)
+    result = code_segments(
+        prepared.segments,
+        prepared.documents,
+        prepared.embeddings,
+        embedding_model_id=prepared.model_id,
+        config=config,
+        codebook=None,
+        embedder=prepared.embedder,
+        settings_hash=config.section_hash("segment"),
+    )
+    return prepared, result
+
+
 def model_bytes(folder: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
 
@@ -180,17 +196,7 @@ def test_a_trained_model_gives_its_training_documents_out_of_fold_scores(tmp_pat
     model = train_from_files(settings, codes_path=corpus, out=out, holdout=0.25)
     assert model.card["coding_unit"] == "segment"
     applying = load_config(config, overrides=per_segment | {"classify.model": str(out)})
-    prepared = prepare_corpus(applying)
-    result = code_segments(
-        prepared.segments,
-        prepared.documents,
-        prepared.embeddings,
-        embedding_model_id=prepared.model_id,
-        config=applying,
-        codebook=None,
-        embedder=prepared.embedder,
-        settings_hash=applying.section_hash("segment"),
-    )
+    prepared, result = apply_model(applying)
     documents = prepared.segments.column("document_id").to_pylist()
     held_out = np.isin(documents, model.card["holdout_documents"])
     assert held_out.any() and not held_out.all()
@@ -241,17 +247,7 @@ def test_codes_without_offsets_train_and_predict_per_document(tmp_path):
     assert "Coding unit: document" in written
     assert card["encoder"]["sha256"][:16] in written
     applying = load_config(config, overrides=overrides | {"classify.model": str(out)})
-    prepared = prepare_corpus(applying)
-    result = code_segments(
-        prepared.segments,
-        prepared.documents,
-        prepared.embeddings,
-        embedding_model_id=prepared.model_id,
-        config=applying,
-        codebook=None,
-        embedder=prepared.embedder,
-        settings_hash=applying.section_hash("segment"),
-    )
+    prepared, result = apply_model(applying)
     units = document_units(prepared.segments)
     assert len(units) == 48 and prepared.segments.num_rows > 48
     # every segment of a document has the document's scores

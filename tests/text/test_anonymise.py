@@ -13,8 +13,6 @@ from hypothesis import strategies as st
 from pipeline.config.inputs import AnonymiseConfig
 from pipeline.config.run import PipelineConfig, load_config
 from pipeline.errors import ConfigError, ModelError
-from pipeline.io.readers.base import ReadContext
-from pipeline.io.readers.plain import read_plain_text
 from pipeline.records import Transcript
 from pipeline.text.identifiers.checker import IdentifierChecker
 from pipeline.text.identifiers.findings import FINDING_COLUMNS, KINDS, Finding
@@ -25,8 +23,8 @@ from pipeline.text.identifiers.validators import (
     is_valid_sin,
     is_valid_ssn,
 )
-from pipeline.text.speakers import SpeakerRules
 from tests.conftest import DATA
+from tests.text.test_segment import transcript_from_text
 
 FIXTURES = DATA / "anonymise"
 
@@ -56,23 +54,6 @@ def valid_nhs_numbers(n: int, seed: int = 7) -> list[str]:
 
 def with_bad_check_digit(number: str) -> str:
     return number[:9] + str((int(number[9]) + 1) % 10)
-
-
-def transcript_from_text(text: str, document_id: str = "doc") -> Transcript:
-    from pipeline.config.inputs import IngestConfig
-
-    config = IngestConfig()
-    context = ReadContext(
-        source=f"{document_id}.txt", config=config, rules=SpeakerRules(config.speakers)
-    )
-    parsed = read_plain_text(text.encode("utf-8"), context)
-    return Transcript(
-        document_id=document_id,
-        source=f"{document_id}.txt",
-        format="txt",
-        text=parsed.text,
-        turns=parsed.turns,
-    )
 
 
 def interview(*answers: str, document_id: str = "doc") -> Transcript:
