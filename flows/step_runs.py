@@ -14,11 +14,13 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.config.run import PipelineConfig
 from pipeline.memory import PeakMemory, release_memory
+from pipeline.steps.summary import StepSummary
 from pipeline.store import cache_keys
 from pipeline.store.checksums import copy_into, discard_folder, verify_folder
 
@@ -64,28 +66,52 @@ def measured(
     release_memory()  # what the step freed goes back to the system
 
 
-def run_cached(task_fn, **parameters) -> tuple[Any, bool]:
-    """Run a cached task; return its result and whether the cache served it.
+@dataclass(frozen=True)
+class StepOutput:
+    """What a cached step's task returns: its sealed folder and summary record.
 
-    A cached result whose folder is missing or damaged (its files do not match
+    Attributes:
+        dir: The step folder (``<runs>/.cache/steps/<step>-<key>/``).
+        summary: The step's summary record (``as_dict()`` for the manifest).
+        seconds: How long the step took when it ran (not when reused).
+    """
+
+    dir: str
+    summary: StepSummary
+    seconds: float
+
+    def for_manifest(self) -> dict[str, Any]:
+        """The summary as the manifest keeps it, with the step folder."""
+        return {"dir": self.dir, **self.summary.as_dict()}
+
+
+@dataclass(frozen=True)
+class StepRun:
+    """A step as the flow ran it: its output, and whether the cache served it."""
+
+    output: StepOutput | None
+    reused: bool
+
+
+def run_cached(task_fn, **parameters) -> StepRun:
+    """Run a cached task; return its output and whether the cache served it.
+
+    A cached output whose folder is missing or damaged (its files do not match
     the checksums written with them) is recomputed, with a one-line note.
     """
     state = task_fn(**parameters, return_state=True)
-    result = state.result()
-    if isinstance(result, dict):
-        result = dict(result)
+    output = state.result()
     reused = state.name == "Cached"
-    folder = result.get("dir") if isinstance(result, dict) else None
-    if reused and folder is not None:
-        problem = verify_folder(folder)
+    if reused and output is not None:
+        problem = verify_folder(output.dir)
         if problem is not None:
-            _recompute_note(folder, problem)
-            discard_folder(folder)
+            _recompute_note(output.dir, problem)
+            discard_folder(output.dir)
             state = task_fn.with_options(refresh_cache=True)(
                 **parameters, return_state=True
             )
-            result, reused = dict(state.result()), False
-    return result, reused
+            output, reused = state.result(), False
+    return StepRun(output, reused)
 
 
 def _recompute_note(folder: str | Path, problem: str) -> None:
@@ -98,7 +124,7 @@ def _recompute_note(folder: str | Path, problem: str) -> None:
 
 def run_step(
     task_fn, step: str, key: str, where: PipelineConfig, link_to: str, **parameters
-) -> tuple[dict[str, Any], bool]:
+) -> StepRun:
     """Run a cached step in its step folder and copy its files into ``link_to``.
 
     ``where``: the run's settings, which say where the step folders are;
@@ -106,18 +132,18 @@ def run_step(
     or run inputs among them).
 
     Returns:
-        The task's summary (without its ``seconds``) and whether the cache served
-        it.
+        The step's output (None when the step had nothing to do) and whether the
+        cache served it.
     """
-    result, reused = run_cached(
+    ran = run_cached(
         task_fn,
         cache_key=key,
         step_dir=str(cache_keys.step_dir(where, step, key)),
         **parameters,
     )
-    link_outputs(result["dir"], link_to)
-    result.pop("seconds", None)
-    return result, reused
+    if ran.output is not None:
+        link_outputs(ran.output.dir, link_to)
+    return ran
 
 
 def fresh_folder(folder: str, task_fn, **parameters) -> str:

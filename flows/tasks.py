@@ -1,7 +1,8 @@
 """Thin Prefect tasks: each calls one step of ``pipeline.steps`` and seals its folder.
 
-Each task returns a path or a small summary, never bulk data, so the flow can
-run its tasks in threads, processes or on a Dask cluster alike.
+Each task returns a path or a :class:`~flows.step_runs.StepOutput` (its folder
+and the step's summary record), never bulk data, so the flow can run its
+tasks in threads, processes or on a Dask cluster alike.
 
 Caching: the steps that are worth skipping (ingest, topics, classify, compare,
 and each batch of segmentation and embedding) take a ``cache_key`` built from
@@ -18,12 +19,12 @@ Tasks that do I/O retry with backoff.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from prefect import task
 
+from flows.step_runs import StepOutput
 from pipeline.config.run import PipelineConfig
 from pipeline.steps.code import run_code_step
 from pipeline.steps.compare import run_compare_step
@@ -33,6 +34,7 @@ from pipeline.steps.ingest import read_checked_corpus, write_ingest
 from pipeline.steps.inputs import RunInputs
 from pipeline.steps.network import run_network_step
 from pipeline.steps.segment import segment_batch
+from pipeline.steps.summary import StepSummary
 from pipeline.steps.topics import run_topics_step
 from pipeline.store.checksums import seal_folder
 from pipeline.store.database import ResultsStore
@@ -49,19 +51,16 @@ def _by_cache_key(context, parameters: dict[str, Any]) -> str:
 CACHED: dict[str, Any] = dict(cache_key_fn=_by_cache_key, persist_result=True)
 
 
-def _sealed(step_dir: str, summary: dict[str, Any], started: float) -> dict[str, Any]:
-    """Seal a cached step's folder.
-
-    Returns its summary with where it is and how long it took.
-    """
+def _sealed(step_dir: str, summary: StepSummary, started: float) -> StepOutput:
+    """Seal a cached step's folder; its output: the folder, summary and seconds."""
     seal_folder(step_dir)
-    return {"dir": step_dir, **summary, "seconds": time.perf_counter() - started}
+    return StepOutput(
+        dir=step_dir, summary=summary, seconds=time.perf_counter() - started
+    )
 
 
 @task(name="ingest", **CACHED, **IO_RETRIES)
-def ingest_task(
-    config: PipelineConfig, cache_key: str, step_dir: str
-) -> dict[str, Any]:
+def ingest_task(config: PipelineConfig, cache_key: str, step_dir: str) -> StepOutput:
     """Read the corpus and check it; write ``documents.parquet`` and ``ingest.json``."""
     started = time.perf_counter()
     # documents checked in earlier runs are not checked again (findings are
@@ -100,17 +99,17 @@ def embed_batch_task(
 @task(name="topics", **CACHED)
 def topics_task(
     inputs: RunInputs, cache_key: str, run_dir: str, step_dir: str
-) -> dict[str, Any]:
+) -> StepOutput:
     """Fit (or apply the saved) topic model; write the topic tables and charts."""
     started = time.perf_counter()
     summary = run_topics_step(inputs, RunFolder(run_dir), RunFolder(step_dir))
-    return _sealed(step_dir, asdict(summary), started)
+    return _sealed(step_dir, summary, started)
 
 
 @task(name="classify", **CACHED)
 def classify_task(
     inputs: RunInputs, cache_key: str, run_dir: str, step_dir: str
-) -> dict[str, Any] | None:
+) -> StepOutput | None:
     """Code segments and write auto-codes.
 
     With the trained model, or zero-shot from the codebook.
@@ -123,7 +122,7 @@ def classify_task(
 @task(name="network", **CACHED)
 def network_task(
     config: PipelineConfig, cache_key: str, run_dir: str, step_dir: str
-) -> dict[str, Any] | None:
+) -> StepOutput | None:
     """Find the knowledge sources each participant draws on; write the network."""
     started = time.perf_counter()
     summary = run_network_step(
@@ -133,13 +132,13 @@ def network_task(
         random_state=config.random_state,
         csv_encoding=config.store.csv_encoding,
     )
-    return None if summary is None else _sealed(step_dir, summary.as_dict(), started)
+    return None if summary is None else _sealed(step_dir, summary, started)
 
 
 @task(name="compare", **CACHED, **IO_RETRIES)
 def compare_task(
     inputs: RunInputs, cache_key: str, run_dir: str, step_dir: str
-) -> dict[str, Any]:
+) -> StepOutput:
     """Compare auto-codes with the human codes; write the agreement tables."""
     started = time.perf_counter()
     summary = run_compare_step(inputs, RunFolder(run_dir), RunFolder(step_dir))

@@ -18,13 +18,20 @@ transaction); rerunning reuses what the killed run finished.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, unmapped
 
-from flows.step_runs import fresh_folder, measured, run_step, task_runner_for
+from flows.step_runs import (
+    StepOutput,
+    StepRun,
+    fresh_folder,
+    measured,
+    run_step,
+    task_runner_for,
+)
 from flows.tasks import (
     classify_task,
     compare_task,
@@ -39,9 +46,19 @@ from pipeline.config.run import PipelineConfig, RunOverrides, load_config
 from pipeline.errors import describe_error
 from pipeline.io.corpus_files import fingerprint_corpus
 from pipeline.progress import report_progress
-from pipeline.steps.embed import finish_embedding, plan_embedding, read_batch
+from pipeline.steps.embed import (
+    EmbedSummary,
+    finish_embedding,
+    plan_embedding,
+    read_batch,
+)
+from pipeline.steps.ingest import IngestSummary
 from pipeline.steps.inputs import RunInputs, resolve_run_inputs
-from pipeline.steps.segment import finish_segmentation, plan_segmentation
+from pipeline.steps.segment import (
+    SegmentSummary,
+    finish_segmentation,
+    plan_segmentation,
+)
 from pipeline.store import cache_keys, run_files
 from pipeline.store.database import ResultsStore, new_run_id
 from pipeline.store.folders import check_output_folder, claim_output_folder
@@ -50,27 +67,78 @@ from pipeline.store.run_folder import RunFolder
 from pipeline.topics.saved import saved_model_to_apply
 
 
+@dataclass(frozen=True)
+class Ingested:
+    """The ingest subflow's result.
+
+    Attributes:
+        summary: What the ingest step wrote (counts).
+        key: The ingest cache key (a fingerprint of the corpus and settings).
+        reused: Whether the cache served the step.
+        new_documents: Documents the store had not seen before.
+    """
+
+    summary: IngestSummary
+    key: str
+    reused: bool
+    new_documents: int
+
+
+@dataclass
+class Analysis:
+    """The analyse subflow's result: each step's summary, times and reuse.
+
+    A step that did not run (no segments, topics off, no codebook, network
+    off) is None.
+    """
+
+    segment: SegmentSummary
+    timings: dict[str, float] = field(default_factory=dict)
+    memory_gb: dict[str, float] = field(default_factory=dict)
+    reused: dict[str, bool] = field(default_factory=dict)
+    embeddings: EmbedSummary | None = None
+    topics: StepOutput | None = None
+    classify: StepOutput | None = None
+    classify_key: str | None = None
+    network: StepOutput | None = None
+
+    def for_manifest(self) -> dict[str, Any]:
+        """The steps' summaries as the manifest keeps them."""
+        steps = {
+            "topics": self.topics,
+            "classify": self.classify,
+            "network": self.network,
+        }
+        return (
+            {} if self.embeddings is None else {"embeddings": self.embeddings.as_dict()}
+        ) | {
+            name: output.for_manifest()
+            for name, output in steps.items()
+            if output is not None
+        }
+
+
 @flow(name="ingest")
-def ingest_flow(config: PipelineConfig, run_id: str, run_dir: str) -> dict[str, Any]:
+def ingest_flow(config: PipelineConfig, run_id: str, run_dir: str) -> Ingested:
     """Fingerprint and read the corpus; store its documents."""
     key = cache_keys.ingest_key(config, fingerprint_corpus(config.ingest))
 
-    result, reused = run_step(
-        ingest_task, "ingest", key, config, run_dir, config=config
-    )
-    folder = RunFolder(run_dir)
+    ran = run_step(ingest_task, "ingest", key, config, run_dir, config=config)
+    summary: IngestSummary = ran.output.summary
     new_documents = 0
-    if result["n_documents"]:
+    if summary.n_documents:
         store = ResultsStore(
             config.store.database, lock_timeout=config.store.lock_timeout_seconds
         )
-        new_documents = store.save_documents(folder.documents(), run_id=run_id)
-    return {**result, "key": key, "reused": reused, "new_documents": new_documents}
+        new_documents = store.save_documents(
+            RunFolder(run_dir).documents(), run_id=run_id
+        )
+    return Ingested(summary, key, ran.reused, new_documents)
 
 
 def _segment(
     config: PipelineConfig, run_dir: str, store: ResultsStore
-) -> dict[str, Any]:
+) -> SegmentSummary:
     """Segment the documents not in the store, in batches mapped over the runner."""
     run = RunFolder(run_dir)
     plan = plan_segmentation(config, run, store)
@@ -95,10 +163,10 @@ def _segment(
         )
         new_tables.append(RunFolder(folder).segments())
         report_progress("segment", number + 1, len(futures))
-    return asdict(finish_segmentation(config, plan, new_tables, run, store))
+    return finish_segmentation(config, plan, new_tables, run, store)
 
 
-def _embed(config: PipelineConfig, run_dir: str, store: ResultsStore) -> dict[str, Any]:
+def _embed(config: PipelineConfig, run_dir: str, store: ResultsStore) -> EmbedSummary:
     """Embed the texts not in the embedding cache, in batches mapped over the runner."""
     run = RunFolder(run_dir)
     step = plan_embedding(config, run, store)
@@ -122,11 +190,11 @@ def _embed(config: PipelineConfig, run_dir: str, store: ResultsStore) -> dict[st
         store.put_embeddings(step.plan.model_id, batch, vectors)
         new.update(zip(batch, vectors, strict=True))
         report_progress("embed", number + 1, len(futures))
-    return asdict(finish_embedding(step, new, run))
+    return finish_embedding(step, new, run)
 
 
 @flow(name="analyse")
-def analyse_flow(inputs: RunInputs, ingest_key: str, run_dir: str) -> dict[str, Any]:
+def analyse_flow(inputs: RunInputs, ingest_key: str, run_dir: str) -> Analysis:
     """Segment, embed, find topics and code the run's documents."""
     config = inputs.config
     store = ResultsStore(
@@ -136,31 +204,24 @@ def analyse_flow(inputs: RunInputs, ingest_key: str, run_dir: str) -> dict[str, 
     memory: dict[str, float] = {}
     with measured("segment", timings, memory):
         segmented = _segment(config, run_dir, store)
-    out: dict[str, Any] = {
-        "segment": segmented,
-        "timings": timings,
-        "memory_gb": memory,
-        "reused": {},
-    }
-    if not segmented["n_segments"]:
+    out = Analysis(segmented, timings=timings, memory_gb=memory)
+    if not segmented.n_segments:
         return out
     with measured("embed", timings, memory):
-        embedded = _embed(config, run_dir, store)
-    out["embeddings"] = embedded
-    corpus = cache_keys.segments_key(config, ingest_key, embedded["texts_key"])
+        out.embeddings = embedded = _embed(config, run_dir, store)
+    corpus = cache_keys.segments_key(config, ingest_key, embedded.texts_key)
     if config.topics.enabled:
         texts = RunFolder(run_dir).segments().column("text").to_pylist()
         saved = saved_model_to_apply(config, texts)
         key = cache_keys.topics_key(
             config,
             corpus,
-            embedded["model_id"],
+            embedded.model_id,
             None if saved is None else saved.folder,
             codebook_hash=inputs.hashes.codebook,
         )
-
         with measured("topics", timings, memory):
-            out["topics"], out["reused"]["topics"] = run_step(
+            ran = run_step(
                 topics_task,
                 "topics",
                 key,
@@ -169,28 +230,29 @@ def analyse_flow(inputs: RunInputs, ingest_key: str, run_dir: str) -> dict[str, 
                 inputs=inputs,
                 run_dir=run_dir,
             )
-    classify_key = cache_keys.classify_key(
-        config,
-        corpus,
-        embedded["model_id"],
-        codebook_hash=inputs.hashes.codebook,
-        model_hash=inputs.hashes.model,
-    )
+        out.topics, out.reused["topics"] = ran.output, ran.reused
     if inputs.codebook is not None or config.classify.model is not None:
+        out.classify_key = cache_keys.classify_key(
+            config,
+            corpus,
+            embedded.model_id,
+            codebook_hash=inputs.hashes.codebook,
+            model_hash=inputs.hashes.model,
+        )
         with measured("classify", timings, memory):
-            out["classify"], out["reused"]["classify"] = run_step(
+            ran = run_step(
                 classify_task,
                 "classify",
-                classify_key,
+                out.classify_key,
                 config,
                 run_dir,
                 inputs=inputs,
                 run_dir=run_dir,
             )
-        out["classify_key"] = classify_key
+        out.classify, out.reused["classify"] = ran.output, ran.reused
     if config.network.enabled:
         with measured("network", timings, memory):
-            out["network"], out["reused"]["network"] = run_step(
+            ran = run_step(
                 network_task,
                 "network",
                 cache_keys.network_key(config, corpus),
@@ -199,11 +261,12 @@ def analyse_flow(inputs: RunInputs, ingest_key: str, run_dir: str) -> dict[str, 
                 config=config,
                 run_dir=run_dir,
             )
+        out.network, out.reused["network"] = ran.output, ran.reused
     return out
 
 
 @flow(name="compare")
-def compare_flow(inputs: RunInputs, classify_key: str, run_dir: str) -> dict[str, Any]:
+def compare_flow(inputs: RunInputs, classify_key: str, run_dir: str) -> StepRun:
     """Compare the run's auto-codes with human codes."""
     key = cache_keys.compare_key(
         inputs.config,
@@ -211,7 +274,7 @@ def compare_flow(inputs: RunInputs, classify_key: str, run_dir: str) -> dict[str
         codes_hash=inputs.hashes.codes,
         codebook_hash=inputs.hashes.codebook,
     )
-    compared, reused = run_step(
+    return run_step(
         compare_task,
         "compare",
         key,
@@ -220,7 +283,6 @@ def compare_flow(inputs: RunInputs, classify_key: str, run_dir: str) -> dict[str
         inputs=inputs,
         run_dir=run_dir,
     )
-    return {**compared, "reused": reused}
 
 
 @flow(name="report")
@@ -335,52 +397,47 @@ def _run_steps(
     corpus = str(config.ingest.corpus)
     with measured("ingest", timings, memory):
         ingested = ingest_flow(config, run_id, str(out_dir))
-    reused = {"ingest": ingested["reused"]}
+    reused = {"ingest": ingested.reused}
     counts = {
-        "documents": ingested["n_documents"],
-        "quarantined": ingested["n_quarantined"],
-        "speakers": ingested["n_speakers"],
-        "new_documents": ingested["new_documents"],
+        "documents": ingested.summary.n_documents,
+        "quarantined": ingested.summary.n_quarantined,
+        "speakers": ingested.summary.n_speakers,
+        "new_documents": ingested.new_documents,
         "segments": 0,
     }
     extra: dict[str, Any] = {}
     status = "nothing ingested"
-    if ingested["n_documents"]:
+    if ingested.summary.n_documents:
         analysed = analyse_flow.with_options(task_runner=task_runner_for(config))(
-            inputs, ingested["key"], str(out_dir)
+            inputs, ingested.key, str(out_dir)
         )
-        timings.update(analysed["timings"])
-        memory.update(analysed["memory_gb"])
-        reused.update(analysed["reused"])
-        segmented = analysed["segment"]
+        timings.update(analysed.timings)
+        memory.update(analysed.memory_gb)
+        reused.update(analysed.reused)
         counts.update(
-            segments=segmented["n_segments"],
-            new_segments=segmented["new_segments"],
-            documents_segmented=segmented["documents_segmented"],
+            segments=analysed.segment.n_segments,
+            new_segments=analysed.segment.new_segments,
+            documents_segmented=analysed.segment.documents_segmented,
         )
-        for name in ("embeddings", "topics", "classify", "network"):
-            if name in analysed:
-                extra[name] = analysed[name]
-        if "embeddings" in analysed:
+        extra.update(analysed.for_manifest())
+        if analysed.embeddings is not None:
             counts.update(
-                embedded=analysed["embeddings"]["n_embedded"],
-                embeddings_cached=analysed["embeddings"]["n_cached"],
+                embedded=analysed.embeddings.n_embedded,
+                embeddings_cached=analysed.embeddings.n_cached,
             )
-        if "topics" in analysed:
-            counts["topics"] = analysed["topics"]["n_topics"]
-        if "network" in analysed:
-            counts["knowledge_sources"] = analysed["network"]["n_sources"]
-        if "classify" in analysed:
+        if analysed.topics is not None:
+            counts["topics"] = analysed.topics.summary.n_topics
+        if analysed.network is not None:
+            counts["knowledge_sources"] = analysed.network.summary.n_sources
+        if analysed.classify is not None:
             counts["coded_segments"] = (
-                counts["segments"] - analysed["classify"]["segments_without_code"]
+                counts["segments"] - analysed.classify.summary.segments_without_code
             )
             if config.compare.codes is not None:
                 with measured("compare", timings, memory):
-                    compared = compare_flow(
-                        inputs, analysed["classify_key"], str(out_dir)
-                    )
-                reused["compare"] = compared.pop("reused")
-                extra["compare"] = compared
+                    compared = compare_flow(inputs, analysed.classify_key, str(out_dir))
+                reused["compare"] = compared.reused
+                extra["compare"] = compared.output.for_manifest()
         status = "completed"
     ingest_report = folder.read_json(run_files.INGEST)
 

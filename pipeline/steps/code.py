@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -15,15 +16,51 @@ from pipeline.coding.autocodes import code_segments
 from pipeline.coding.passages import merge_passages, passages_for_csv
 from pipeline.embed.cache import CachingEmbedder
 from pipeline.steps.inputs import RunInputs
+from pipeline.steps.summary import StepSummary
 from pipeline.store import run_files
 from pipeline.store.cache_keys import saved_coding_dir
 from pipeline.store.database import ResultsStore
 from pipeline.store.run_folder import RunFolder
 
 
+@dataclass(frozen=True, kw_only=True)
+class CodeSummary(StepSummary):
+    """What the code step did (for the manifest and the console).
+
+    Attributes:
+        model: The trained model's name, or the zero-shot coder's.
+        codes: The codes, in the codebook's order.
+        assigned: Segments given each code.
+        methods: Segments per coding method (``supervised``, ``keywords``, ...).
+        segments_without_code: Segments given no code.
+        share_coded: The share of segments given at least one code.
+        notes: What a researcher should know (codes never assigned, ...).
+        code_names: Code id to its name.
+        keyword_models: Zero-shot: whether the keyword models were trained
+            again or reused, and why (None for a trained model).
+    """
+
+    model: str
+    codes: list[str]
+    assigned: dict[str, int]
+    methods: dict[str, int]
+    segments_without_code: int
+    share_coded: float
+    notes: list[str] = field(default_factory=list)
+    code_names: dict[str, str] = field(default_factory=dict)
+    keyword_models: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dictionary (no ``keyword_models`` if None)."""
+        values = super().as_dict()
+        if values["keyword_models"] is None:
+            del values["keyword_models"]
+        return values
+
+
 def run_code_step(
     inputs: RunInputs, run: RunFolder, out: RunFolder
-) -> dict[str, Any] | None:
+) -> CodeSummary | None:
     """Code the run's segments; write the auto-code tables and ``classifier.json``.
 
     Args:
@@ -90,5 +127,6 @@ def run_code_step(
     )
     out.write_csv(run_files.AUTO_CODES_BY_DOCUMENT_CSV, by_document)
     thresholds = dict(zip(result.codes, map(float, result.thresholds), strict=True))
-    out.write_json(run_files.CLASSIFIER, {"thresholds": thresholds} | result.summary())
-    return result.summary()
+    summary = CodeSummary(**result.summary())
+    out.write_json(run_files.CLASSIFIER, {"thresholds": thresholds} | summary.as_dict())
+    return summary

@@ -21,6 +21,7 @@ from pipeline.embed.cache import (
     plan_embeddings,
 )
 from pipeline.embed.registry import cached_embedder, embedder_id
+from pipeline.steps.summary import StepSummary
 from pipeline.store import cache_keys, run_files
 from pipeline.store.database import ResultsStore
 from pipeline.store.run_folder import RunFolder
@@ -48,7 +49,7 @@ class EmbedStepPlan:
 
 
 @dataclass(frozen=True)
-class EmbedSummary:
+class EmbedSummary(StepSummary):
     """What the embed step did (for the manifest)."""
 
     model_id: str

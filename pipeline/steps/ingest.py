@@ -17,6 +17,8 @@ from pipeline.config.run import PipelineConfig
 from pipeline.io.ingest import IngestResult, ingest_corpus
 from pipeline.io.readers.parsed_cache import ParsedCache
 from pipeline.records import transcripts_to_table
+from pipeline.steps.summary import StepSummary
+from pipeline.store import run_files
 from pipeline.store.cache_keys import parsed_cache_dir
 from pipeline.store.database import ResultsStore
 from pipeline.store.manifest import ingest_manifest
@@ -89,7 +91,22 @@ def read_checked_corpus(
     return CheckedCorpus(kept, findings, anonymisation)
 
 
-def write_ingest(checked: CheckedCorpus, folder: RunFolder) -> dict[str, int]:
+@dataclass(frozen=True)
+class IngestSummary(StepSummary):
+    """What the ingest step wrote (for the manifest and the console).
+
+    Attributes:
+        n_documents: Documents kept for the next steps.
+        n_quarantined: Sources quarantined (unreadable, or blocked).
+        n_speakers: Distinct speaker labels over the documents.
+    """
+
+    n_documents: int
+    n_quarantined: int
+    n_speakers: int
+
+
+def write_ingest(checked: CheckedCorpus, folder: RunFolder) -> IngestSummary:
     """Write ``documents.parquet``, ``anonymisation.csv`` and ``ingest.json``.
 
     Returns:
@@ -97,13 +114,13 @@ def write_ingest(checked: CheckedCorpus, folder: RunFolder) -> dict[str, int]:
     """
     result = checked.ingest
     folder.write_parquet(
-        "documents.parquet",
+        run_files.DOCUMENTS,
         transcripts_to_table(list(result.transcripts)),
         row_group_size=DOCUMENT_ROW_GROUP,
     )
-    folder.write_csv("anonymisation.csv", checked.findings.findings_table())
+    folder.write_csv(run_files.ANONYMISATION, checked.findings.findings_table())
     folder.write_json(
-        "ingest.json",
+        run_files.INGEST,
         ingest_manifest(result) | {"anonymisation": checked.anonymisation},
     )
     speakers = {
@@ -112,8 +129,8 @@ def write_ingest(checked: CheckedCorpus, folder: RunFolder) -> dict[str, int]:
         for turn in transcript.turns
         if turn.speaker is not None
     }
-    return {
-        "n_documents": len(result.transcripts),
-        "n_quarantined": len(result.quarantined),
-        "n_speakers": len(speakers),
-    }
+    return IngestSummary(
+        n_documents=len(result.transcripts),
+        n_quarantined=len(result.quarantined),
+        n_speakers=len(speakers),
+    )

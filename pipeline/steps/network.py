@@ -25,6 +25,7 @@ from pipeline.network.gazetteer import KINDS, load_gazetteer
 from pipeline.network.graph import build_network, graphml_text
 from pipeline.network.mentions import MentionFinder, load_parser
 from pipeline.network.report_data import participants_table
+from pipeline.steps.summary import StepSummary
 from pipeline.store import run_files
 from pipeline.store.run_folder import DEFAULT_CSV_ENCODING, CsvEncoding, RunFolder
 
@@ -32,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NetworkSummary:
+class NetworkSummary(StepSummary):
     """What the network step found (for the manifest and the report).
 
     Attributes:

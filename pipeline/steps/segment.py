@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from pipeline.config.run import PipelineConfig
 from pipeline.records import transcripts_from_table
+from pipeline.steps.summary import StepSummary
 from pipeline.store import cache_keys, run_files
 from pipeline.store.database import ResultsStore
 from pipeline.store.parquet_rows import read_rows
@@ -51,7 +52,7 @@ class SegmentPlan:
 
 
 @dataclass(frozen=True)
-class SegmentSummary:
+class SegmentSummary(StepSummary):
     """What the segment step did (for the manifest)."""
 
     n_segments: int

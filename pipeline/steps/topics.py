@@ -10,6 +10,7 @@ from pipeline.embed.registry import cached_embedder
 from pipeline.outputs.charts import figures_to_html
 from pipeline.records import segment_metadata
 from pipeline.steps.inputs import RunInputs
+from pipeline.steps.summary import StepSummary
 from pipeline.store import run_files
 from pipeline.store.run_folder import RunFolder
 from pipeline.topics.guided import seed_topics
@@ -17,7 +18,7 @@ from pipeline.topics.run import run_topics
 
 
 @dataclass(frozen=True)
-class TopicsSummary:
+class TopicsSummary(StepSummary):
     """What the topics step did (for the manifest and the console).
 
     Attributes:
