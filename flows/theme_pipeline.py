@@ -62,6 +62,7 @@ from pipeline.steps.segment import (
 from pipeline.store import cache_keys, run_files
 from pipeline.store.database import ResultsStore, new_run_id
 from pipeline.store.folders import check_output_folder, claim_output_folder
+from pipeline.store.freshness import record_run_inputs, run_fingerprint
 from pipeline.store.manifest import build_manifest, utc_now
 from pipeline.store.run_folder import RunFolder
 from pipeline.topics.saved import saved_model_to_apply
@@ -310,6 +311,9 @@ def theme_pipeline(
     config = load_config(config_path, overrides=overrides.as_dotted())
     # the codebook is read and the inputs hashed once; every step gets them
     inputs = resolve_run_inputs(config)
+    # recorded once the run completes: an unchanged rerun into the same folder
+    # then stops before Prefect starts (pipeline.store.freshness)
+    fingerprint = run_fingerprint(config)
     run_id = new_run_id()
     out_dir = (
         Path(overrides.out) if overrides.out else Path(config.store.runs_dir) / run_id
@@ -326,6 +330,7 @@ def theme_pipeline(
     with store.lock(run_id=run_id):
         store.mark_interrupted()
         folder = RunFolder(claim_output_folder(out_dir, kind="run", option="--out"))
+        folder.file(run_files.RUN_INPUTS).unlink(missing_ok=True)
         store.record_run(
             {
                 "run_id": run_id,
@@ -339,9 +344,12 @@ def theme_pipeline(
         timings: dict[str, float] = {}
         memory: dict[str, float] = {}
         try:
-            return _run_steps(
+            summary = _run_steps(
                 inputs, run_id, folder, store, started_at, started, timings, memory
             )
+            if summary["status"] == "completed":
+                record_run_inputs(folder.path, fingerprint=fingerprint, run_id=run_id)
+            return summary
         except BaseException as error:
             failure = {
                 "step": getattr(error, "failed_step", None) or "run",

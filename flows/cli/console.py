@@ -221,6 +221,22 @@ def print_summary(summary: dict[str, Any]) -> None:
     print_outputs(summary.get("outputs") or {})
 
 
+def print_up_to_date(summary: dict[str, Any]) -> None:
+    """Say that the run folder already holds these inputs' results; show them.
+
+    Args:
+        summary: The folder's manifest, with ``out_dir`` and ``database``.
+    """
+    console.print(
+        f"[bold]Nothing new[/]: {summary['out_dir']} holds run {summary['run_id']} "
+        f"(finished {summary.get('finished_at', '?')}) of the same corpus, "
+        "settings, codebook, codes, model and code; nothing was run "
+        "(--force runs it again).",
+        highlight=False,
+    )
+    print_summary(summary | {"reused": {}, "timings": {}})
+
+
 def _share(value: Any) -> str:
     """A share of units as a percentage, ``-`` when absent (an older run) or NaN."""
     if value is None or value != value:

@@ -24,6 +24,7 @@ from flows.cli.console import (
     fail,
     in_step,
     print_summary,
+    print_up_to_date,
     progress_bars,
     unexpected,
     warn,
@@ -47,6 +48,7 @@ from flows.cli.prefect_logs import quiet_user_errors
 from flows.environment import prepare_environment
 from pipeline.errors import OutputFolderError, PipelineError, StoreBusyError
 from pipeline.memory import limit_malloc_arenas
+from pipeline.store.freshness import run_fingerprint, up_to_date_run
 
 
 def run(
@@ -94,8 +96,18 @@ def run(
         bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show debug logs.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Run even when --out already holds the results of these inputs.",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole pipeline on a corpus and write a run folder.
+
+    With --out naming the folder of an earlier run whose inputs (corpus,
+    config, codebook, codes, model, code) have not changed, nothing is run.
 
     Example: themes run --corpus examples/nhs_managers --codebook
     config/codebooks/nhs_managers.yaml --out runs/demo
@@ -130,6 +142,11 @@ def run(
     )
     check_codes(settings.compare.codes, settings.classify.codebook)
     check_out_folder(out, "run")
+    done = None if out is None or force else _up_to_date(settings, out)
+    if done is not None:
+        print_up_to_date(done)
+        _exit_status(done, strict=strict)
+        return
 
     level = "DEBUG" if debug else "INFO" if verbose else None
     prepare_environment(settings.store.runs_dir, log_level=level)
@@ -171,6 +188,26 @@ def run(
             raise
         raise fail(in_step(error) + unexpected(error), EXIT_FAILED) from None
     print_summary(summary)
+    _exit_status(summary, strict=strict)
+
+
+def _up_to_date(settings, out: str) -> dict | None:
+    """The summary of the run in ``out`` if it holds these inputs' results.
+
+    Checked before Prefect starts (a second or so); any problem reading the
+    inputs is left to the run, which reports it.
+    """
+    try:
+        done = up_to_date_run(out, run_fingerprint(settings))
+    except (PipelineError, OSError):
+        return None
+    if done is None:
+        return None
+    return done | {"out_dir": str(out), "database": str(settings.store.database)}
+
+
+def _exit_status(summary: dict, *, strict: bool) -> None:
+    """Exit non-zero when nothing was ingested, or, with --strict, on quarantine."""
     if summary["counts"]["documents"] == 0:
         raise fail(
             "nothing could be ingested: every source was quarantined", EXIT_FAILED

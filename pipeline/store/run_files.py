@@ -25,6 +25,10 @@ AUTO_CODES_BY_DOCUMENT = "auto_codes_by_document.parquet"
 AUTO_CODES_BY_DOCUMENT_CSV = "auto_codes_by_document.csv"
 CLASSIFIER = "classifier.json"
 MANIFEST = "manifest.json"
+RUN_INPUTS = ".run_inputs.json"
+"""A completed run's input fingerprint and the size and time of each file it
+wrote: ``themes run --out`` on an unchanged folder stops early
+(:mod:`pipeline.store.freshness`)."""
 CODES_COMPARED = "codes_compared.parquet"
 CODES_COMPARED_CSV = "codes_compared.csv"
 AGREEMENT = "agreement.csv"

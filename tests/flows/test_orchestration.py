@@ -126,6 +126,13 @@ def test_rerun_on_a_new_interview_processes_only_the_new_work(tmp_path, corpus):
     assert "Reused from earlier runs: steps ingest, topics, classify" in " ".join(
         again.stdout.split()
     )
+    # the same folder again: nothing is run (no Prefect, no new run id)
+    unchanged = themes(
+        tmp_path, "run", "--config", str(config), "--out", str(tmp_path / "r2")
+    )
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert "Nothing new" in unchanged.stdout
+    assert manifest(tmp_path / "r2")["run_id"] == second["run_id"]
 
     shutil.copy(ROOT / "examples" / "nhs_managers" / "M12.vtt", corpus / "M12.vtt")
     third = themes(
