@@ -36,6 +36,7 @@ from pipeline.steps.network import run_network_step
 from pipeline.steps.segment import segment_batch
 from pipeline.steps.summary import StepSummary
 from pipeline.steps.topics import run_topics_step
+from pipeline.store import cache_keys
 from pipeline.store.checksums import seal_folder
 from pipeline.store.database import ResultsStore
 from pipeline.store.run_folder import RunFolder
@@ -131,6 +132,7 @@ def network_task(
         RunFolder(step_dir),
         random_state=config.random_state,
         csv_encoding=config.store.csv_encoding,
+        mentions_cache=cache_keys.network_mentions_dir(config),
     )
     return None if summary is None else _sealed(step_dir, summary, started)
 

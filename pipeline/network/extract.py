@@ -11,14 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.network.corrections import Correction, apply_corrections
-from pipeline.network.mentions import MentionFinder
+from pipeline.network.mentions import Mention
 from pipeline.network.resolve import ResolvedMention, resolve_sources
+
+
+class FindsMentions(Protocol):
+    """What finds mentions: a ``MentionFinder``, or a cache in front of one."""
+
+    def find(self, segments: pa.Table, *, batch_size: int = 256) -> list[Mention]:
+        """Every candidate mention of the segments, in text order."""
+
 
 SOURCE_COLUMNS: tuple[str, ...] = (
     "document_id",
@@ -98,7 +107,7 @@ def participant_segments(segments: pa.Table) -> pa.Table:
 def extract_knowledge_sources(
     segments: pa.Table,
     *,
-    finder: MentionFinder,
+    finder: FindsMentions,
     min_score: float,
     batch_size: int = 256,
     corrections: Sequence[Correction] = (),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -25,6 +26,7 @@ from pipeline.network.gazetteer import KINDS, load_gazetteer
 from pipeline.network.graph import build_network, graphml_text
 from pipeline.network.mentions import MentionFinder, load_parser
 from pipeline.network.report_data import participants_table
+from pipeline.steps.network_mentions import CachedMentionFinder
 from pipeline.steps.summary import StepSummary
 from pipeline.store import run_files
 from pipeline.store.run_folder import DEFAULT_CSV_ENCODING, CsvEncoding, RunFolder
@@ -73,6 +75,7 @@ def run_network_step(
     *,
     random_state: int = 42,
     csv_encoding: CsvEncoding = DEFAULT_CSV_ENCODING,
+    mentions_cache: Path | None = None,
 ) -> NetworkSummary | None:
     """Find the run's knowledge sources and write the network's files.
 
@@ -82,6 +85,8 @@ def run_network_step(
         out: Where the step's files go (its cache folder).
         random_state: Seed of the bootstrap intervals (the run's).
         csv_encoding: ``store.csv_encoding``.
+        mentions_cache: Where each document's found mentions are kept
+            (:mod:`pipeline.steps.network_mentions`); None parses every document.
 
     Returns:
         The step's counts, or None when ``network.enabled`` is false.
@@ -105,7 +110,15 @@ def run_network_step(
             strict=True,
         )
     )
-    finder = MentionFinder(load_parser(config.spacy_model), gazetteer)
+
+    def make_finder() -> MentionFinder:
+        return MentionFinder(load_parser(config.spacy_model), gazetteer)
+
+    finder = (
+        make_finder()
+        if mentions_cache is None
+        else CachedMentionFinder(make_finder, mentions_cache)
+    )
     found = extract_knowledge_sources(
         segments,
         finder=finder,

@@ -28,7 +28,8 @@ findings in the store (:func:`identifier_check_key`: the speech, the checker's
 settings and its code),
 saved zero-shot codings (:func:`saved_coding_dir`), saved topic models
 (:func:`topic_models_dir`, chosen by content), ONNX exports
-(:func:`onnx_export_dir`).
+(:func:`onnx_export_dir`), their int8 graphs (:func:`int8_graph_name`), and
+the network step's mentions per document (:func:`network_mentions_dir`).
 """
 
 from __future__ import annotations
@@ -222,6 +223,44 @@ def network_key(config: PipelineConfig, segments: str) -> str:
     )
 
 
+@functools.cache
+def network_version() -> str:
+    """A hash of the network step's code (``pipeline/network/``)."""
+    return _source_hash((_ROOT / "network").glob("*.py"))
+
+
+def mention_finder_key(config: PipelineConfig) -> str:
+    """What a document's found mentions depend on besides its speech.
+
+    The gazetteer file, the spaCy model and its installed version, and the
+    network code. Not the score threshold, corrections or grouping: they
+    apply after finding.
+    """
+    model = config.network.spacy_model
+    try:
+        model_version = metadata.version(model)
+    except (metadata.PackageNotFoundError, ValueError):
+        model_version = "unknown"
+    return hash_json(
+        {
+            "gazetteer": file_hash(config.network.gazetteer_path),
+            "model": [model, model_version],
+            "code": network_version(),
+        }
+    )
+
+
+def network_mentions_dir(config: PipelineConfig) -> Path:
+    """Found mentions per document: ``<runs>/.cache/network/<finder key>/``.
+
+    One file per document, named by a hash of its participant speech, so a
+    rerun with new interviews parses only them.
+    """
+    return (
+        Path(config.store.runs_dir) / ".cache" / "network" / mention_finder_key(config)
+    )
+
+
 def compare_key(
     config: PipelineConfig, classify: str, *, codes_hash: str, codebook_hash: str
 ) -> str:
@@ -398,3 +437,20 @@ def onnx_export_dir(cache_dir: str | Path, model_name: str, version: str) -> Pat
     The folder is ``<embed.onnx_cache_dir>/<name>@<version>``.
     """
     return Path(cache_dir) / f"{model_name}@{version}"
+
+
+def smoothquant_recipe_key(
+    *, alpha: float, skip_layers: int, calibration_sha256: str, quantiser: str
+) -> str:
+    """What an int8 embedding graph depends on besides its fp32 graph.
+
+    Part of the int8 graph's file name (with the fp32 graph's hash) and of the
+    int8 embedder's ``model_id``, so int8 vectors never mix with fp32 ones or
+    with those of another recipe.
+    """
+    return hash_json([alpha, skip_layers, calibration_sha256, quantiser])[:10]
+
+
+def int8_graph_name(recipe: str, fp32_sha256: str) -> str:
+    """The int8 graph's file name beside its fp32 export."""
+    return f"model.int8-sq-{recipe}-{fp32_sha256[:12]}.onnx"

@@ -162,3 +162,38 @@ def test_a_disabled_step_writes_nothing(dev_run, tmp_path):
     out = RunFolder(tmp_path / "out")
     assert run_network_step(NetworkConfig(enabled=False), dev_run, out) is None
     assert not out.file(run_files.KNOWLEDGE_SOURCES_CSV).exists()
+
+
+def test_cached_mentions_give_the_same_files_and_parse_only_new_documents(
+    dev_run, tmp_path, monkeypatch
+):
+    from pipeline.steps import network_mentions
+
+    cache = tmp_path / "mentions"
+    plain, first, second = (RunFolder(tmp_path / name) for name in "abc")
+    run_network_step(NetworkConfig(n_boot=0), dev_run, plain)
+    run_network_step(NetworkConfig(n_boot=0), dev_run, first, mentions_cache=cache)
+    n_documents = len(list(cache.glob("*.json")))
+    assert n_documents == dev_run.documents().num_rows
+
+    parsed = []  # the documents the parser saw
+    original = network_mentions.CachedMentionFinder._inner
+
+    def counting_inner(self):
+        finder = original(self)
+        find = finder.find
+        finder.find = lambda rows, **kw: (
+            parsed.append(rows.num_rows) or find(rows, **kw)
+        )
+        return finder
+
+    monkeypatch.setattr(network_mentions.CachedMentionFinder, "_inner", counting_inner)
+    # a damaged cache file is found again; the others are read
+    next(iter(sorted(cache.glob("*.json")))).write_text("[{")
+    run_network_step(NetworkConfig(n_boot=0), dev_run, second, mentions_cache=cache)
+    damaged_rows = len(parsed) == 1 and parsed[0]
+    assert 0 < damaged_rows < dev_run.segments().num_rows
+    for name in (run_files.KNOWLEDGE_SOURCES_CSV, run_files.DISMISSED_MENTIONS_CSV):
+        expected = plain.file(name).read_bytes()
+        assert first.file(name).read_bytes() == expected
+        assert second.file(name).read_bytes() == expected
