@@ -122,9 +122,15 @@ ROWS = [
         "full run",
     ),
     (
-        "Run with nothing new (start-up, Prefect), s",
+        "Rerun with nothing new into a new folder (every step reused), s",
         "incremental",
-        "rerun with nothing new (fixed cost: start-up, Prefect)",
+        "rerun with nothing new, new folder (every step reused, report written)",
+        "full run",
+    ),
+    (
+        "Rerun with nothing new into the same folder (up to date), s",
+        "incremental",
+        "rerun with nothing new, same folder (up to date: nothing run)",
         "target",
     ),
     (
@@ -137,7 +143,7 @@ ROWS = [
         "Wall time, 100,000 segments end to end, s",
         "scale",
         "whole run (process start to exit)",
-        None,
+        "target",
     ),
 ]
 

@@ -32,6 +32,8 @@ SCRIPTS = [
 ON_REQUEST = [
     ["fewshot.py"],  # 12 fine-tunes: 10-40 min on 2 cores
     ["encoders.py"],  # all-mpnet-base-v2 on every quality benchmark (make mpnet)
+    ["topic_step.py"],  # a full topic fit at 100,000 segments: 10-15 min on 2 cores
+    ["classify_scale.py"],  # classify, compare, outputs at 10,000 and 100,000: ~10 min
 ]
 """Scripts run only when named (``run_all.py fewshot``); their last figures
 stay in results.md."""

@@ -246,9 +246,9 @@ def compare_pair(
     a, b = data.labels[coder_a], data.labels[coder_b]
     documents, inverse = np.unique(data.documents, return_inverse=True)
     replicate = bootstrap_counts(len(documents), n_boot, random_state)
-    rows = []
+    tables = []
     pooled = np.zeros((4, len(documents)))
-    for j, code in enumerate(data.codes):
+    for j in range(len(data.codes)):
         per_document = np.zeros((4, len(documents)))
         for k, cell in enumerate(
             (
@@ -262,9 +262,29 @@ def compare_pair(
                 inverse, weights=weights * cell, minlength=len(documents)
             )
         pooled += per_document
-        rows.append(_row(code, data.unit, coder_a, coder_b, per_document, replicate))
-    rows.append(_row(POOLED, data.unit, coder_a, coder_b, pooled, replicate))
-    return rows
+        tables.append(per_document)
+    tables.append(pooled)
+    # every code's replicates in one product: the replicate table is converted
+    # and read once per pair of coders, not once per code (the counts are
+    # whole numbers, so the sums are exact in any order)
+    replicated = (
+        _replicated(replicate, np.vstack(tables)).reshape(-1, len(tables), 4)
+        if replicate.shape[1]
+        else None
+    )
+    return [
+        _row(
+            code,
+            data.unit,
+            coder_a,
+            coder_b,
+            per_document,
+            None if replicated is None else replicated[:, j],
+        )
+        for j, (code, per_document) in enumerate(
+            zip([*data.codes, POOLED], tables, strict=True)
+        )
+    ]
 
 
 BOOT_CHUNK = 128
@@ -310,14 +330,15 @@ def _replicated(replicate: np.ndarray, per_document: np.ndarray) -> np.ndarray:
     return out
 
 
-def _row(code, unit, coder_a, coder_b, per_document, replicate) -> dict:
+def _row(code, unit, coder_a, coder_b, per_document, replicated) -> dict:
+    """One row of the agreement table.
+
+    ``replicated``: ``(n_boot, 4)`` the 2x2 counts in each bootstrap
+    replicate, or None without documents.
+    """
     totals = per_document.sum(axis=1)
     point = {k: float(v) for k, v in coefficients(*totals).items()}
-    boot = (
-        coefficients(*_replicated(replicate, per_document).T)
-        if replicate.shape[1]
-        else None
-    )
+    boot = coefficients(*replicated.T) if replicated is not None else None
     row = {
         "code": code,
         "unit": unit,

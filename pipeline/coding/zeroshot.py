@@ -40,6 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from pipeline.coding.codebook_records import Codebook
 from pipeline.coding.keywords import (
+    WARM_START_ROWS,
     KeywordModels,
     keyword_hits,
     keyword_trained_scores,
@@ -98,6 +99,10 @@ class ZeroShotCoder(BaseEstimator):
         keyword_bonus: Added to a code's score when its keywords occur.
         keyword_training: Learn codes from their keyword matches in the corpus.
         keyword_training_threshold: The probability those models need.
+        keyword_warm_start_rows: A cross-fitting fold larger than this starts
+            its keyword model from a fit on a sample this size (see
+            :func:`~pipeline.coding.keywords.keyword_trained_scores`); None:
+            from zero.
         min_examples: Fewer keyword matches: the code is not keyword-trained.
         corpus_threshold_z: Codes with definitions only take the corpus's
             median score plus this many robust SDs as threshold; None keeps
@@ -131,6 +136,7 @@ class ZeroShotCoder(BaseEstimator):
         keyword_bonus: float = 1.0,
         keyword_training: bool = True,
         keyword_training_threshold: float = 0.8,
+        keyword_warm_start_rows: int | None = WARM_START_ROWS,
         min_examples: int = 8,
         corpus_threshold_z: float | None = 2.5,
         random_state: int = 0,
@@ -144,6 +150,7 @@ class ZeroShotCoder(BaseEstimator):
         self.keyword_bonus = keyword_bonus
         self.keyword_training = keyword_training
         self.keyword_training_threshold = keyword_training_threshold
+        self.keyword_warm_start_rows = keyword_warm_start_rows
         self.min_examples = min_examples
         self.corpus_threshold_z = corpus_threshold_z
         self.random_state = random_state
@@ -167,6 +174,7 @@ class ZeroShotCoder(BaseEstimator):
             keyword_bonus=config.keyword_bonus,
             keyword_training=config.keyword_training,
             keyword_training_threshold=config.keyword_training_threshold,
+            keyword_warm_start_rows=config.keyword_warm_start_rows,
             min_examples=config.min_examples,
             corpus_threshold_z=config.corpus_threshold_z,
             random_state=random_state,
@@ -219,6 +227,7 @@ class ZeroShotCoder(BaseEstimator):
                 groups=groups,
                 min_positives=self.min_examples,
                 random_state=self.random_state,
+                warm_start_rows=self.keyword_warm_start_rows,
             )
         else:
             probabilities = np.zeros_like(scores)

@@ -51,7 +51,8 @@ class EmbedConfig(StrictModel):
 
     Attributes:
         backend: ``onnx`` (default: ONNX Runtime, same vectors as torch, faster),
-            ``onnx-int8`` (int8 weights: faster, vectors slightly different),
+            ``onnx-int8`` (int8 graph calibrated with SmoothQuant on text shipped
+            with the project: faster, vectors slightly different),
             ``sentence-transformers`` (torch), or ``hashing`` (no model; tests).
         model: ``all-MiniLM-L6-v2`` (shipped with the project) or the folder of
             another sentence-transformers model.
@@ -86,6 +87,11 @@ class TopicsConfig(StrictModel):
         n_neighbors: UMAP neighbours (capped below the number of segments).
         n_components: UMAP dimensions.
         min_cluster_size: HDBSCAN's smallest topic; default grows as sqrt(n)/2.
+        fit_sample: Larger corpora are clustered on a seeded random sample of
+            this many segments; the other segments join the nearest topic
+            centroid, and topic words are counted on every segment. None
+            clusters every segment (UMAP and HDBSCAN grow faster than the
+            corpus).
         reduce_outliers: BERTopic's outlier strategy, or ``none``.
         outlier_threshold: Minimum similarity for an outlier to be reassigned.
         top_n_words: Words kept per topic.
@@ -123,6 +129,7 @@ class TopicsConfig(StrictModel):
     n_neighbors: int = Field(default=15, ge=2)
     n_components: int = Field(default=5, ge=2)
     min_cluster_size: int | None = Field(default=None, ge=2)
+    fit_sample: int | None = Field(default=20_000, ge=100)
     reduce_outliers: Literal["embeddings", "c-tf-idf", "distributions", "none"] = (
         "embeddings"
     )
@@ -163,6 +170,11 @@ class ClassifyConfig(StrictModel):
             human codes; see :mod:`pipeline.coding.zeroshot`).
         keyword_training_threshold: Zero-shot: the probability that model
             needs to give a code.
+        keyword_warm_start_rows: Zero-shot: a cross-fitting fold with more
+            segments than this starts its keyword model's fit from a fit on a
+            sample of this many (the same model within the solver's tolerance,
+            in a time that grows linearly with the corpus); null: every fit
+            starts from zero.
         corpus_threshold_z: Zero-shot: a code whose threshold cannot be
             checked on its own examples (a codebook with names and
             definitions only) takes its threshold from the corpus: the median
@@ -208,6 +220,7 @@ class ClassifyConfig(StrictModel):
     keyword_bonus: float = Field(default=1.0, ge=0)
     keyword_training: bool = True
     keyword_training_threshold: float = Field(default=0.8, gt=0, le=1)
+    keyword_warm_start_rows: int | None = Field(default=10_000, ge=100)
     corpus_threshold_z: float = Field(default=2.5, ge=0)
     update: Literal["transform", "refit"] = "transform"
     refit_growth: float = Field(default=0.5, gt=0)

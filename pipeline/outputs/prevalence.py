@@ -63,11 +63,16 @@ def prevalence_by_group(
         .groupby(level=0)
         .nunique()
     )
+    # the assigned rows counted per group and code once (filtering them for
+    # each group and code read the whole table 20 x 32 times)
+    by_cell = assigned.assign(group=assigned["segment_id"].map(group_of)).groupby(
+        ["group", "code"], sort=False
+    )["document_id"]
+    n_coded = by_cell.size().to_dict()
+    documents_with = by_cell.nunique().to_dict()
     for group in sorted(sizes.index):
-        in_group = assigned[assigned["segment_id"].map(group_of) == group]
         for code in codes:
-            coded = in_group[in_group["code"] == code]
-            n, k = int(sizes[group]), int(len(coded))
+            n, k = int(sizes[group]), int(n_coded.get((group, code), 0))
             low, high = wilson_interval(k, n)
             rows.append(
                 {
@@ -79,7 +84,7 @@ def prevalence_by_group(
                     "share_low": round(low, 4),
                     "share_high": round(high, 4),
                     "n_documents": int(documents_in.get(group, 0)),
-                    "documents_with_code": int(coded["document_id"].nunique()),
+                    "documents_with_code": int(documents_with.get((group, code), 0)),
                 }
             )
     return pd.DataFrame(rows)

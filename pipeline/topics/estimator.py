@@ -6,6 +6,10 @@ works on 12 interviews and on 100,000 comments:
 - UMAP and HDBSCAN parameters adapt to the number of segments
   (``n_neighbors`` below the corpus size, ``min_cluster_size`` growing with the
   square root of the number of segments);
+- corpora of more than ``fit_sample`` usable segments are clustered on a
+  seeded sample of that many (see :mod:`pipeline.topics.clustering`); the
+  other segments join the nearest topic centroid, and topic words are
+  counted on every segment;
 - very small corpora (under ``small_corpus`` segments), or corpora where
   HDBSCAN finds fewer than two clusters, are grouped with k-means on the
   embeddings (k chosen by silhouette), so there is always a grouping or a
@@ -27,7 +31,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -43,46 +47,17 @@ from pipeline.topics.centroids import (
     similarity_to_own_centroid,
     topic_centroids,
 )
+from pipeline.topics.clustering import (
+    choose_k,
+    choose_parameters,
+    cluster_hdbscan,
+    reduce_dimensions,
+)
 from pipeline.topics.guided import guide_embeddings
 from pipeline.topics.tables import TOPIC_COLUMNS, topic_label, topic_row
 from pipeline.topics.words import SEGMENT_END, topic_word_vectorizer
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class TopicParameters:
-    """The clustering set-up chosen for a corpus size."""
-
-    method: str  # "bertopic" or "kmeans"
-    n_neighbors: int = 0
-    n_components: int = 0
-    min_cluster_size: int = 0
-    min_samples: int = 0
-    n_clusters: int = 0
-
-
-def choose_parameters(n_segments: int, config: TopicsConfig) -> TopicParameters:
-    """Pick UMAP/HDBSCAN settings that fit the corpus size.
-
-    Args:
-        n_segments: Number of segments to model.
-        config: The ``topics`` section.
-
-    Returns:
-        ``kmeans`` below ``config.small_corpus`` segments, else ``bertopic``
-        with ``n_neighbors`` < n and ``min_cluster_size`` ~ sqrt(n)/2.
-    """
-    if n_segments < config.small_corpus:
-        return TopicParameters(method="kmeans")
-    min_cluster_size = config.min_cluster_size or max(5, round(np.sqrt(n_segments) / 2))
-    return TopicParameters(
-        method="bertopic",
-        n_neighbors=min(config.n_neighbors, n_segments - 1),
-        n_components=min(config.n_components, n_segments - 2),
-        min_cluster_size=int(min_cluster_size),
-        min_samples=max(1, int(min_cluster_size) // 3),
-    )
 
 
 class TopicModeler:
@@ -169,19 +144,37 @@ class TopicModeler:
         documents = [
             text + SEGMENT_END for text in (lemmas if lemmas is not None else texts)
         ]
-        fit_documents = [documents[i] for i in usable]
-        fit_embeddings = embeddings[usable]
+        fitted = self._fit_rows(usable)
+        self.n_fitted_ = len(fitted)
+        fit_embeddings = embeddings[fitted]
         clustering = fit_embeddings
         if seed_topic_list and embedder is not None:
             clustering = guide_embeddings(
-                fit_embeddings, [texts[i] for i in usable], seed_topic_list, embedder
+                fit_embeddings, [texts[i] for i in fitted], seed_topic_list, embedder
             )
-        labels, method, how = self._cluster(clustering)
-        model = self._fit_representation(
-            fit_documents, fit_embeddings, labels, embedder
+        labels, method, how = self._cluster(clustering, n_usable=len(usable))
+        model, topics = self._fit_topics(
+            [documents[i] for i in fitted], fit_embeddings, labels
         )
-        topics = np.asarray(model.topics_)
-        self.topics_[usable] = topics
+        self.topics_[fitted] = topics
+        if len(fitted) < len(usable):
+            # the rest join the nearest topic, as the sample's outliers did
+            rest = np.setdiff1d(usable, fitted)
+            sample_centroids = topic_centroids(embeddings, self.topics_)
+            self.topics_[rest] = assign_to_centroids(
+                embeddings[rest], sample_centroids
+            )[0]
+            how += (
+                f"; the other {len(rest)} segments joined the nearest topic "
+                f"(topics.fit_sample={self.config.fit_sample})"
+            )
+        self._describe_topics(
+            model,
+            [documents[i] for i in usable],
+            self.topics_[usable],
+            embedder,
+            recount=len(fitted) < len(usable) or OUTLIER in set(labels.tolist()),
+        )
         self.centroids_ = topic_centroids(embeddings, self.topics_)
         self.probabilities_ = similarity_to_own_centroid(
             embeddings, self.topics_, self.centroids_
@@ -201,49 +194,50 @@ class TopicModeler:
         logger.info("topics: %s", self.message_)
         return self
 
-    def _cluster(self, embeddings: np.ndarray) -> tuple[np.ndarray, str, str]:
-        """Cluster embeddings: UMAP + HDBSCAN, or k-means for small corpora."""
-        n = embeddings.shape[0]
-        parameters = choose_parameters(n, self.config)
-        if parameters.method == "bertopic":
-            # heavy: kept out of start-up
-            from hdbscan import HDBSCAN
-            from umap import UMAP
+    def _fit_rows(self, usable: np.ndarray) -> np.ndarray:
+        """The segments to cluster: all usable ones, or a seeded sample of them."""
+        size = self.config.fit_sample
+        if size is None or len(usable) <= size:
+            return usable
+        rng = np.random.default_rng(self.random_state)
+        return np.sort(rng.choice(usable, size=size, replace=False))
 
-            reduced = UMAP(
-                n_neighbors=parameters.n_neighbors,
-                n_components=parameters.n_components,
-                min_dist=0.0,
-                metric="cosine",
-                random_state=self.random_state,
-                n_jobs=1,
-                low_memory=True,
-            ).fit_transform(embeddings)
-            selection = "eom"
-            labels = HDBSCAN(
-                min_cluster_size=parameters.min_cluster_size,
-                min_samples=parameters.min_samples,
-                cluster_selection_method=selection,
-                # no worker processes: on 2 cores the default four took 0.8 GB
-                # for the rest of the run and saved no time
-                core_dist_n_jobs=1,
-            ).fit_predict(reduced)
-            if _has_giant_cluster(labels):
-                selection = "leaf"
-                labels = HDBSCAN(
-                    min_cluster_size=parameters.min_cluster_size,
-                    min_samples=parameters.min_samples,
-                    cluster_selection_method=selection,
-                    core_dist_n_jobs=1,
-                ).fit_predict(reduced)
+    def _cluster(
+        self, embeddings: np.ndarray, *, n_usable: int
+    ) -> tuple[np.ndarray, str, str]:
+        """Cluster embeddings: UMAP + HDBSCAN, or k-means for small corpora.
+
+        On a sample (``n_usable`` above the rows clustered), HDBSCAN's
+        smallest topic is scaled to the sample's share, so that the sample
+        finds topics of the size the whole corpus would.
+        """
+        n = embeddings.shape[0]
+        parameters = choose_parameters(n_usable, self.config)
+        if parameters.method == "bertopic":
+            if n < n_usable:
+                min_cluster_size = max(
+                    5, round(parameters.min_cluster_size * n / n_usable)
+                )
+                parameters = replace(
+                    parameters,
+                    n_neighbors=min(parameters.n_neighbors, n - 1),
+                    min_cluster_size=min_cluster_size,
+                    min_samples=max(1, min_cluster_size // 3),
+                )
+            reduced = reduce_dimensions(
+                embeddings, parameters, random_state=self.random_state
+            )
+            clusters = cluster_hdbscan(reduced, parameters)
+            labels = clusters.labels
             n_clusters = len(set(labels.tolist()) - {OUTLIER})
             if n_clusters >= 2:
                 self.n_outliers_ = int((labels == OUTLIER).sum())
+                on = f"{n} segments" if n == n_usable else f"a sample of {n} segments"
                 how = (
-                    f"BERTopic on {n} segments: "
+                    f"BERTopic on {on}: "
                     f"UMAP (n_neighbors={parameters.n_neighbors}), "
                     f"HDBSCAN (min_cluster_size={parameters.min_cluster_size}, "
-                    f"{selection} selection) found {n_clusters} topics; "
+                    f"{clusters.selection} selection) found {n_clusters} topics; "
                     f"{self.n_outliers_} outliers reassigned "
                     f"({self.config.reduce_outliers} strategy)"
                 )
@@ -254,7 +248,11 @@ class TopicModeler:
             )
         else:
             fallback = f"small corpus ({n} segments), grouped with k-means: "
-        k = self._choose_k(embeddings)
+        k = choose_k(
+            embeddings,
+            max_topics=self.config.max_small_topics,
+            random_state=self.random_state,
+        )
         # heavy: kept out of start-up
         from sklearn.cluster import KMeans
 
@@ -263,8 +261,12 @@ class TopicModeler:
         ).fit_predict(embeddings)
         return labels, "kmeans", fallback + f"k={k} topics, chosen by silhouette"
 
-    def _fit_representation(self, documents, embeddings, labels, embedder):
-        """Topic words with BERTopic for given clusters; outliers reassigned."""
+    def _fit_topics(self, documents, embeddings, labels):
+        """A BERTopic model of given clusters; its outliers reassigned.
+
+        Returns:
+            The model and each document's topic.
+        """
         # heavy: kept out of start-up
         from bertopic import BERTopic
         from bertopic.cluster import BaseCluster
@@ -282,8 +284,7 @@ class TopicModeler:
             topics, _ = model.fit_transform(
                 documents, embeddings=embeddings, y=np.asarray(labels)
             )
-            has_outliers = OUTLIER in set(topics)
-            if has_outliers and self.config.reduce_outliers != "none":
+            if OUTLIER in set(topics) and self.config.reduce_outliers != "none":
                 topics = model.reduce_outliers(
                     documents,
                     topics,
@@ -291,7 +292,21 @@ class TopicModeler:
                     embeddings=embeddings,
                     threshold=self.config.outlier_threshold,
                 )
-            representation = None
+        return model, np.asarray(topics)
+
+    def _describe_topics(self, model, documents, topics, embedder, *, recount):
+        """Topic words of the final topics: recounted, re-ranked when asked.
+
+        Args:
+            model: The fitted BERTopic model.
+            documents: Every usable segment's lemmas.
+            topics: Their final topics.
+            embedder: For KeyBERT-style re-ranking (None: c-TF-IDF words).
+            recount: Whether the topics changed since the model counted words
+                (outliers reassigned, or segments added to a sample's topics).
+        """
+        representation = None
+        with quiet_bertopic():
             if embedder is not None and self.config.rerank_words:
                 from bertopic.representation import KeyBERTInspired
 
@@ -299,38 +314,18 @@ class TopicModeler:
                 representation = KeyBERTInspired(
                     top_n_words=self.config.top_n_words, random_state=self.random_state
                 )
-            if has_outliers or representation is not None:
+            if recount or representation is not None:
                 model.update_topics(
                     documents,
-                    topics=list(topics),
+                    topics=topics.tolist(),
                     vectorizer_model=topic_word_vectorizer(
                         self.config.extra_stop_words
                     ),
                     representation_model=representation,
                 )
-            # Words per group and per hierarchy level are counted later: plain
-            # c-TF-IDF is enough there, and re-ranking each would embed again.
-            model.representation_model = None
-
-        return model
-
-    def _choose_k(self, embeddings: np.ndarray) -> int:
-        # heavy: kept out of start-up
-        from sklearn.cluster import KMeans
-        from sklearn.metrics import silhouette_score
-
-        n = embeddings.shape[0]
-        best_k, best_score = 2, -np.inf
-        for k in range(2, max(2, min(self.config.max_small_topics, n // 4)) + 1):
-            labels = KMeans(
-                n_clusters=k, n_init=10, random_state=self.random_state
-            ).fit_predict(embeddings)
-            if len(set(labels.tolist())) < 2:
-                continue
-            score = silhouette_score(embeddings, labels, metric="cosine")
-            if score > best_score + 1e-9:
-                best_k, best_score = k, score
-        return best_k
+        # Words per group and per hierarchy level are counted later: plain
+        # c-TF-IDF is enough there, and re-ranking each would embed again.
+        model.representation_model = None
 
     def transform(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Assign segments to the most similar topic centroid.
@@ -392,11 +387,3 @@ class TopicModeler:
             return []
         words = self.model_.get_topic(topic) or []
         return [word for word, _ in words if word][: self.config.top_n_words]
-
-
-def _has_giant_cluster(labels: np.ndarray, *, share: float = 0.5) -> bool:
-    """Whether one cluster holds more than ``share`` of the clustered segments."""
-    clustered = labels[labels != OUTLIER]
-    return bool(len(clustered)) and np.bincount(clustered).max() > share * len(
-        clustered
-    )

@@ -9,6 +9,7 @@ import pandas as pd
 from pipeline.topics.bertopic_adapters import quiet_bertopic
 from pipeline.topics.centroids import OUTLIER
 from pipeline.topics.estimator import TopicModeler
+from pipeline.topics.numba_cache import cache_umap_functions
 from pipeline.topics.words import SEGMENT_END
 
 
@@ -49,6 +50,7 @@ def _figures(model, modeler, docs, groups, n_topics) -> list[tuple[str, object]]
     ]
     if n_topics >= 3:
         if modeler.config.intertopic_map:
+            cache_umap_functions()  # UMAP of the topics: compiled once per machine
             figures.append(("Intertopic distance map", model.visualize_topics()))
         if modeler.config.hierarchy:
             hierarchy = model.hierarchical_topics(docs)

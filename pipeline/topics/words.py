@@ -49,6 +49,7 @@ SEGMENT_END = " xsegmentendx "
 """Appended to each segment's lemmas: BERTopic joins a topic's segments into one
 text, and n-grams must not run from one segment into the next. (Letters only:
 BERTopic strips punctuation before counting words.)"""
+_MARKER = SEGMENT_END.strip()
 
 
 class SegmentAnalyzer:
@@ -70,15 +71,26 @@ class SegmentAnalyzer:
         self.ngram_range = ngram_range
 
     def __call__(self, text: str) -> list[str]:
-        """Return the n-grams of ``text``."""
+        """Return the n-grams of ``text`` (grouped by n, as counts need no order)."""
         low, high = self.ngram_range
+        words = _WORD_RE.findall(text.lower())
+        # the segment marker is never a word nor part of a pair; n-grams are of
+        # words that stand together in the text, never made by dropping the
+        # stop words between them
+        keep = [w not in self.stop_words and w != _MARKER for w in words]
         grams: list[str] = []
-        for part in text.split(SEGMENT_END.strip()):
-            words = _WORD_RE.findall(part.lower())
-            keep = [w not in self.stop_words for w in words]
-            for n in range(low, high + 1):
-                # n-grams of words that stand together in the text, never one
-                # made by dropping the stop words between them
+        for n in range(low, high + 1):
+            if n == 1:
+                grams.extend(w for w, k in zip(words, keep, strict=True) if k)
+            elif n == 2:
+                grams.extend(
+                    f"{a} {b}"
+                    for a, b, keep_a, keep_b in zip(
+                        words, words[1:], keep, keep[1:], strict=False
+                    )
+                    if keep_a and keep_b
+                )
+            else:
                 grams.extend(
                     " ".join(words[i : i + n])
                     for i in range(len(words) - n + 1)

@@ -235,3 +235,36 @@ def test_auto_codes_with_ids_the_codebook_lacks_are_refused_with_the_fix():
     message = str(error.value)
     assert message.startswith("classifier.json: the run's auto-codes use 1 code id")
     assert "'1_8_past_experience'" in message and "--refit-codes" in message
+
+
+def test_intervals_of_each_code_are_those_of_the_code_compared_alone():
+    # every code's replicates come from one product over all codes: a code's
+    # interval must not depend on the codes beside it
+    rng = np.random.default_rng(4)
+    n, k = 400, 3
+    a = rng.random((n, k)) < [0.1, 0.3, 0.5]
+    b = a ^ (rng.random((n, k)) < 0.15)
+    documents = np.asarray([f"d{i // 4}" for i in range(n)], dtype=object)
+    coded = {"ann": np.ones(n, bool), "auto": np.ones(n, bool)}
+    together = compare_pair(
+        UnitData("segments", ["x", "y", "z"], documents, {"ann": a, "auto": b}, coded),
+        "ann",
+        "auto",
+        n_boot=200,
+    )
+    for j, code in enumerate(["x", "y", "z"]):
+        alone = compare_pair(
+            UnitData(
+                "segments",
+                [code],
+                documents,
+                {"ann": a[:, [j]], "auto": b[:, [j]]},
+                coded,
+            ),
+            "ann",
+            "auto",
+            n_boot=200,
+        )[0]
+        assert {k: together[j][k] for k in alone if k != "flag"} == {
+            k: v for k, v in alone.items() if k != "flag"
+        }

@@ -1,0 +1,230 @@
+"""Clustering for topics: UMAP then HDBSCAN, or k-means for small corpora.
+
+Settings adapt to the corpus size (:func:`choose_parameters`). UMAP's
+neighbour graph is exact below 4,096 segments (UMAP's own small-data path);
+from there up to :data:`EXACT_NEIGHBOURS_MAX` segments it is computed here,
+exactly, with scikit-learn's brute-force search (:func:`cosine_neighbours`), instead
+of by pynndescent's approximate search, whose main numba function cannot be
+cached and took about 25 s to compile in every new process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.config.analysis import TopicsConfig
+from pipeline.topics.centroids import OUTLIER
+from pipeline.topics.numba_cache import cache_umap_functions
+
+UMAP_SMALL_DATA = 4096
+"""Below this many points UMAP computes exact neighbours itself."""
+EXACT_NEIGHBOURS_MAX = 50_000
+"""Above this many points the exact neighbour graph costs more than
+pynndescent's search (n^2 similarities), so UMAP's own path is kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicParameters:
+    """The clustering set-up chosen for a corpus size."""
+
+    method: str  # "bertopic" or "kmeans"
+    n_neighbors: int = 0
+    n_components: int = 0
+    min_cluster_size: int = 0
+    min_samples: int = 0
+    n_clusters: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Clusters:
+    """HDBSCAN's clusters of a corpus.
+
+    Attributes:
+        labels: Per point, its cluster (-1: outlier).
+        selection: HDBSCAN's cluster selection: ``eom`` or ``leaf``.
+    """
+
+    labels: np.ndarray
+    selection: str
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbours:
+    """Each point's nearest neighbours, itself first.
+
+    Attributes:
+        indices: ``(n, k)`` neighbour indices.
+        distances: ``(n, k)`` cosine distances, ascending.
+    """
+
+    indices: np.ndarray
+    distances: np.ndarray
+
+
+def choose_parameters(n_segments: int, config: TopicsConfig) -> TopicParameters:
+    """Pick UMAP/HDBSCAN settings that fit the corpus size.
+
+    Args:
+        n_segments: Number of segments to model.
+        config: The ``topics`` section.
+
+    Returns:
+        ``kmeans`` below ``config.small_corpus`` segments, else ``bertopic``
+        with ``n_neighbors`` < n and ``min_cluster_size`` ~ sqrt(n)/2.
+    """
+    if n_segments < config.small_corpus:
+        return TopicParameters(method="kmeans")
+    min_cluster_size = config.min_cluster_size or max(5, round(np.sqrt(n_segments) / 2))
+    return TopicParameters(
+        method="bertopic",
+        n_neighbors=min(config.n_neighbors, n_segments - 1),
+        n_components=min(config.n_components, n_segments - 2),
+        min_cluster_size=int(min_cluster_size),
+        min_samples=max(1, int(min_cluster_size) // 3),
+    )
+
+
+def cosine_neighbours(embeddings: np.ndarray, n_neighbors: int) -> Neighbours:
+    """Exact nearest neighbours by cosine distance, each point first in its own row.
+
+    For unit-length vectors the Euclidean order is the cosine order, so
+    scikit-learn's brute-force Euclidean search (chunked, in compiled code)
+    finds them; cosine distance is half the squared Euclidean distance.
+
+    Args:
+        embeddings: ``(n, d)`` unit-length embeddings.
+        n_neighbors: Neighbours per point, the point itself included.
+
+    Returns:
+        Indices and cosine distances, nearest first.
+    """
+    # heavy: kept out of start-up
+    from sklearn.neighbors import NearestNeighbors
+
+    vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
+    n = vectors.shape[0]
+    search = NearestNeighbors(
+        n_neighbors=n_neighbors, algorithm="brute", metric="euclidean"
+    ).fit(vectors)
+    euclidean, indices = search.kneighbors(vectors)
+    # a point is its own first neighbour, also when it has exact duplicates
+    rows = np.arange(n)
+    is_self = indices == rows[:, None]
+    position = np.where(is_self.any(axis=1), is_self.argmax(axis=1), n_neighbors - 1)
+    others = np.ones(indices.shape, dtype=bool)
+    others[rows, position] = False
+    shape = (n, n_neighbors - 1)
+    cosine = euclidean.astype(np.float32) ** 2 / 2
+    return Neighbours(
+        np.column_stack([rows, indices[others].reshape(shape)]).astype(np.int32),
+        np.column_stack([np.zeros(n, np.float32), cosine[others].reshape(shape)]),
+    )
+
+
+def reduce_dimensions(
+    embeddings: np.ndarray, parameters: TopicParameters, *, random_state: int
+) -> np.ndarray:
+    """UMAP of the embeddings to ``parameters.n_components`` dimensions.
+
+    Args:
+        embeddings: ``(n, d)`` unit-length embeddings.
+        parameters: The chosen settings (``bertopic`` method).
+        random_state: UMAP's seed.
+
+    Returns:
+        ``(n, n_components)`` coordinates.
+    """
+    cache_umap_functions()
+    # heavy: kept out of start-up
+    from umap import UMAP
+
+    n = embeddings.shape[0]
+    precomputed = (None, None, None)
+    if UMAP_SMALL_DATA <= n <= EXACT_NEIGHBOURS_MAX:
+        neighbours = cosine_neighbours(embeddings, parameters.n_neighbors)
+        precomputed = (neighbours.indices, neighbours.distances, None)
+    return UMAP(
+        n_neighbors=parameters.n_neighbors,
+        n_components=parameters.n_components,
+        min_dist=0.0,
+        metric="cosine",
+        random_state=random_state,
+        n_jobs=1,
+        low_memory=True,
+        precomputed_knn=precomputed,
+    ).fit_transform(embeddings)
+
+
+def cluster_hdbscan(reduced: np.ndarray, parameters: TopicParameters) -> Clusters:
+    """HDBSCAN on UMAP's coordinates; ``leaf`` selection if one cluster is giant.
+
+    When HDBSCAN's default selection puts more than half of the clustered
+    points in one cluster, the finer ``leaf`` selection is used instead.
+
+    Args:
+        reduced: UMAP's coordinates.
+        parameters: The chosen settings.
+
+    Returns:
+        The labels and the selection used.
+    """
+    # heavy: kept out of start-up
+    from hdbscan import HDBSCAN
+
+    selection = "eom"
+    labels = HDBSCAN(
+        min_cluster_size=parameters.min_cluster_size,
+        min_samples=parameters.min_samples,
+        cluster_selection_method=selection,
+        # no worker processes: on 2 cores the default four took 0.8 GB
+        # for the rest of the run and saved no time
+        core_dist_n_jobs=1,
+    ).fit_predict(reduced)
+    if _has_giant_cluster(labels):
+        selection = "leaf"
+        labels = HDBSCAN(
+            min_cluster_size=parameters.min_cluster_size,
+            min_samples=parameters.min_samples,
+            cluster_selection_method=selection,
+            core_dist_n_jobs=1,
+        ).fit_predict(reduced)
+    return Clusters(labels, selection)
+
+
+def choose_k(embeddings: np.ndarray, *, max_topics: int, random_state: int) -> int:
+    """The number of k-means clusters (2 to ``max_topics``) with the best silhouette.
+
+    Args:
+        embeddings: ``(n, d)`` embeddings.
+        max_topics: Largest k tried (also at most a quarter of the points).
+        random_state: k-means seed.
+
+    Returns:
+        The chosen k.
+    """
+    # heavy: kept out of start-up
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    n = embeddings.shape[0]
+    best_k, best_score = 2, -np.inf
+    for k in range(2, max(2, min(max_topics, n // 4)) + 1):
+        labels = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit_predict(
+            embeddings
+        )
+        if len(set(labels.tolist())) < 2:
+            continue
+        score = silhouette_score(embeddings, labels, metric="cosine")
+        if score > best_score + 1e-9:
+            best_k, best_score = k, score
+    return best_k
+
+
+def _has_giant_cluster(labels: np.ndarray, *, share: float = 0.5) -> bool:
+    """Whether one cluster holds more than ``share`` of the clustered segments."""
+    clustered = labels[labels != OUTLIER]
+    return bool(len(clustered)) and np.bincount(clustered).max() > share * len(
+        clustered
+    )
