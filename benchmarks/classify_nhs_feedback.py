@@ -10,7 +10,8 @@ respondent, the same folds for every method:
 (c) the zero-shot classifier: the codebook only, no training labels;
 (d) a keyword baseline: a code when one of its codebook keywords occurs;
 (e) (b) without TF-IDF and (c) again on int8 vectors against fp32 vectors: the
-    downstream cost of the int8 embedding backend.
+    downstream cost of the int8 embedding backend (``onnx-int8``: the
+    SmoothQuant-calibrated int8 graph, ``pipeline/embed/smoothquant.py``).
 
 Printed: micro-F1, macro-F1 and mean per-label Cohen's kappa of each, the
 training time and peak memory of (b) on the whole file, and its learning
@@ -152,7 +153,7 @@ def main() -> None:
 
     # (e) downstream effect of the embedding backend: the supervised classifier
     # (embeddings only) and zero-shot on fp32 ONNX vectors (same as torch) and
-    # on int8 vectors, same folds.
+    # on the calibrated int8 vectors, same folds and seed.
     plain = config.classify.model_copy(update={"tfidf": False, "cv_folds": 5})
     for backend in ("onnx", "onnx-int8"):
         other = make_embedder(config.embed.model_copy(update={"backend": backend}))

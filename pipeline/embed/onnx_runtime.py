@@ -10,13 +10,16 @@ sentence-transformers does them (mean over the attention mask, then L2), with
 the same tokenizer, lower-casing and maximum length, so the fp32 graph gives
 the same vectors as ``SentenceTransformer.encode``.
 
-``quantized=True`` uses a dynamically quantised int8 copy of the graph (see
-:func:`quantize_model` for which layers, and ``benchmarks/README.md`` for the
-speed and fidelity measured).
+``quantized=True`` uses a calibrated int8 copy of the graph (SmoothQuant, then
+dynamic int8 quantisation: :mod:`pipeline.embed.smoothquant`), made once and
+kept beside the fp32 export under a name keyed by the fp32 graph's hash and
+the recipe (settings, calibration text, quantiser version); see
+``benchmarks/README.md`` for the speed and fidelity measured.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import logging
@@ -29,9 +32,20 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.embed.base import BaseEmbedder
+from pipeline.embed.smoothquant import (
+    quantize_smoothed,
+    read_calibration_texts,
+    recipe_key,
+    settings_for,
+)
 from pipeline.errors import ModelError
-from pipeline.store.cache_keys import onnx_export_dir
-from pipeline.store.checksums import discard_folder, seal_folder, verify_folder
+from pipeline.store.cache_keys import int8_graph_name, onnx_export_dir
+from pipeline.store.checksums import (
+    discard_folder,
+    seal_folder,
+    sealed_digest,
+    verify_folder,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -113,33 +127,6 @@ def export_model(model_dir: Path, out_path: Path) -> Path:
     return out_path
 
 
-def quantize_model(fp32_path: Path, out_path: Path) -> Path:
-    """Write an int8 copy of an exported graph (dynamic quantisation of MatMul weights).
-
-    Args:
-        fp32_path: The fp32 ONNX graph.
-        out_path: Where to write the quantised graph.
-
-    Returns:
-        ``out_path``.
-    """
-    # heavy: kept out of start-up
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
-        tmp_path = Path(tmp) / "model.int8.onnx"
-        quantize_dynamic(
-            str(fp32_path),
-            str(tmp_path),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-        )
-        os.replace(tmp_path, out_path)
-    return out_path
-
-
 class OnnxEmbedder(BaseEmbedder):
     """A sentence-transformers model run with ONNX Runtime.
 
@@ -201,7 +188,7 @@ class OnnxEmbedder(BaseEmbedder):
             model_name: Name for ``model_id``.
             model_version: Version for ``model_id`` and the export's folder.
             cache_dir: Where exports are kept.
-            quantized: Use the int8 graph.
+            quantized: Use the calibrated int8 graph (made once).
             batch_size: Texts per forward pass.
             threads: ONNX Runtime threads.
 
@@ -227,12 +214,8 @@ class OnnxEmbedder(BaseEmbedder):
             seal_folder(folder)
         path = fp32
         if quantized:
-            path = folder / "model.int8.onnx"
-            if not path.is_file():
-                logger.info("embed: quantising the ONNX graph to int8 (once)")
-                quantize_model(fp32, path)
-                seal_folder(folder)
-        backend = "onnx-int8" if quantized else "onnx"
+            path = _int8_graph(folder, fp32, model_dir, model_name)
+        backend = backend_tag(model_name, quantized)
         return cls(
             path,
             model_dir,
@@ -251,14 +234,7 @@ class OnnxEmbedder(BaseEmbedder):
         vectors = np.empty((n, self.dimension), dtype=np.float32)
         for start in range(0, n, self.batch_size):
             index = order[start : start + self.batch_size]
-            batch = self.tokenizer.encode_batch([texts[i] for i in index])
-            encoded = {
-                "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
-                "attention_mask": np.array(
-                    [e.attention_mask for e in batch], dtype=np.int64
-                ),
-                "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64),
-            }
+            encoded = tokenize_batch(self.tokenizer, [texts[i] for i in index])
             feed = {
                 name: value
                 for name, value in encoded.items()
@@ -272,6 +248,62 @@ class OnnxEmbedder(BaseEmbedder):
             )
             vectors[index] = pooled
         return vectors
+
+
+def backend_tag(model_name: str, quantized: bool) -> str:
+    """The backend part of an ONNX embedder's ``model_id``.
+
+    ``onnx``, or for the int8 graph ``onnx-int8-sq.<recipe>``: int8 vectors
+    never share cache entries with fp32 ones, nor with another recipe's.
+    """
+    if not quantized:
+        return "onnx"
+    settings = settings_for(model_name)
+    return f"onnx-int8-sq.{recipe_key(settings, read_calibration_texts())}"
+
+
+def _int8_graph(folder: Path, fp32: Path, model_dir: Path, model_name: str) -> Path:
+    """The calibrated int8 graph beside ``fp32``, made (once) if missing.
+
+    Its name holds the recipe and the fp32 graph's hash; int8 graphs of other
+    recipes are deleted when a new one is made.
+    """
+    settings = settings_for(model_name)
+    texts = read_calibration_texts()
+    digest = sealed_digest(folder, fp32.name) or _sha256(fp32)
+    path = folder / int8_graph_name(recipe_key(settings, texts), digest)
+    if path.is_file():
+        return path
+    logger.info(
+        "embed: calibrating and quantising the ONNX graph of %s to int8 (once)",
+        model_name,
+    )
+    for stale in folder.glob("model.int8*.onnx"):
+        stale.unlink()
+    tokenizer = load_tokenizer(model_dir)
+    by_length = sorted(texts, key=len)
+    feeds = (
+        tokenize_batch(tokenizer, by_length[start : start + 32])
+        for start in range(0, len(by_length), 32)
+    )
+    quantize_smoothed(fp32, path, feeds=feeds, settings=settings)
+    seal_folder(folder)
+    return path
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def tokenize_batch(tokenizer, texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """Token ids, attention mask and token type ids of a batch, as int64 arrays."""
+    batch = tokenizer.encode_batch(list(texts))
+    return {
+        "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in batch], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64),
+    }
 
 
 def load_tokenizer(model_dir: Path):

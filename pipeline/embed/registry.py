@@ -5,8 +5,10 @@ An embedder turns texts into L2-normalised float32 vectors:
 
 - ``onnx`` (default): all-MiniLM-L6-v2 exported to ONNX from the local weights
   and run with ONNX Runtime; same vectors as sentence-transformers, faster.
-- ``onnx-int8``: the same graph with int8 weights; faster still, slightly
-  different vectors (see ``benchmarks/README.md``).
+- ``onnx-int8``: the same graph calibrated and quantised to int8
+  (SmoothQuant, :mod:`pipeline.embed.smoothquant`); faster, slightly
+  different vectors, never mixed with fp32 ones in the cache (see
+  ``benchmarks/README.md``).
 - ``sentence-transformers``: the model run by sentence-transformers (torch).
 - ``hashing``: a deterministic bag-of-words hashing embedder for fast tests;
   no model at all.
@@ -26,7 +28,7 @@ from pipeline.config.analysis import EmbedConfig
 from pipeline.embed.base import BaseEmbedder
 from pipeline.embed.encoders import HashingEmbedder, SentenceTransformerEmbedder
 from pipeline.embed.model_files import resolve_model
-from pipeline.embed.onnx_runtime import OnnxEmbedder
+from pipeline.embed.onnx_runtime import OnnxEmbedder, backend_tag
 from pipeline.errors import ConfigError
 
 
@@ -35,8 +37,10 @@ def embedder_id(config: EmbedConfig) -> str:
     if config.backend == "hashing":
         return f"hashing-{config.hashing_dimension}"
     model = _resolved(config)
-    backend = {"sentence-transformers": "torch"}.get(config.backend, config.backend)
-    return f"{model.name}@{model.version}/{backend}"
+    if config.backend == "sentence-transformers":
+        return f"{model.name}@{model.version}/torch"
+    quantized = config.backend == "onnx-int8"
+    return f"{model.name}@{model.version}/{backend_tag(model.name, quantized)}"
 
 
 def encoder_card(config: EmbedConfig, model_id: str) -> dict[str, str]:

@@ -87,6 +87,18 @@ def verify_folder(folder: str | Path) -> str | None:
     return None
 
 
+def sealed_digest(folder: str | Path, name: str) -> str | None:
+    """The SHA-256 a folder's seal records for one of its files, or None.
+
+    Read from the seal, not recomputed: call it after :func:`verify_folder`.
+    """
+    try:
+        checksums = json.loads((Path(folder) / SEAL).read_text(encoding="utf-8"))
+        return str(checksums[name]["sha256"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
 def discard_folder(folder: str | Path) -> None:
     """Delete a damaged cache folder (only ever one under the cache)."""
     shutil.rmtree(folder, ignore_errors=True)

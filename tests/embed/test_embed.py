@@ -113,7 +113,7 @@ def test_packaged_model_loads_offline():
 
 
 @pytest.mark.slow
-def test_onnx_export_gives_the_same_vectors_as_sentence_transformers(tmp_path):
+def test_onnx_export_gives_the_same_vectors_as_sentence_transformers(onnx_cache):
     texts = [
         "I learnt the job by doing it.",
         "Nobody trained me; you just get on with it and hope.",
@@ -125,16 +125,16 @@ def test_onnx_export_gives_the_same_vectors_as_sentence_transformers(tmp_path):
         texts
     )
     onnx = make_embedder(
-        EmbedConfig(backend="onnx", onnx_cache_dir=tmp_path, batch_size=2)
+        EmbedConfig(backend="onnx", onnx_cache_dir=onnx_cache, batch_size=2)
     )
     assert onnx.model_id.endswith("/onnx")
     onnx_vectors = onnx.embed(texts)
     cosine = (torch_vectors * onnx_vectors).sum(axis=1)
     assert cosine.min() > 0.9999
-    int8 = make_embedder(EmbedConfig(backend="onnx-int8", onnx_cache_dir=tmp_path))
-    assert int8.model_id.endswith("/onnx-int8")
-    assert (torch_vectors * int8.embed(texts)).sum(axis=1).mean() > 0.95
-    assert (tmp_path / "all-MiniLM-L6-v2@0.1.0" / "model.onnx").is_file()
+    int8 = make_embedder(EmbedConfig(backend="onnx-int8", onnx_cache_dir=onnx_cache))
+    assert "/onnx-int8-sq." in int8.model_id  # never the fp32 vectors' id
+    assert (torch_vectors * int8.embed(texts)).sum(axis=1).min() > 0.99
+    assert (onnx_cache / "all-MiniLM-L6-v2@0.1.0" / "model.onnx").is_file()
 
 
 def test_onnx_tokenizer_gives_what_auto_tokenizer_gives():
