@@ -2,34 +2,11 @@
 
 A key is a content hash of what a cached result depends on, so that a change
 to any of it (a corpus file, a config section, the codebook, the code itself)
-gives another key, and nothing else does. ``docs/operations.md`` has the
-table of what invalidates what.
-
-Keys of the run steps (Prefect's task cache, and the step folders
-``<runs>/.cache/steps/<step>-<key>/``):
-
-- ``ingest``: the corpus fingerprint (file names and bytes, metadata table,
-  ``ingest`` settings) and the ``anonymise`` settings;
-- ``segment`` batches: the ``segment`` settings and the content hashes of the
-  batch's documents;
-- ``embed`` batches: the embedding model and the batch's text keys;
-- ``topics``: the segments (ingest key, ``segment`` settings, texts), the
-  embedding model, the topic settings, fit or the saved model applied, the
-  codebook when topics are guided by it;
-- ``classify``: the segments, the embedding model, the ``classify`` settings,
-  the codebook and the trained model;
-- ``compare``: the classify key, the ``compare`` settings, the codes file and
-  the codebook.
-
-Every step key also holds :func:`code_version`, so results made by other code
-are never reused. Other caches (their keys below): parsed transcripts
-(:func:`parse_key`), embeddings in the store (:func:`text_key`), identifier
-findings in the store (:func:`identifier_check_key`: the speech, the checker's
-settings and its code),
-saved zero-shot codings (:func:`saved_coding_dir`), saved topic models
-(:func:`topic_models_dir`, chosen by content), ONNX exports
-(:func:`onnx_export_dir`), their int8 graphs (:func:`int8_graph_name`), and
-the network step's mentions per document (:func:`network_mentions_dir`).
+gives another key, and nothing else does: each function says what its key
+holds, and ``docs/operations.md`` has the table of what invalidates what.
+Every run step's key (Prefect's task cache, and the step folders
+``<runs>/.cache/steps/<step>-<key>/``) also holds :func:`code_version`, so
+results made by other code are never reused.
 """
 
 from __future__ import annotations
@@ -120,6 +97,14 @@ def file_hash(path: str | Path | None) -> str:
     return digest.hexdigest()[:16]
 
 
+def _package_version(name: str) -> str:
+    """An installed package's version (a spaCy model's), or ``unknown``."""
+    try:
+        return metadata.version(name)
+    except (metadata.PackageNotFoundError, ValueError):
+        return "unknown"
+
+
 def corpus_name(corpus: str | Path | None) -> str:
     """A short name for a corpus (a label in folder names, never a key)."""
     if corpus is None:
@@ -177,11 +162,7 @@ def topics_key(
     *,
     codebook_hash: str,
 ) -> str:
-    """The topics step's key.
-
-    ``saved_model``: the saved model applied, or None to fit;
-    ``codebook_hash``: the run's codebook (its keywords guide the topics).
-    """
+    """The topics step's key (``saved_model``: the one applied, None to fit)."""
     return step_key(
         "topics",
         segments,
@@ -230,32 +211,22 @@ def network_version() -> str:
 
 
 def mention_finder_key(config: PipelineConfig) -> str:
-    """What a document's found mentions depend on besides its speech.
+    """What found mentions depend on besides the speech: gazetteer, model, code.
 
-    The gazetteer file, the spaCy model and its installed version, and the
-    network code. Not the score threshold, corrections or grouping: they
-    apply after finding.
+    Not the score threshold, corrections or grouping: they apply after finding.
     """
     model = config.network.spacy_model
-    try:
-        model_version = metadata.version(model)
-    except (metadata.PackageNotFoundError, ValueError):
-        model_version = "unknown"
     return hash_json(
         {
             "gazetteer": file_hash(config.network.gazetteer_path),
-            "model": [model, model_version],
+            "model": [model, _package_version(model)],
             "code": network_version(),
         }
     )
 
 
 def network_mentions_dir(config: PipelineConfig) -> Path:
-    """Found mentions per document: ``<runs>/.cache/network/<finder key>/``.
-
-    One file per document, named by a hash of its participant speech, so a
-    rerun with new interviews parses only them.
-    """
+    """Found mentions, a file per document: ``<runs>/.cache/network/<finder key>/``."""
     return (
         Path(config.store.runs_dir) / ".cache" / "network" / mention_finder_key(config)
     )
@@ -310,10 +281,7 @@ def identifier_settings_key(config: AnonymiseConfig, *, recall_first: bool) -> s
     Returns:
         A 16-hex-digit key.
     """
-    try:
-        model_version = metadata.version(config.spacy_model)
-    except (metadata.PackageNotFoundError, ValueError):
-        model_version = "unknown"
+    model_version = _package_version(config.spacy_model)
     return hash_json(
         {
             "config": config.model_dump(mode="json", exclude={"policy"}),
@@ -415,10 +383,7 @@ def topics_data_hash(texts: Sequence[str]) -> str:
 
 
 def topics_settings_hash(config: PipelineConfig) -> str:
-    """Hash of what shapes a topic model.
-
-    The topics settings (but how to update) and the embeddings.
-    """
+    """Hash of what shapes a topic model: its settings (not updating), embeddings."""
     topics = config.topics.model_dump(
         mode="json", exclude={"update", "name", "model_dir", "lineage_overlap"}
     )
@@ -432,21 +397,17 @@ def topics_settings_hash(config: PipelineConfig) -> str:
 
 
 def onnx_export_dir(cache_dir: str | Path, model_name: str, version: str) -> Path:
-    """Where a model's ONNX export is kept.
-
-    The folder is ``<embed.onnx_cache_dir>/<name>@<version>``.
-    """
+    """A model's ONNX export: ``<embed.onnx_cache_dir>/<name>@<version>``."""
     return Path(cache_dir) / f"{model_name}@{version}"
 
 
 def smoothquant_recipe_key(
     *, alpha: float, skip_layers: int, calibration_sha256: str, quantiser: str
 ) -> str:
-    """What an int8 embedding graph depends on besides its fp32 graph.
+    """What an int8 graph depends on besides its fp32 graph.
 
-    Part of the int8 graph's file name (with the fp32 graph's hash) and of the
-    int8 embedder's ``model_id``, so int8 vectors never mix with fp32 ones or
-    with those of another recipe.
+    In the graph's file name and the embedder's ``model_id``: int8 vectors never
+    mix with fp32 ones or with another recipe's.
     """
     return hash_json([alpha, skip_layers, calibration_sha256, quantiser])[:10]
 
