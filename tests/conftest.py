@@ -29,9 +29,13 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
-# one numba cache per test process and the subprocesses it starts: UMAP and
-# HDBSCAN are compiled once, not in every run
-_NUMBA_CACHE = Path(tempfile.mkdtemp(prefix="themes-test-numba-"))
+# one numba cache per test session, shared by the xdist workers (children of
+# the controlling process) and the subprocesses they start: UMAP is compiled
+# once, not in every worker and run
+_WORKER = "PYTEST_XDIST_WORKER" in os.environ
+_SESSION = os.getppid() if _WORKER else os.getpid()
+_NUMBA_CACHE = Path(tempfile.gettempdir()) / f"themes-test-numba-{_SESSION}"
+_NUMBA_CACHE.mkdir(exist_ok=True)
 os.environ["NUMBA_CACHE_DIR"] = str(_NUMBA_CACHE)
 
 
@@ -57,7 +61,8 @@ def pytest_collection_modifyitems(session, config, items):
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
-    shutil.rmtree(_NUMBA_CACHE, ignore_errors=True)
+    if not _WORKER:  # the controller ends after its workers
+        shutil.rmtree(_NUMBA_CACHE, ignore_errors=True)
 
 
 _SHARED_SERVER: dict[str, str] = {}
