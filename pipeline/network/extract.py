@@ -29,23 +29,6 @@ class FindsMentions(Protocol):
         """Every candidate mention of the segments, in text order."""
 
 
-SOURCE_COLUMNS: tuple[str, ...] = (
-    "document_id",
-    "segment_id",
-    "start",
-    "end",
-    "mention",
-    "source",
-    "kind",
-    "scope",
-    "purpose",
-    "score",
-    "role",
-)
-"""``knowledge_sources.csv``: one kept mention a row. ``purpose`` is the
-purposes joined with ``;`` (empty when the speech gives none); ``role`` is a
-person's role (empty for other kinds)."""
-
 KNOWLEDGE_SOURCES_SCHEMA = pa.schema(
     [
         pa.field("document_id", pa.string(), nullable=False),
@@ -61,7 +44,12 @@ KNOWLEDGE_SOURCES_SCHEMA = pa.schema(
         pa.field("role", pa.string(), nullable=False),
     ]
 )
-"""Arrow schema of ``knowledge_sources.parquet`` (:data:`SOURCE_COLUMNS`)."""
+"""Arrow schema of ``knowledge_sources.parquet``."""
+
+SOURCE_COLUMNS: tuple[str, ...] = tuple(KNOWLEDGE_SOURCES_SCHEMA.names)
+"""``knowledge_sources.csv``: one kept mention a row. ``purpose`` is the
+purposes joined with ``;`` (empty when the speech gives none); ``role`` is a
+person's role (empty for other kinds)."""
 
 DISMISSED_COLUMNS: tuple[str, ...] = (
     "document_id",

@@ -173,23 +173,17 @@ def cluster_hdbscan(reduced: np.ndarray, parameters: TopicParameters) -> Cluster
     # heavy: kept out of start-up
     from hdbscan import HDBSCAN
 
-    selection = "eom"
-    labels = HDBSCAN(
-        min_cluster_size=parameters.min_cluster_size,
-        min_samples=parameters.min_samples,
-        cluster_selection_method=selection,
-        # no worker processes: on 2 cores the default four took 0.8 GB
-        # for the rest of the run and saved no time
-        core_dist_n_jobs=1,
-    ).fit_predict(reduced)
-    if _has_giant_cluster(labels):
-        selection = "leaf"
+    for selection in ("eom", "leaf"):
         labels = HDBSCAN(
             min_cluster_size=parameters.min_cluster_size,
             min_samples=parameters.min_samples,
             cluster_selection_method=selection,
+            # no worker processes: on 2 cores the default four took 0.8 GB
+            # for the rest of the run and saved no time
             core_dist_n_jobs=1,
         ).fit_predict(reduced)
+        if not _has_giant_cluster(labels):
+            break
     return Clusters(labels, selection)
 
 
