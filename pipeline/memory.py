@@ -28,13 +28,14 @@ class PeakMemory:
 
     def __init__(self, interval: float = 0.05) -> None:
         self.interval = interval
+        self.start = 0
         self.peak = 0
         self._stop = threading.Event()
 
     def __enter__(self) -> PeakMemory:
         self._process = psutil.Process()
         self._stop.clear()
-        self.peak = self._rss()
+        self.start = self.peak = self._rss()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -61,6 +62,11 @@ class PeakMemory:
     def peak_gb(self) -> float:
         """The peak in GiB."""
         return self.peak / 2**30
+
+    @property
+    def growth(self) -> int:
+        """Bytes the block added at its peak, over the memory it started with."""
+        return self.peak - self.start
 
 
 def release_memory() -> None:

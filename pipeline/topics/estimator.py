@@ -39,7 +39,11 @@ import pandas as pd
 
 from pipeline.config.analysis import TopicsConfig
 from pipeline.errors import ModelError
-from pipeline.topics.bertopic_adapters import bertopic_embedder, quiet_bertopic
+from pipeline.topics.bertopic_adapters import (
+    bertopic_embedder,
+    import_bertopic,
+    quiet_bertopic,
+)
 from pipeline.topics.centroids import (
     OUTLIER,
     assign_to_centroids,
@@ -267,6 +271,7 @@ class TopicModeler:
         Returns:
             The model and each document's topic.
         """
+        import_bertopic()
         # heavy: kept out of start-up
         from bertopic import BERTopic
         from bertopic.cluster import BaseCluster
