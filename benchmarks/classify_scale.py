@@ -11,7 +11,12 @@ human codes, one segment per comment, as ``scale.py`` builds them):
 - outputs: ``export_run`` (report, workbook, prevalence, REFI-QDA project).
 
 Each step's time per segment at 100,000 is set against the same at 10,000
-(about 1 for a step that grows linearly). Classify runs twice at each size:
+(about 1 for a step that grows linearly). Classify and compare are measured
+with :class:`~pipeline.memory.PeakMemory` too: the process's peak resident
+memory during the step and its growth over the memory the step started with
+(freed memory is given back to the system before each step, so a step is not
+charged for the one before; in a fresh process the growth is alike, the peak
+lower by what the script holds besides). Classify runs twice at each size:
 with the keyword models' fits started from a fit on a sample
 (``classify.keyword_warm_start_rows``, the default) and from zero (the fit
 before issue 20); the auto-codes' agreement with the human codes (pooled and
@@ -35,9 +40,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._harness import ONNX_CACHE, ROOT, Figure, Results  # noqa: E402
+from benchmarks._harness import (  # noqa: E402
+    ONNX_CACHE,
+    ROOT,
+    Figure,
+    PeakMemory,
+    Results,
+)
 from benchmarks.scale import write_corpus  # noqa: E402
 from pipeline.config.run import PipelineConfig, load_config  # noqa: E402
+from pipeline.memory import release_memory  # noqa: E402
 from pipeline.steps.inputs import RunInputs, resolve_run_inputs  # noqa: E402
 from pipeline.store.run_folder import RunFolder  # noqa: E402
 
@@ -110,44 +122,58 @@ def warm_prototypes(inputs: RunInputs) -> None:
     keyword_hits(["spaCy imported before the first timed step"], codebook, [])
 
 
-def classify(inputs: RunInputs, run: RunFolder) -> tuple[float, float]:
-    """Time the code step (its files go into the run folder); the share coded."""
+def classify(inputs: RunInputs, run: RunFolder) -> tuple[float, float, PeakMemory]:
+    """Time the code step (its files go into the run folder); the share coded.
+
+    Returns:
+        Seconds, the share of segments coded, and the step's memory.
+    """
     # heavy: kept out of start-up
     from pipeline.coding.run_auto_codes import read_assigned
     from pipeline.steps.code import run_code_step
 
+    release_memory()
     started = time.perf_counter()
-    run_code_step(inputs, run, run)
+    with PeakMemory() as memory:
+        run_code_step(inputs, run, run)
     seconds = time.perf_counter() - started
     assigned, _ = read_assigned(run)
     coded = assigned["segment_id"].nunique() / run.segments().num_rows
-    return seconds, round(float(coded), 4)
+    return seconds, round(float(coded), 4), memory
 
 
-def compare(inputs: RunInputs, run: RunFolder) -> tuple[float, dict[str, float]]:
-    """Time the comparison; return pooled and mean per-code kappa at segments."""
+def compare(
+    inputs: RunInputs, run: RunFolder
+) -> tuple[float, dict[str, float], PeakMemory]:
+    """Time the comparison; pooled and mean per-code kappa at segments; its memory."""
     # heavy: kept out of start-up
     from pipeline.agreement.metrics import POOLED
     from pipeline.agreement.run_comparison import compare_run
     from pipeline.outputs.run_tables import read_output_csv
 
+    release_memory()
     started = time.perf_counter()
-    compare_run(
-        run.path,
-        inputs.config,
-        codebook=inputs.codebook,
-        codebook_path=inputs.codebook_path,
-        codes_path=inputs.codes_path,
-        out_dir=run.path,
-    )
+    with PeakMemory() as memory:
+        compare_run(
+            run.path,
+            inputs.config,
+            codebook=inputs.codebook,
+            codebook_path=inputs.codebook_path,
+            codes_path=inputs.codes_path,
+            out_dir=run.path,
+        )
     seconds = time.perf_counter() - started
     table = read_output_csv(run.file("agreement.csv"))
     table = table[table["unit"] == "segments"]
     per_code = table[table["code"] != POOLED]["kappa"]
-    return seconds, {
-        "pooled kappa": float(table[table["code"] == POOLED]["kappa"].iloc[0]),
-        "mean per-code kappa": float(per_code.fillna(0.0).mean()),
-    }
+    return (
+        seconds,
+        {
+            "pooled kappa": float(table[table["code"] == POOLED]["kappa"].iloc[0]),
+            "mean per-code kappa": float(per_code.fillna(0.0).mean()),
+        },
+        memory,
+    )
 
 
 def export(inputs: RunInputs, run: RunFolder) -> float:
@@ -219,6 +245,7 @@ def main() -> None:
     results = Results("classify_scale")
     vectors: dict[str, np.ndarray] = {}
     seconds: dict[tuple[str, int], float] = {}
+    memory: dict[tuple[str, int], PeakMemory] = {}
     quality: dict[tuple[str, int], dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         model = None
@@ -234,10 +261,12 @@ def main() -> None:
                     make_config(folder, corpus, **classify_settings)
                 )
                 warm_prototypes(inputs)
-                took, share_coded = classify(inputs, run)
+                took, share_coded, used = classify(inputs, run)
                 seconds[(f"classify ({fit})", n)] = took
-                took, kappas = compare(inputs, run)
+                memory[(f"classify ({fit})", n)] = used
+                took, kappas, used = compare(inputs, run)
                 seconds[("compare", n)] = took
+                memory[("compare", n)] = used
                 quality[(fit, n)] = kappas | {"share coded": share_coded}
                 print(f"  {n:,} {fit}: {quality[(fit, n)]}", flush=True)
             seconds[("outputs", n)] = export(inputs, run)
@@ -251,6 +280,13 @@ def main() -> None:
                 ),
                 flush=True,
             )
+            for (name, m), used in memory.items():
+                if m == n:
+                    print(
+                        f"  {n:,} {name}: peak {used.peak_gb:.2f} GB, "
+                        f"growth {used.growth / 2**30:.2f} GB",
+                        flush=True,
+                    )
     steps = dict.fromkeys(name for name, _ in seconds)
     for name in steps:
         results.add(
@@ -264,6 +300,30 @@ def main() -> None:
                 "ms/segment",
                 f"at {small:,}",
                 seconds[(name, small)] / small * 1000,
+                higher_is_better=False,
+            )
+        )
+    for name, n in memory:
+        if n != large:
+            continue
+        used = memory[(name, n)]
+        results.add(
+            Figure(
+                f"{name}: peak memory at {large:,}",
+                used.peak_gb,
+                "GB",
+                f"at {small:,}",
+                memory[(name, small)].peak_gb,
+                higher_is_better=False,
+            )
+        )
+        results.add(
+            Figure(
+                f"{name}: memory growth during the step at {large:,}",
+                used.growth / 2**30,
+                "GB",
+                f"at {small:,}",
+                memory[(name, small)].growth / 2**30,
                 higher_is_better=False,
             )
         )

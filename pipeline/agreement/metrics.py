@@ -32,6 +32,8 @@ import krippendorff
 import numpy as np
 import pandas as pd
 
+from pipeline.agreement.bootstrap import bootstrap_chunks, replicated_counts
+
 UNITS = ("characters", "segments", "turns", "documents")
 AGREEMENT_COLUMNS = [
     "code", "unit", "coder_a", "coder_b", "n_units", "prevalence",
@@ -245,11 +247,13 @@ def compare_pair(
     weights = weights * mask
     a, b = data.labels[coder_a], data.labels[coder_b]
     documents, inverse = np.unique(data.documents, return_inverse=True)
-    replicate = bootstrap_counts(len(documents), n_boot, random_state)
-    tables = []
-    pooled = np.zeros((4, len(documents)))
+    # every code's tables and the pooled one filled in place: a list of them
+    # stacked into one matrix held both (two copies of 100 MB at 100,000
+    # documents and 32 codes)
+    tables = np.zeros((len(data.codes) + 1, 4, len(documents)))
+    pooled = tables[-1]
     for j in range(len(data.codes)):
-        per_document = np.zeros((4, len(documents)))
+        per_document = tables[j]
         for k, cell in enumerate(
             (
                 a[:, j] & b[:, j],
@@ -262,14 +266,15 @@ def compare_pair(
                 inverse, weights=weights * cell, minlength=len(documents)
             )
         pooled += per_document
-        tables.append(per_document)
-    tables.append(pooled)
     # every code's replicates in one product: the replicate table is converted
     # and read once per pair of coders, not once per code (the counts are
     # whole numbers, so the sums are exact in any order)
     replicated = (
-        _replicated(replicate, np.vstack(tables)).reshape(-1, len(tables), 4)
-        if replicate.shape[1]
+        replicated_counts(
+            bootstrap_chunks(len(documents), n_boot, random_state),
+            tables.reshape(-1, len(documents)),
+        ).reshape(-1, len(tables), 4)
+        if len(documents)
         else None
     )
     return [
@@ -285,49 +290,6 @@ def compare_pair(
             zip([*data.codes, POOLED], tables, strict=True)
         )
     ]
-
-
-BOOT_CHUNK = 128
-"""Replicates multiplied out at a time.
-
-Float64 copies stay about 100 MB at 100,000 documents.
-"""
-
-
-def bootstrap_counts(n_documents: int, n_boot: int, random_state: int) -> np.ndarray:
-    """How often each document is drawn in each bootstrap replicate.
-
-    Drawn in chunks into the smallest unsigned type that holds the counts:
-    the whole ``(n_boot, n_documents)`` table as int64 was 800 MB at 100,000
-    documents (and a float64 copy of it per code). The draws are the same as
-    one ``multinomial`` call of ``n_boot`` rows.
-
-    Returns:
-        ``(n_boot, n_documents)`` counts.
-    """
-    rng = np.random.default_rng(random_state)
-    if not n_documents:
-        return np.zeros((n_boot, 0), dtype=np.uint8)
-    dtype = np.uint8 if n_documents < 256 else np.uint16
-    counts = np.empty((n_boot, n_documents), dtype=dtype)
-    share = np.full(n_documents, 1 / n_documents)
-    for start in range(0, n_boot, BOOT_CHUNK):
-        drawn = rng.multinomial(
-            n_documents, share, size=min(BOOT_CHUNK, n_boot - start)
-        )
-        if drawn.max(initial=0) > np.iinfo(dtype).max:  # never seen; kept exact
-            counts = counts.astype(np.uint32)
-        counts[start : start + len(drawn)] = drawn
-    return counts
-
-
-def _replicated(replicate: np.ndarray, per_document: np.ndarray) -> np.ndarray:
-    """``replicate @ per_document.T`` a chunk of replicates at a time."""
-    out = np.empty((len(replicate), len(per_document)))
-    for start in range(0, len(replicate), BOOT_CHUNK):
-        chunk = replicate[start : start + BOOT_CHUNK].astype(np.float64)
-        out[start : start + len(chunk)] = chunk @ per_document.T
-    return out
 
 
 def _row(code, unit, coder_a, coder_b, per_document, replicated) -> dict:

@@ -67,7 +67,6 @@ def compare_run(
         raise ConfigError("no human codes: pass --codes FILE or set compare.codes")
     segments = folder.segments()
     texts = document_texts(folder)
-    embeddings = folder.read_embeddings(n_rows=segments.num_rows)
     auto = read_auto_code_matrices(folder, segments.column("segment_id").to_pylist())
     if codebook is None or codebook_path is None:
         raise ConfigError(
@@ -96,7 +95,8 @@ def compare_run(
         auto_scores=auto.scores,
         auto_decisions=auto.decisions,
         thresholds=auto.thresholds,
-        embeddings=embeddings,
+        # read here and handed over, so compare_codes frees them once used
+        embeddings=folder.read_embeddings(n_rows=segments.num_rows),
         codebook=codebook,
         auto_name=AUTO,
         units=config.compare.units,

@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from pipeline.coding.codebook_records import Codebook
 from pipeline.coding.folds import grouped_folds
+from pipeline.coding.multilabel import SCORE_CHUNK
 
 
 def keyword_hits(
@@ -73,8 +74,17 @@ class KeywordModels:
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         """``(n, n_codes)`` probabilities (0 for untrained codes)."""
-        logits = np.asarray(embeddings, dtype=np.float64) @ self.coef.T + self.intercept
-        probabilities = 1.0 / (1.0 + np.exp(-logits))
+        probabilities = np.empty((len(embeddings), len(self.trained)))
+        # a chunk of rows at a time: a float64 copy of all the embeddings is
+        # not made (rows of a multiple of 64: the same bits as one product,
+        # see pipeline.coding.multilabel.SCORE_CHUNK)
+        for start in range(0, len(embeddings), SCORE_CHUNK):
+            rows = slice(start, start + SCORE_CHUNK)
+            logits = (
+                np.asarray(embeddings[rows], dtype=np.float64) @ self.coef.T
+                + self.intercept
+            )
+            probabilities[rows] = 1.0 / (1.0 + np.exp(-logits))
         probabilities[:, ~self.trained] = 0.0
         return probabilities
 
@@ -146,7 +156,8 @@ def keyword_trained_scores(
     # 1.3 s with one thread, 1.7 s with two)
     with threadpool_limits(limits=1, user_api="blas"):
         for fold, (train, test) in enumerate(splits):
-            # each fold's rows are copied once, not once per code
+            # each fold's rows are copied once, not once per code (float32
+            # embeddings stay float32: scikit-learn fits them as they are)
             train_x, test_x = embeddings[train], embeddings[test]
             for j in trainable:
                 model = _fit_fold(

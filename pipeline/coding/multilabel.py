@@ -15,6 +15,15 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
+SCORE_CHUNK = 4096
+"""Segments scored at a time.
+
+A multiple of 64 rows, so that every row meets the BLAS kernels at the same
+place as in one product over all rows: the scores are the same to the bit as
+unchunked (checked with OpenBLAS at 100,000 segments; a chunk of an odd size
+differed in the last bit).
+"""
+
 
 def as_indicator(y) -> tuple[np.ndarray, np.ndarray, bool]:
     """Return ``(Y, classes, multilabel)``.

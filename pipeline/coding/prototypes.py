@@ -20,6 +20,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from pipeline.coding.multilabel import (
+    SCORE_CHUNK,
     MultiLabelMixin,
     as_indicator,
     best_threshold,
@@ -148,8 +149,18 @@ class PrototypeClassifier(MultiLabelMixin, ClassifierMixin, BaseEstimator):
             counter-examples).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        unit = normalize(X)
+        # float32 embeddings are checked as they are, not copied: each chunk
+        # becomes float64 in turn (a float64 copy and its unit-length copy of
+        # 100,000 x 384 embeddings were 600 MB at once)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        scores = np.full((len(X), len(self.prototypes_)), -1.0)
+        for start in range(0, len(X), SCORE_CHUNK):
+            stop = start + SCORE_CHUNK
+            scores[start:stop] = self._score_chunk(X[start:stop])
+        return scores
+
+    def _score_chunk(self, X: np.ndarray) -> np.ndarray:
+        unit = normalize(np.asarray(X, dtype=np.float64))
         scores = np.full((len(unit), len(self.prototypes_)), -1.0)
         for j, prototypes in enumerate(self.prototypes_):
             if not len(prototypes):

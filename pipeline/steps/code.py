@@ -101,6 +101,8 @@ def run_code_step(
         if zero_shot and inputs.codebook is not None
         else None,
     )
+    # the embeddings are not needed for the tables (150 MB at 100,000 segments)
+    del embeddings
     if result is None:
         return None
     table = auto_codes_table(
@@ -114,13 +116,15 @@ def run_code_step(
     out.write_parquet(
         run_files.AUTO_CODES, pa.Table.from_pandas(table, preserve_index=False)
     )
-    out.write_csv(run_files.AUTO_CODES_CSV, auto_codes_for_csv(table))
+    n_codes = len(result.codes)
+    out.write_csv(run_files.AUTO_CODES_CSV, auto_codes_for_csv(table, n_codes=n_codes))
     passages = merge_passages(segments, result.codes, result.scores, result.decisions)
     out.write_parquet(
         run_files.AUTO_PASSAGES, pa.Table.from_pandas(passages, preserve_index=False)
     )
     out.write_csv(run_files.AUTO_PASSAGES_CSV, passages_for_csv(passages, documents))
-    by_document = roll_up_by_document(table)
+    by_document = roll_up_by_document(table, n_codes=n_codes)
+    del table
     out.write_parquet(
         run_files.AUTO_CODES_BY_DOCUMENT,
         pa.Table.from_pandas(by_document, preserve_index=False),

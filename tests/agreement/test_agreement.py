@@ -165,18 +165,20 @@ def test_nearest_coded_matches_brute_force_and_never_returns_the_query():
 
 
 @pytest.mark.parametrize("n_documents", [0, 7, 300])
-def test_bootstrap_counts_are_the_draws_of_one_multinomial_call(n_documents):
-    from pipeline.agreement.metrics import BOOT_CHUNK, bootstrap_counts
+def test_bootstrap_chunks_are_the_draws_of_one_multinomial_call(n_documents):
+    from pipeline.agreement.bootstrap import BOOT_CHUNK, bootstrap_chunks
 
     n_boot = 2 * BOOT_CHUNK + 5  # more than one chunk, the last one short
-    counts = bootstrap_counts(n_documents, n_boot, random_state=3)
-    assert counts.shape == (n_boot, n_documents)
-    if n_documents:
-        expected = np.random.default_rng(3).multinomial(
-            n_documents, np.full(n_documents, 1 / n_documents), size=n_boot
-        )
-        np.testing.assert_array_equal(counts, expected)
-        assert counts.itemsize <= 2
+    chunks = list(bootstrap_chunks(n_documents, n_boot, random_state=3))
+    if not n_documents:
+        assert chunks == []
+        return
+    assert [len(chunk) for chunk in chunks] == [BOOT_CHUNK, BOOT_CHUNK, 5]
+    assert all(chunk.itemsize <= 2 for chunk in chunks)
+    expected = np.random.default_rng(3).multinomial(
+        n_documents, np.full(n_documents, 1 / n_documents), size=n_boot
+    )
+    np.testing.assert_array_equal(np.concatenate(chunks), expected)
 
 
 def test_a_near_empty_coder_is_never_presented_as_agreeing():
@@ -268,3 +270,42 @@ def test_intervals_of_each_code_are_those_of_the_code_compared_alone():
         assert {k: together[j][k] for k in alone if k != "flag"} == {
             k: v for k, v in alone.items() if k != "flag"
         }
+
+
+def test_intervals_are_the_same_whatever_the_bootstrap_chunk(monkeypatch):
+    # replicates are drawn and multiplied out a chunk at a time, never held
+    # whole: the chunk's size must change no figure
+    rng = np.random.default_rng(5)
+    n = 600
+    a = rng.random((n, 2)) < [0.2, 0.4]
+    b = a ^ (rng.random((n, 2)) < 0.2)
+    documents = np.asarray([f"d{i // 3}" for i in range(n)], dtype=object)
+    data = UnitData(
+        "segments",
+        ["x", "y"],
+        documents,
+        {"ann": a, "auto": b},
+        {"ann": np.ones(n, bool), "auto": np.ones(n, bool)},
+    )
+    whole = compare_pair(data, "ann", "auto", n_boot=300, random_state=2)
+    monkeypatch.setattr("pipeline.agreement.bootstrap.BOOT_CHUNK", 7)
+    chunked = compare_pair(data, "ann", "auto", n_boot=300, random_state=2)
+    assert chunked == whole
+    no_replicates = compare_pair(data, "ann", "auto", n_boot=0)[0]
+    assert no_replicates["kappa"] == whole[0]["kappa"]
+    assert np.isnan(no_replicates["kappa_low"]) and np.isnan(
+        no_replicates["kappa_high"]
+    )
+
+
+def test_code_names_are_categories_sorted_by_name_as_pandas_sorts_them():
+    import pandas as pd
+
+    from pipeline.agreement.compare import with_code_names
+
+    table = pd.DataFrame({"code": ["b", "a", "c", "b", "z"] * 3})
+    names = {"a": "Zebra", "b": "Apple", "c": "Mango"}
+    named = with_code_names(table, names)
+    expected = table["code"].map(names).fillna(table["code"]).astype("category")
+    pd.testing.assert_series_equal(named["code_name"], expected.rename("code_name"))
+    assert list(named["code_name"].cat.categories) == ["Apple", "Mango", "Zebra", "z"]
