@@ -34,6 +34,7 @@ ON_REQUEST = [
     ["encoders.py"],  # all-mpnet-base-v2 on every quality benchmark (make mpnet)
     ["topic_step.py"],  # a full topic fit at 100,000 segments: 10-15 min on 2 cores
     ["classify_scale.py"],  # classify, compare, outputs at 10,000 and 100,000: ~10 min
+    ["report_scale.py"],  # the report step alone at 10,000 and 100,000: ~15 min
 ]
 """Scripts run only when named (``run_all.py fewshot``); their last figures
 stay in results.md."""

@@ -7,7 +7,7 @@ whether any segment has the code (presence in a document, MAXQDA's first
 level of comparison), in how many segments, and the best score.
 
 The CSV copies carry the words as well (:func:`with_quotes`,
-:func:`best_quotes_by_document`), so a researcher reading them in a
+:class:`pipeline.outputs.best_segments.BestSegments`), so a researcher reading them in a
 spreadsheet sees what was coded, not only where.
 """
 
@@ -243,30 +243,3 @@ def with_quotes(table: pd.DataFrame, texts: Mapping[str, str]) -> pd.DataFrame:
     quoted = table.copy()
     quoted.insert(position, "quote", quotes)
     return quoted
-
-
-def best_quotes_by_document(
-    table: pd.DataFrame, texts: Mapping[str, str]
-) -> pd.DataFrame:
-    """Per document and code, the segment that best shows the code, and its words.
-
-    The best segment is the highest-scoring one given the code, or, where no
-    segment of the document got it, the highest-scoring one.
-
-    Args:
-        table: ``document_id, segment_id, code, score, assigned`` of every
-            segment and code (``auto_codes.parquet``).
-        texts: Segment id to its text.
-
-    Returns:
-        ``document_id, code, best_segment_id, quote``.
-    """
-    ordered = table.sort_values(
-        ["assigned", "score"], ascending=False, kind="stable"
-    ).drop_duplicates(["document_id", "code"])
-    best = ordered[["document_id", "code", "segment_id"]].rename(
-        columns={"segment_id": "best_segment_id"}
-    )
-    return best.assign(
-        quote=best["best_segment_id"].astype(str).map(dict(texts)).fillna("")
-    ).reset_index(drop=True)

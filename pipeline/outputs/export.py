@@ -14,6 +14,11 @@
   under a user named for the model and the run (``auto: <model> (run <id>)``,
   read back as an auto-coder, never as a human coder).
 
+The tables of a row per segment (or document) and code, 3.2 million rows at
+100,000 segments, are read and rewritten a chunk at a time
+(:mod:`pipeline.outputs.csv_chunks`, :mod:`pipeline.outputs.best_segments`),
+so the step's memory does not grow with them.
+
 Codes show as their names wherever people read them; tables keep the code's
 id in ``code`` and its name in ``code_name`` beside it (the auto-code CSVs of
 the classify step get that column here, and the segment's words in ``quote``).
@@ -34,13 +39,16 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.agreement.compare import with_code_names
-from pipeline.coding.auto_code_tables import best_quotes_by_document, with_quotes
+from pipeline.coding.auto_code_tables import with_quotes
 from pipeline.io.codes.records import CodeAssignment
+from pipeline.outputs.best_segments import BestSegments, write_codes_by_document
+from pipeline.outputs.csv_chunks import read_rows_where
 from pipeline.outputs.prevalence import prevalence_tables
 from pipeline.outputs.qdpx import QDPX, export_qdpx
 from pipeline.outputs.report import write_report
 from pipeline.outputs.run_tables import (
     RUN_CSVS,
+    output_csv_columns,
     read_output_csv,
     read_run_table,
     run_code_names,
@@ -84,15 +92,26 @@ def codebook_table(codebook) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def _auto_code_tables(
-    folder: RunFolder, names: Mapping[str, str]
+def _write_auto_code_tables(
+    folder: RunFolder,
+    out: RunFolder,
+    names: Mapping[str, str],
+    *,
+    encoding: str,
+    written: dict[str, Path],
 ) -> dict[str, pd.DataFrame]:
-    """``auto_codes.csv``, ``auto_passages.csv`` and ``auto_codes_by_document.csv``.
+    """Write ``auto_codes.csv``, ``auto_passages.csv``, ``auto_codes_by_document.csv``.
 
     ``code_name`` goes beside ``code`` (passages carry their words already);
     ``auto_codes.csv`` gets the segment's words in ``quote``, and
     ``auto_codes_by_document.csv`` the segment that best shows the code in the
-    document (``best_segment_id``) and its words.
+    document (``best_segment_id``) and its words. Each path written goes into
+    ``written``.
+
+    Returns:
+        The auto-codes and passages tables written, for the workbook (the
+        table by document, a row per document and code, is rewritten a chunk
+        at a time and not kept).
     """
     tables = {}
     texts = None
@@ -102,29 +121,32 @@ def _auto_code_tables(
         run_files.AUTO_CODES_BY_DOCUMENT_CSV,
     ):
         path = folder.file(name)
-        if not path.is_file():
-            continue
-        table = read_output_csv(path)
-        if "code" not in table:
+        if not path.is_file() or "code" not in output_csv_columns(path):
             continue
         if texts is None:
             texts = segment_texts(folder)
-        if name == run_files.AUTO_CODES_CSV:
-            table = with_quotes(table, texts)
-        elif (
+        by_document = (
             name == run_files.AUTO_CODES_BY_DOCUMENT_CSV
             and folder.file(run_files.AUTO_CODES).is_file()
-        ):
-            best = best_quotes_by_document(
-                folder.auto_codes(
-                    columns=["document_id", "segment_id", "code", "score", "assigned"],
-                ).to_pandas(),
-                texts,
+        )
+        if by_document:
+            # a row per document and code: rewritten a chunk at a time, unless
+            # its chunks were read with different column types
+            rewritten = write_codes_by_document(
+                folder, out, texts=texts, names=names, encoding=encoding
             )
-            table = table.drop(
-                columns=["best_segment_id", "quote"], errors="ignore"
-            ).merge(best, on=["document_id", "code"], how="left", sort=False)
-        tables[name] = with_code_names(table, names)
+            if rewritten is not None:
+                written[name] = rewritten
+                continue
+        table = read_output_csv(path)
+        if name == run_files.AUTO_CODES_CSV:
+            table = with_quotes(table, texts)
+        elif by_document:
+            table = BestSegments.from_run(folder).with_best_quotes(table, texts)
+        table = with_code_names(table, names)
+        written[name] = out.write_csv(name, table, encoding=encoding)
+        if name != run_files.AUTO_CODES_BY_DOCUMENT_CSV:
+            tables[name] = table
     return tables
 
 
@@ -158,11 +180,11 @@ def export_run(
     folder = RunFolder(run_dir)
     out = RunFolder(out_dir or run_dir)
     encoding = csv_encoding or run_csv_encoding(folder)
-    written = {}
+    written: dict[str, Path] = {}
     names = run_code_names(folder, codebook)
-    auto_tables = _auto_code_tables(folder, names)
-    for name, table in auto_tables.items():
-        written[name] = out.write_csv(name, table, encoding=encoding)
+    auto_tables = _write_auto_code_tables(
+        folder, out, names, encoding=encoding, written=written
+    )
     prevalence = prevalence_tables(folder, code_names=names)
     if len(prevalence):
         written["prevalence_by_group.csv"] = out.write_csv(
@@ -181,19 +203,16 @@ def export_run(
         ("network by group", run_files.NETWORK_BY_GROUP),
     ):
         table = auto_tables.get(name)
-        if table is None:
+        if table is None and sheet == "codes compared":
+            table = _applied_codes(folder)
+        elif table is None:
             table = read_run_table(folder, name)
         if table is None:
             continue
         if "code" in table and not sheet.startswith("topics"):
             table = with_code_names(table, names)
         if sheet == "codes compared":
-            # every segment x code is in the CSV; the sheet keeps the rows
-            # where someone applied the code (most rows say nobody did)
-            applied = table["auto_assigned"].eq(True)
-            if "human_any" in table:
-                applied |= table["human_any"].eq(True)
-            table = _with_segment_quotes(folder, table[applied])
+            table = _with_segment_quotes(folder, table)
         if sheet == "disagreements":
             # runs before the codebook sheet carried the definition on every row
             table = table.drop(columns="definition", errors="ignore")
@@ -242,6 +261,26 @@ def export_run(
         if out.file(name).is_file():
             out.set_csv_encoding(name, encoding)
     return {name: str(path) for name, path in written.items()}
+
+
+def _applied_codes(folder: RunFolder) -> pd.DataFrame | None:
+    """The rows of ``codes_compared.csv`` where a coder or the auto-coder gave the code.
+
+    Every segment x code is in the CSV (3.2 million rows at 100,000
+    segments); the sheet keeps the rows where someone applied the code (most
+    rows say nobody did), read a chunk at a time.
+    """
+    path = folder.file("codes_compared.csv")
+    if not path.is_file():
+        return None
+
+    def applied(chunk: pd.DataFrame) -> pd.Series:
+        rows = chunk["auto_assigned"].eq(True)
+        if "human_any" in chunk:
+            rows |= chunk["human_any"].eq(True)
+        return rows
+
+    return read_rows_where(path, applied)
 
 
 def _with_segment_quotes(folder: RunFolder, table: pd.DataFrame) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from pipeline.network.report_data import (
     knowledge_source_codes,
     read_network_outputs,
 )
-from pipeline.outputs.run_tables import read_optional_json
+from pipeline.outputs.run_tables import document_metadata_columns, read_optional_json
 from pipeline.store import run_files
 from pipeline.store.run_folder import RunFolder
 
@@ -65,32 +65,26 @@ def export_qdpx(
         return None
     manifest = read_optional_json(folder, run_files.MANIFEST, {})
     classifier = folder.classifier()
-    documents = folder.documents().to_pandas()
-    metadata_columns = [
-        c
-        for c in documents.columns
-        if c
-        not in (
-            "document_id",
-            "source",
-            "format",
-            "text",
-            "content_hash",
-            "encoding",
-            "turns",
-        )
-    ]
+    metadata_columns = document_metadata_columns(folder)
+    # not the turns: each would become a list of Python dicts
+    documents = folder.documents(
+        columns=["document_id", "text", *metadata_columns]
+    ).to_pandas()
+    ids = documents["document_id"].tolist()
+    metadata_values = {c: documents[c].tolist() for c in metadata_columns}
     export_documents = [
         ExportDocument(
-            document_id=row["document_id"],
-            text=row["text"],
+            document_id=document_id,
+            text=text,
             metadata={
-                c: str(row[c])
-                for c in metadata_columns
-                if pd.notna(row[c]) and str(row[c])
+                c: str(values[i])
+                for c, values in metadata_values.items()
+                if pd.notna(values[i]) and str(values[i])
             },
         )
-        for row in documents.to_dict(orient="records")
+        for i, (document_id, text) in enumerate(
+            zip(ids, documents["text"].tolist(), strict=True)
+        )
     ]
     # the auto-coder marks passages (a turn's adjacent coded segments), as a
     # human coder does
@@ -108,11 +102,15 @@ def export_qdpx(
     codings = [
         ExportCoding(document_id=d, start=int(s), end=int(e), code=c, user=user)
         for d, s, e, c in zip(
-            auto["document_id"], auto["start"], auto["end"], auto["code"], strict=True
+            auto["document_id"].tolist(),
+            auto["start"].tolist(),
+            auto["end"].tolist(),
+            auto["code"].tolist(),
+            strict=True,
         )
         if c in codes
     ]
-    texts = dict(zip(documents["document_id"], documents["text"], strict=True))
+    texts = {document.document_id: document.text for document in export_documents}
     for assignment in human_codes:
         if assignment.document_id in texts and assignment.code in codes:
             start = 0 if assignment.start is None else assignment.start

@@ -53,6 +53,7 @@ from pipeline.outputs.report_sections import (
     topics_section,
 )
 from pipeline.outputs.run_tables import (
+    document_metadata_columns,
     read_optional_json,
     read_run_table,
     run_code_names,
@@ -92,12 +93,20 @@ def report_context(
     def name_of(code: Any) -> str:
         return names.get(str(code), str(code))
 
-    documents_table = folder.documents()
-    segments_table = folder.segments()
+    # the columns the report shows or groups by: not the documents' texts and
+    # turns (at 100,000 comments their turns alone were a Python dict each)
+    documents_table = folder.documents(
+        columns=["document_id", "format", *document_metadata_columns(folder)]
+    )
+    segments_table = folder.segments(
+        columns=["document_id", "segment_id", "role", "text"]
+    )
     segments = segments_table.to_pandas()
     metadata = segment_metadata(segments_table, documents_table)
     documents = documents_table.to_pandas()
-    texts = dict(zip(segments["segment_id"], segments["text"], strict=True))
+    texts = dict(
+        zip(segments["segment_id"].tolist(), segments["text"].tolist(), strict=True)
+    )
 
     prevalence = prevalence_section(
         folder,

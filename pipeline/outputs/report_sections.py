@@ -143,8 +143,8 @@ def prevalence_section(
         )
         group_of = dict(
             zip(
-                segments["segment_id"],
-                metadata[column].fillna("(missing)"),
+                segments["segment_id"].tolist(),
+                metadata[column].fillna("(missing)").tolist(),
                 strict=True,
             )
         )

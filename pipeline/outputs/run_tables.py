@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.records import DOCUMENT_SCHEMA
 from pipeline.store import run_files
 from pipeline.store.run_folder import DEFAULT_CSV_ENCODING, RunFolder
 
@@ -50,13 +51,22 @@ def read_output_csv(path: str | Path) -> pd.DataFrame:
     Returns:
         The table.
     """
-    return pd.read_csv(
-        path,
-        encoding="utf-8-sig",
-        keep_default_na=False,
-        na_values=[""],
-        dtype=dict.fromkeys(TEXT_COLUMNS, str),
-    )
+    return pd.read_csv(path, **output_csv_options())
+
+
+def output_csv_columns(path: str | Path) -> list[str]:
+    """The column names of a CSV this tool wrote (its header only is read)."""
+    return list(pd.read_csv(path, nrows=0, **output_csv_options()).columns)
+
+
+def output_csv_options() -> dict[str, Any]:
+    """The options of :func:`pandas.read_csv` that read a CSV of the run as written."""
+    return {
+        "encoding": "utf-8-sig",
+        "keep_default_na": False,
+        "na_values": [""],
+        "dtype": dict.fromkeys(TEXT_COLUMNS, str),
+    }
 
 
 def read_run_table(folder: RunFolder, name: str) -> pd.DataFrame | None:
@@ -89,6 +99,16 @@ def read_optional_json(folder: RunFolder, name: str, default: Any = None) -> Any
         The file's value, or ``default``.
     """
     return folder.read_json(name) if folder.file(name).is_file() else default
+
+
+def document_metadata_columns(folder: RunFolder) -> list[str]:
+    """The metadata columns of ``documents.parquet`` (its schema only is read)."""
+    # heavy: kept out of start-up
+    import pyarrow.parquet as pq
+
+    fixed = set(DOCUMENT_SCHEMA.names)
+    names = pq.read_schema(folder.file(run_files.DOCUMENTS)).names
+    return [name for name in names if name not in fixed]
 
 
 def segment_texts(

@@ -287,7 +287,10 @@ def test_codebook_table_holds_definitions_notes_and_examples():
 
 
 def test_auto_code_rows_get_their_quotes():
-    from pipeline.coding.auto_code_tables import best_quotes_by_document, with_quotes
+    import pyarrow as pa
+
+    from pipeline.coding.auto_code_tables import with_quotes
+    from pipeline.outputs.best_segments import BestSegments
 
     texts = {"d1#s1": "We learn on the job.", "d1#s2": "Yeah.", "d2#s1": "Budgets."}
     table = pd.DataFrame(
@@ -306,7 +309,12 @@ def test_auto_code_rows_get_their_quotes():
     assert quoted["quote"].tolist()[:3] == [texts["d1#s1"]] * 2 + ["Yeah."]
     assert list(with_quotes(quoted, texts).columns) == list(quoted.columns)
 
-    best = best_quotes_by_document(table, texts).set_index(["document_id", "code"])
+    pairs = table[["document_id", "code"]].drop_duplicates()
+    best = (
+        BestSegments.from_table(pa.Table.from_pandas(table, preserve_index=False))
+        .with_best_quotes(pairs, texts)
+        .set_index(["document_id", "code"])
+    )
     # the assigned segment, though another scored higher without the code
     assert best.loc[("d1", "exp"), "best_segment_id"] == "d1#s1"
     assert best.loc[("d1", "cod"), "quote"] == "Yeah."  # none assigned: best score

@@ -561,3 +561,41 @@ def test_report_heads_agreement_with_both_shares_and_lists_the_codebook(run_fold
     assert "A coded" in html and "B coded" in html
     assert "of the segments" in html  # the auto-coder's share of segments coded
     assert "false positive" in html and "in review order" in html
+
+
+def test_export_in_small_chunks_writes_the_same_files(
+    run_folder, tmp_path, monkeypatch
+):
+    import zipfile
+
+    from pipeline.coding.codebook import load_codebook
+    from pipeline.io.codes.records import assignments_from_table
+    from pipeline.outputs import csv_chunks
+    from pipeline.outputs.export import export_run
+    from pipeline.store.run_folder import RunFolder
+
+    whole, chunked = (
+        copy_run(run_folder, tmp_path / "a"),
+        copy_run(run_folder, tmp_path / "b"),
+    )
+    codebook = load_codebook(ROOT / "config" / "codebooks" / "nhs_managers.yaml")
+    human = assignments_from_table(RunFolder(whole).read_parquet("human_codes.parquet"))
+    export_run(whole, codebook=codebook, human_codes=human)  # each CSV in one chunk
+    monkeypatch.setattr(csv_chunks, "CHUNK_ROWS", 7)
+    export_run(chunked, codebook=codebook, human_codes=human)
+
+    assert len((whole / "auto_codes_by_document.csv").read_text().splitlines()) > 7
+    for path in sorted(whole.glob("*.csv")) + [whole / "report.html"]:
+        assert path.read_bytes() == (chunked / path.name).read_bytes(), path.name
+    assert (whole / "auto_codes.qdpx").read_bytes() == (
+        chunked / "auto_codes.qdpx"
+    ).read_bytes()
+    with (
+        zipfile.ZipFile(whole / "results.xlsx") as one,
+        zipfile.ZipFile(chunked / "results.xlsx") as other,
+    ):
+        # docProps/core.xml holds the time the workbook was made
+        entries = [n for n in one.namelist() if n != "docProps/core.xml"]
+        assert entries == [n for n in other.namelist() if n != "docProps/core.xml"]
+        for entry in entries:
+            assert one.read(entry) == other.read(entry), entry

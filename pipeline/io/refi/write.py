@@ -25,6 +25,13 @@ from pipeline.io.refi.export_input import (
     check_xml_text,
 )
 from pipeline.io.refi.guids import code_guid, stable_guid
+from pipeline.io.refi.project_xml import (
+    BlockWriter,
+    SelectionXml,
+    case_xml,
+    fast_stable_guid,
+    text_source_xml,
+)
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 _LABEL_LENGTH = 40
@@ -105,7 +112,7 @@ def write_project(
     check_xml_text("project name", name)
     check_xml_text("origin", origin)
     source_guids = {
-        document.document_id: stable_guid("source", document.document_id)
+        document.document_id: fast_stable_guid("source", document.document_id)
         for document in documents
     }
 
@@ -144,7 +151,8 @@ def _write_project_xml(
 
     The project is never held whole in memory (at 100,000 documents the tree
     and its text took about 1 GB): each element below ``Cases`` and
-    ``Sources`` is built, indented at its depth, written and dropped.
+    ``Sources`` is made as text (:mod:`pipeline.io.refi.project_xml`), the
+    same bytes ElementTree would write, and written a block at a time.
     """
     texts = {document.document_id: document.text for document in documents}
     users = list(dict.fromkeys(coding.user for coding in codings))
@@ -200,61 +208,69 @@ def _write_project_xml(
             )
         write(variables_element, 1)
     if documents:
-        handle.write(b"\n  <Cases>")
+        # Cases and sources are written as text (project_xml), a block at a time
+        blocks = BlockWriter(handle)
+        blocks.write("\n  <Cases>")
         for document in documents:
-            case = ElementTree.Element(
-                "Case",
-                guid=stable_guid("case", document.document_id),
-                name=document.document_id,
+            blocks.write(
+                case_xml(
+                    guid=fast_stable_guid("case", document.document_id),
+                    name=document.document_id,
+                    values=[
+                        (variable_guids[key], document.metadata[key])
+                        for key in variables
+                        if key in document.metadata
+                    ],
+                    source_guid=source_guids[document.document_id],
+                )
             )
-            for key in variables:
-                if key in document.metadata:
-                    value = ElementTree.SubElement(case, "VariableValue")
-                    ElementTree.SubElement(
-                        value, "VariableRef", targetGUID=variable_guids[key]
-                    )
-                    text_value = ElementTree.SubElement(value, "TextValue")
-                    text_value.text = document.metadata[key]
-            ElementTree.SubElement(
-                case, "SourceRef", targetGUID=source_guids[document.document_id]
-            )
-            write(case, 2)
-        handle.write(b"\n  </Cases>\n  <Sources>")
+        blocks.write("\n  </Cases>\n  <Sources>")
         by_document: dict[str, list[int]] = {}
         for index, coding in enumerate(codings):
             by_document.setdefault(coding.document_id, []).append(index)
         for document in documents:
             guid = source_guids[document.document_id]
-            source = ElementTree.Element(
-                "TextSource",
-                guid=guid,
-                name=document.document_id,
-                plainTextPath=f"internal://{guid}.txt",
+            blocks.write(
+                text_source_xml(
+                    guid=guid,
+                    name=document.document_id,
+                    path=f"internal://{guid}.txt",
+                    selections=[
+                        _selection(
+                            index,
+                            codings[index],
+                            texts,
+                            user_guid=user_guids[codings[index].user],
+                            code_guid=code_guids[codings[index].code],
+                        )
+                        for index in by_document.get(document.document_id, ())
+                    ],
+                )
             )
-            for index in by_document.get(document.document_id, ()):
-                coding = codings[index]
-                selection_name = _coding_name(index, coding)
-                selection = ElementTree.SubElement(
-                    source,
-                    "PlainTextSelection",
-                    guid=stable_guid("selection", selection_name),
-                    name=_label(texts[coding.document_id][coding.start : coding.end]),
-                    startPosition=str(coding.start),
-                    endPosition=str(coding.end),
-                    creatingUser=user_guids[coding.user],
-                )
-                coding_element = ElementTree.SubElement(
-                    selection,
-                    "Coding",
-                    guid=stable_guid("coding", selection_name),
-                    creatingUser=user_guids[coding.user],
-                )
-                ElementTree.SubElement(
-                    coding_element, "CodeRef", targetGUID=code_guids[coding.code]
-                )
-            write(source, 2)
-        handle.write(b"\n  </Sources>")
+        blocks.write("\n  </Sources>")
+        blocks.flush()
     handle.write(b"\n</Project>\n")
+
+
+def _selection(
+    index: int,
+    coding: ExportCoding,
+    texts: Mapping[str, str],
+    *,
+    user_guid: str,
+    code_guid: str,
+) -> SelectionXml:
+    """The selection of a coding: its GUIDs from its index and content, its label."""
+    selection_name = _coding_name(index, coding)
+    return SelectionXml(
+        guid=fast_stable_guid("selection", selection_name),
+        name=_label(texts[coding.document_id][coding.start : coding.end]),
+        start=coding.start,
+        end=coding.end,
+        user_guid=user_guid,
+        coding_guid=fast_stable_guid("coding", selection_name),
+        code_guid=code_guid,
+    )
 
 
 def _coding_name(index: int, coding: ExportCoding) -> str:
