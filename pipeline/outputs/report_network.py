@@ -123,29 +123,44 @@ def _group_rows(by_group: pd.DataFrame) -> list[dict[str, str]]:
 
 def _source_rows(sources: pd.DataFrame, texts: Mapping[str, str]) -> list[dict]:
     """One row per source: kind, scope, participants, mentions, first quotes."""
-    rows = []
     if not len(sources):
-        return rows
-    for source, mentions in sources.groupby("source", sort=False):
-        first = mentions.iloc[0]
-        quoted = mentions.drop_duplicates("segment_id").head(MAX_SOURCE_QUOTES)
+        return []
+    # plain lists, one pass: a pandas group per source cost about 2 ms each
+    # (0.7 s of a 50-interview report)
+    column = {
+        name: sources[name].tolist()
+        for name in ("source", "kind", "scope", "document_id", "segment_id")
+    }
+    purposes = sources["purpose"].tolist()
+    by_source: dict[Any, list[int]] = {}
+    for row, source in enumerate(column["source"]):
+        if not pd.isna(source):  # as groupby, which leaves missing keys out
+            by_source.setdefault(source, []).append(row)
+    rows = []
+    for source, mentions in by_source.items():
+        first = mentions[0]
+        quoted: dict[Any, Any] = {}  # segment -> its document, first mention first
+        for row in mentions:
+            quoted.setdefault(column["segment_id"][row], column["document_id"][row])
         quotes = [
             {"document_id": str(d), "segment_id": str(s), "text": texts.get(str(s), "")}
-            for d, s in zip(quoted["document_id"], quoted["segment_id"], strict=True)
+            for s, d in list(quoted.items())[:MAX_SOURCE_QUOTES]
         ]
+        documents = {column["document_id"][row] for row in mentions}
         rows.append(
             {
                 "source": str(source),
-                "kind": str(first["kind"]),
-                "scope": str(first["scope"]),
-                "participants": int(mentions["document_id"].nunique()),
+                "kind": str(column["kind"][first]),
+                "scope": str(column["scope"][first]),
+                "participants": sum(1 for d in documents if not pd.isna(d)),
                 "mentions": len(mentions),
                 "purposes": ", ".join(
                     sorted(
                         {
                             p
-                            for value in mentions["purpose"].dropna().astype(str)
-                            for p in value.split(";")
+                            for row in mentions
+                            if not pd.isna(purposes[row])
+                            for p in str(purposes[row]).split(";")
                             if p
                         }
                     )
