@@ -9,7 +9,8 @@ bare encoder on the same texts in the same process:
 - the pipeline's embedding step on the 20,000 (deduplication and the cache
   included, as a run would do it), with the default backend;
 - each backend (``onnx``, and ``onnx-int8``: the calibrated SmoothQuant int8
-  graph) on distinct comments only (the engine, no deduplication gain), for
+  graph, fused by onnxruntime's transformer optimizer for MiniLM) on distinct
+  comments only (the engine, no deduplication gain), for
   each model installed (MiniLM always; all-mpnet-base-v2 after ``make mpnet``,
   on a seeded sample of 300), with its mean, minimum and 1st-percentile
   cosine to the torch vectors. The comments exclude the calibration text

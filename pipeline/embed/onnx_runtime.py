@@ -11,7 +11,9 @@ the same tokenizer, lower-casing and maximum length, so the fp32 graph gives
 the same vectors as ``SentenceTransformer.encode``.
 
 ``quantized=True`` uses a calibrated int8 copy of the graph (SmoothQuant, then
-dynamic int8 quantisation: :mod:`pipeline.embed.smoothquant`), made once and
+dynamic int8 quantisation: :mod:`pipeline.embed.smoothquant`; for a ``fused``
+recipe, of the graph fused by onnxruntime's transformer optimizer:
+:mod:`pipeline.embed.fused_graph`), made once and
 kept beside the fp32 export under a name keyed by the fp32 graph's hash and
 the recipe (settings, calibration text, quantiser version); see
 ``benchmarks/README.md`` for the speed and fidelity measured.
@@ -32,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.embed.base import BaseEmbedder
+from pipeline.embed.fused_graph import fuse_graph
 from pipeline.embed.smoothquant import (
     quantize_smoothed,
     read_calibration_texts,
@@ -52,12 +55,15 @@ logger = logging.getLogger(__name__)
 OPSET = 17
 
 
-def export_model(model_dir: Path, out_path: Path) -> Path:
+def export_model(model_dir: Path, out_path: Path, *, fusable: bool = False) -> Path:
     """Export a sentence-transformers model's encoder to ONNX (fp32).
 
     Args:
         model_dir: The local sentence-transformers model folder.
         out_path: Where to write ``model.onnx``.
+        fusable: Export the shape onnxruntime's transformer optimizer can fuse
+            (eager attention, an additive mask ``(1 - mask) * -10000``; see
+            :mod:`pipeline.embed.fused_graph`); the same vectors.
 
     Returns:
         ``out_path``.
@@ -71,6 +77,8 @@ def export_model(model_dir: Path, out_path: Path) -> Path:
 
     model = SentenceTransformer(str(model_dir), device="cpu")
     encoder = model[0].auto_model.eval()
+    if fusable:
+        encoder.set_attn_implementation("eager")
     tokenizer = model.tokenizer
     sample = tokenizer(
         ["a sample sentence", "another one"], padding=True, return_tensors="pt"
@@ -93,6 +101,9 @@ def export_model(model_dir: Path, out_path: Path) -> Path:
 
         def forward(self, *tensors):
             named = dict(zip(names, tensors, strict=True))
+            if fusable:  # a 4-D mask is used as given, in the classic BERT shape
+                mask = named["attention_mask"].unsqueeze(1).unsqueeze(2)
+                named["attention_mask"] = (1.0 - mask.to(torch.float32)) * -10000.0
             return self.inner(**named).last_hidden_state
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -286,9 +297,23 @@ def _int8_graph(folder: Path, fp32: Path, model_dir: Path, model_name: str) -> P
         tokenize_batch(tokenizer, by_length[start : start + 32])
         for start in range(0, len(by_length), 32)
     )
-    quantize_smoothed(fp32, path, feeds=feeds, settings=settings)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        source = fp32
+        if settings.fused:  # fused from its own export, never kept
+            source = fused_export(model_dir, Path(tmp))
+        quantize_smoothed(source, path, feeds=feeds, settings=settings)
     seal_folder(folder)
     return path
+
+
+def fused_export(model_dir: Path, folder: Path) -> Path:
+    """Export ``model_dir`` in the fusable shape and fuse it, in ``folder``.
+
+    Returns:
+        The fused fp32 graph (:mod:`pipeline.embed.fused_graph`).
+    """
+    fusable = export_model(model_dir, folder / "fusable.onnx", fusable=True)
+    return fuse_graph(fusable, folder / "fused.onnx", model_dir)
 
 
 def _sha256(path: Path) -> str:

@@ -19,7 +19,11 @@ nothing else, and otherwise applied by a ``Mul`` inserted before the MatMuls
 (BERT and MPNet normalise after the residual, so their LayerNorm outputs also
 feed the next residual ``Add`` and take the ``Mul``). Then onnxruntime's
 ``quantize_dynamic`` (int8 weights per channel) quantises every weight MatMul
-except those of the first ``skip_layers`` layers, which are the most sensitive.
+except those of the first ``skip_layers`` layers and those named by
+``fp32_nodes``, the most sensitive. A ``fused`` recipe starts from the graph
+fused by onnxruntime's transformer optimizer (:mod:`pipeline.embed.fused_graph`),
+where a layer's Q, K and V projections are one ``Attention`` node, smoothed
+and quantised (``QAttention``) like a MatMul.
 
 The settings per model are in :data:`MODEL_SETTINGS`, chosen by measurement
 (``benchmarks/README.md``, "Embeddings and the fast CPU path").
@@ -57,14 +61,28 @@ class SmoothQuantSettings:
         alpha: Migration strength: 0 leaves the activations alone, 1 moves all
             of their range into the weights.
         skip_layers: The first this many encoder layers stay fp32.
+        fused: Start from the graph fused by onnxruntime's transformer
+            optimizer (:mod:`pipeline.embed.fused_graph`), whose attention
+            projections are smoothed and quantised as one ``Attention`` node.
+        fp32_nodes: Regular expressions: weight nodes whose name matches one
+            stay fp32 (the few most sensitive MatMuls).
     """
 
     alpha: float = 0.7
     skip_layers: int = 3
+    fused: bool = False
+    fp32_nodes: tuple[str, ...] = ()
 
 
 MODEL_SETTINGS: dict[str, SmoothQuantSettings] = {
-    "all-MiniLM-L6-v2": SmoothQuantSettings(alpha=0.7, skip_layers=3),
+    # fused; every weight product int8 but the second FFN MatMul of layers
+    # 0-2 (its input is GELU's output, with the largest outliers)
+    "all-MiniLM-L6-v2": SmoothQuantSettings(
+        alpha=0.7,
+        skip_layers=0,
+        fused=True,
+        fp32_nodes=(r"/layer\.[0-2]/output/dense/MatMul",),
+    ),
     # the best of those tried, and still short of a minimum cosine of 0.99
     "all-mpnet-base-v2": SmoothQuantSettings(alpha=0.85, skip_layers=3),
 }
@@ -105,24 +123,37 @@ def recipe_key(settings: SmoothQuantSettings, texts: Iterable[str]) -> str:
     """What makes an int8 graph, apart from the fp32 graph it starts from.
 
     The settings, the calibration texts, :data:`QUANTISER_VERSION` and the
-    onnxruntime version (its quantiser).
+    onnxruntime version (its quantiser and its transformer optimizer).
     """
     digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
+    quantiser = f"{QUANTISER_VERSION}/onnxruntime-{version('onnxruntime')}"
+    if settings.fused or settings.fp32_nodes:
+        # only then: the keys (and graphs) of unfused recipes stay as they were
+        quantiser += f"/fused={settings.fused}/fp32={'|'.join(settings.fp32_nodes)}"
     return smoothquant_recipe_key(
         alpha=settings.alpha,
         skip_layers=settings.skip_layers,
         calibration_sha256=digest,
-        quantiser=f"{QUANTISER_VERSION}/onnxruntime-{version('onnxruntime')}",
+        quantiser=quantiser,
     )
 
 
 def find_weight_matmuls(model) -> list[WeightMatMul]:
-    """The MatMuls of ``model`` (an ``onnx.ModelProto``) by a 2-D constant weight."""
+    """The products of ``model`` (an ``onnx.ModelProto``) by a 2-D constant weight.
+
+    ``MatMul`` nodes, and the ``Attention`` nodes of a fused graph (their
+    second input is the Q, K and V weights side by side, ``(in, 3 * out)``).
+    """
     shapes = {init.name: tuple(init.dims) for init in model.graph.initializer}
     found = []
     for node in model.graph.node:
-        if node.op_type == "MatMul" and len(shapes.get(node.input[1], ())) == 2:
-            match = _LAYER.search(node.name)
+        if (
+            node.op_type in ("MatMul", "Attention")
+            and len(node.input) > 1
+            and len(shapes.get(node.input[1], ())) == 2
+        ):
+            # a fused node's name has no layer; its output's name keeps it
+            match = _LAYER.search(node.name) or _LAYER.search(node.output[0])
             layer = int(match.group(1)) if match else None
             found.append(WeightMatMul(node.name, node.input[0], node.input[1], layer))
     return found
@@ -291,7 +322,8 @@ def quantize_smoothed(
     kept = {
         m.node
         for m in matmuls
-        if m.layer is not None and m.layer < settings.skip_layers
+        if (m.layer is not None and m.layer < settings.skip_layers)
+        or any(re.search(pattern, m.node) for pattern in settings.fp32_nodes)
     }
     quantised = [m for m in matmuls if m.node not in kept]
     nodes = {m.node for m in quantised}
@@ -307,8 +339,11 @@ def quantize_smoothed(
             str(tmp_path),
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["MatMul"],
+            op_types_to_quantize=["MatMul", "Attention"],
             nodes_to_exclude=sorted(kept),
+            # shape inference cannot type the outputs of a fused graph's
+            # contrib ops (SkipLayerNormalization, BiasGelu): they are float
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
         os.replace(tmp_path, out_path)
     logger.info(

@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pipeline.config.analysis import EmbedConfig
 from pipeline.embed import onnx_runtime
+from pipeline.embed.fused_graph import scale_scores_by_division
 from pipeline.embed.model_files import resolve_model
 from pipeline.embed.onnx_runtime import OnnxEmbedder, load_tokenizer, tokenize_batch
 from pipeline.embed.registry import embedder_id, make_embedder
@@ -98,8 +99,15 @@ def test_the_recipe_key_changes_with_alpha_layers_and_calibration_text():
         recipe_key(SmoothQuantSettings(alpha=0.6, skip_layers=3), texts),
         recipe_key(SmoothQuantSettings(alpha=0.7, skip_layers=2), texts),
         recipe_key(SmoothQuantSettings(alpha=0.7, skip_layers=3), texts[:1]),
+        recipe_key(SmoothQuantSettings(alpha=0.7, skip_layers=3, fused=True), texts),
+        recipe_key(
+            SmoothQuantSettings(alpha=0.7, skip_layers=3, fp32_nodes=("a",)), texts
+        ),
+        recipe_key(
+            SmoothQuantSettings(alpha=0.7, skip_layers=3, fp32_nodes=("b",)), texts
+        ),
     }
-    assert base not in others and len(others) == 3
+    assert base not in others and len(others) == 6
 
 
 def test_int8_vectors_never_share_cache_entries_with_fp32_ones():
@@ -149,6 +157,56 @@ def test_smoothing_the_real_model_alone_changes_nothing(int8_cache, tmp_path):
     np.testing.assert_allclose(after, before, atol=1e-4)
 
 
+def test_the_scores_scaling_mul_becomes_a_division():
+    scale = numpy_helper.from_array(np.array(0.25, dtype=np.float32))
+    nodes = [
+        helper.make_node("Constant", [], ["c"], value=scale),
+        helper.make_node("MatMul", ["q", "k"], ["s"]),
+        helper.make_node("Mul", ["s", "c"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "mask"], ["y"]),
+    ]
+    spec = [None, 3, 3]
+    graph = helper.make_graph(
+        nodes,
+        "scores",
+        [
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, spec)
+            for name in ("q", "k", "mask")
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    rng = np.random.default_rng(0)
+    feed = {
+        n: rng.normal(size=(2, 3, 3)).astype(np.float32) for n in "q k mask".split()
+    }
+
+    def run(graph_model):
+        session = ort.InferenceSession(
+            graph_model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        return session.run(None, feed)[0]
+
+    before = run(model)
+    assert scale_scores_by_division(model) == 1
+    assert [node.op_type for node in model.graph.node][2] == "Div"
+    np.testing.assert_allclose(run(model), before, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_minilm_int8_graph_is_fused_with_its_sensitive_matmuls_fp32(int8_cache):
+    graph = onnx.load(str(next(int8_cache.glob("*/model.int8-sq-*.onnx"))))
+    ops = [node.op_type for node in graph.graph.node]
+    assert ops.count("QAttention") == 6 and "Attention" not in ops
+    fp32 = sorted(
+        node.name
+        for node in graph.graph.node
+        if node.op_type == "MatMul" and "/output/dense/" in node.name
+    )
+    # the second FFN MatMul of layers 0-2 only; every other product is int8
+    assert fp32 == [f"/inner/encoder/layer.{i}/output/dense/MatMul" for i in range(3)]
+
+
 @pytest.mark.slow
 def test_the_int8_graph_is_built_once_and_reused(int8_cache, monkeypatch):
     graphs = list(int8_cache.glob("*/model.int8-sq-*.onnx"))
@@ -169,6 +227,9 @@ def test_another_recipe_makes_another_graph_in_place_of_the_old(tmp_path, monkey
     old.write_bytes(b"an int8 graph of another recipe")
     made = []
     monkeypatch.setattr(onnx_runtime, "load_tokenizer", lambda model_dir: None)
+    monkeypatch.setattr(
+        onnx_runtime, "fused_export", lambda model_dir, folder: folder / "fused.onnx"
+    )
     monkeypatch.setattr(
         onnx_runtime,
         "quantize_smoothed",
