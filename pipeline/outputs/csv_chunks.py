@@ -16,16 +16,12 @@ differ, and the caller reads the file whole, as before.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.outputs.run_tables import output_csv_options
-from pipeline.store.permissions import file_mode
 from pipeline.store.run_folder import DEFAULT_CSV_ENCODING, RunFolder
 
 CHUNK_ROWS = 200_000
@@ -109,12 +105,8 @@ def rewrite_csv_in_chunks(
         The path written, or None, with nothing written, when the chunks'
         column types differ (or the file has no rows): read it whole instead.
     """
-    target = out.file(name)
-    handle, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    os.close(handle)
-    try:
+
+    def write(tmp: str) -> bool:
         dtypes = None
         first = True
         # newline="": the csv writer ends lines itself, as when pandas opens
@@ -124,17 +116,9 @@ def rewrite_csv_in_chunks(
                 if dtypes is None:
                     dtypes = chunk.dtypes
                 elif not chunk.dtypes.equals(dtypes):
-                    dtypes = None
-                    break
+                    return False
                 transform(chunk).to_csv(stream, index=False, header=first)
                 first = False
-        if dtypes is None:
-            os.unlink(tmp)
-            return None
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return target
+        return dtypes is not None
+
+    return out.write_with(name, write)

@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -119,7 +119,7 @@ class RunFolder:
         ``row_group_size`` (rows) lets :meth:`read_parquet` read a few rows
         without decoding the whole file.
         """
-        return self._atomic(
+        return self.write_with(
             name, lambda tmp: pq.write_table(table, tmp, row_group_size=row_group_size)
         )
 
@@ -156,7 +156,7 @@ class RunFolder:
             with open(tmp, "wb") as handle:  # a path would get ".npy" appended
                 np.save(handle, array, allow_pickle=False)
 
-        return self._atomic(name, write)
+        return self.write_with(name, write)
 
     def read_embeddings(
         self, *, n_rows: int, name: str = run_files.EMBEDDINGS
@@ -189,7 +189,7 @@ class RunFolder:
 
     def write_text(self, name: str, text: str) -> Path:
         """Write a text file (UTF-8), atomically."""
-        return self._atomic(
+        return self.write_with(
             name, lambda tmp: Path(tmp).write_text(text, encoding="utf-8")
         )
 
@@ -210,7 +210,7 @@ class RunFolder:
             The path written.
         """
         _check_csv_encoding(encoding)
-        return self._atomic(
+        return self.write_with(
             name, lambda tmp: frame.to_csv(tmp, index=False, encoding=encoding)
         )
 
@@ -242,10 +242,19 @@ class RunFolder:
                     target.write(codecs.BOM_UTF8)
                 shutil.copyfileobj(source, target, 1 << 20)
 
-        self._atomic(name, write)
+        self.write_with(name, write)
         return True
 
-    def _atomic(self, name: str, write) -> Path:
+    def write_with(self, name: str, write: Callable[[str], bool | None]) -> Path | None:
+        """Write ``name`` atomically with ``write(temporary_path)``.
+
+        The file appears whole or not at all, with the folder's file mode.
+        ``write`` may return False to write nothing (the temporary file is
+        removed and None returned); any other return keeps what it wrote.
+
+        Returns:
+            The path written, or None when ``write`` declined.
+        """
         target = self.file(name)
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, tmp = tempfile.mkstemp(
@@ -253,7 +262,9 @@ class RunFolder:
         )
         os.close(handle)
         try:
-            write(tmp)
+            if write(tmp) is False:
+                os.unlink(tmp)
+                return None
             os.chmod(tmp, file_mode())  # mkstemp makes 0600; shared teams get 0660
             os.replace(tmp, target)
         except BaseException:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -94,7 +95,15 @@ def test_failed_write_leaves_no_partial_file(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        folder._atomic("manifest.json", explode)
+        folder.write_with("manifest.json", explode)
+    assert folder.read_json("manifest.json") == {"ok": 1}
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["manifest.json"]
+
+    def decline(tmp):
+        Path(tmp).write_text("half")
+        return False
+
+    assert folder.write_with("manifest.json", decline) is None
     assert folder.read_json("manifest.json") == {"ok": 1}
     assert [p.name for p in (tmp_path / "run").iterdir()] == ["manifest.json"]
 
