@@ -171,6 +171,13 @@ class OnnxEmbedder(BaseEmbedder):
         self.session = ort.InferenceSession(
             str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
+        # The CPU arena keeps the largest batch's memory for the session's
+        # life (about 1 GB after 3,000 comments, held by every later step of
+        # a run); shrinking it after an embed call's last batch frees it.
+        self._release = ort.RunOptions()
+        self._release.add_run_config_entry(
+            "memory.enable_memory_arena_shrinkage", "cpu:0"
+        )
         self.tokenizer = load_tokenizer(model_dir)
         _check_mean_pooling(model_dir)
         self.dimension = int(
@@ -251,7 +258,8 @@ class OnnxEmbedder(BaseEmbedder):
                 for name, value in encoded.items()
                 if name in self._input_names
             }
-            hidden = self.session.run(None, feed)[0]
+            last = start + self.batch_size >= n
+            hidden = self.session.run(None, feed, self._release if last else None)[0]
             mask = encoded["attention_mask"][..., None].astype(np.float32)
             pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
             pooled /= np.clip(
