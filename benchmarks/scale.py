@@ -116,6 +116,7 @@ def run_once(n: int, tmp: Path, *, dask_workers: int = 0) -> dict:
         "n": n,
         "seconds": seconds,
         "peak_gb": memory.peak_gb,
+        "peak_gb_by_role": peaks_by_role(memory),
         "timings": manifest["timings"],
         "memory_gb": manifest.get("memory_gb", {}),
         "counts": manifest.get("counts", {}),
@@ -125,6 +126,31 @@ def run_once(n: int, tmp: Path, *, dask_workers: int = 0) -> dict:
         if (out / "report.html").is_file()
         else None,
     }
+
+
+def peaks_by_role(memory: PeakMemory) -> dict[str, list[float]]:
+    """Each process's own peak (GiB), grouped: the run, Dask workers, the rest.
+
+    The benchmark's own process is left out; ``themes run`` is its child, the
+    Dask workers (``multiprocessing`` spawns) and Prefect's temporary server
+    are children of that.
+    """
+    roles: dict[str, list[float]] = {}
+    own = os.getpid()
+    for pid, peak in memory.peak_by_process.items():
+        if pid == own:
+            continue
+        command = memory.commands.get(pid, "")
+        if "spawn_main" in command:
+            role = "Dask worker"
+        elif "prefect" in command and ("server" in command or "uvicorn" in command):
+            role = "Prefect server"
+        elif " run --config" in command:
+            role = "themes run"
+        else:
+            role = "other"
+        roles.setdefault(role, []).append(round(peak / 2**30, 3))
+    return {role: sorted(peaks, reverse=True) for role, peaks in roles.items()}
 
 
 def main() -> None:
@@ -194,6 +220,11 @@ def main() -> None:
         )
     )
     results.add(Figure("segments", run["n"], "segments"))
+    for role, peaks in run["peak_gb_by_role"].items():
+        results.add(
+            Figure(f"peak memory of the largest {role} process", peaks[0], "GB")
+        )
+        results.note(f"peak memory per {role} process (GB): {peaks}")
 
     if growth:
         smallest = growth[0]

@@ -30,6 +30,10 @@ class PeakMemory:
         self.interval = interval
         self.start = 0
         self.peak = 0
+        self.peak_by_process: dict[int, int] = {}
+        """Each process's own peak resident memory in bytes, by process id."""
+        self.commands: dict[int, str] = {}
+        """Each sampled process's command line, by process id."""
         self._stop = threading.Event()
 
     def __enter__(self) -> PeakMemory:
@@ -41,13 +45,19 @@ class PeakMemory:
         return self
 
     def _rss(self) -> int:
-        rss = self._process.memory_info().rss
-        for child in self._process.children(recursive=True):
+        total = 0
+        for process in [self._process, *self._process.children(recursive=True)]:
             try:
-                rss += child.memory_info().rss
+                rss = process.memory_info().rss
+                if process.pid not in self.commands:
+                    self.commands[process.pid] = " ".join(process.cmdline())
             except psutil.Error:
-                pass  # a child that ended between listing and reading
-        return rss
+                continue  # a child that ended between listing and reading
+            total += rss
+            self.peak_by_process[process.pid] = max(
+                rss, self.peak_by_process.get(process.pid, 0)
+            )
+        return total
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval):
