@@ -89,6 +89,12 @@ def run_once(n: int, tmp: Path, *, dask_workers: int = 0) -> dict:
     table = write_corpus(tmp, n)
     settings = yaml.safe_load((ROOT / "config" / "nhs_feedback.yaml").read_text())
     settings["ingest"]["corpus"] = str(table)
+    size_mb = table.stat().st_size / 2**20
+    if size_mb > 150:
+        # a million comments make a file of about 330 MB, over the default
+        # safety limit of 200 MB a file (which would quarantine it): raised,
+        # as a researcher with such a file would
+        settings["ingest"]["limits"] = {"max_file_mb": round(size_mb * 1.5)}
     settings["compare"]["codes"] = str(table)
     settings["classify"]["codebook"] = str(
         ROOT / "config" / "codebooks" / "nhs_feedback.yaml"
