@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from pipeline.config.run import PipelineConfig
 from pipeline.memory import PeakMemory, release_memory
 from pipeline.steps.summary import StepSummary
 from pipeline.store import cache_keys
-from pipeline.store.checksums import copy_into, discard_folder, verify_folder
+from pipeline.store.checksums import SEAL, copy_into, discard_folder, verify_folder
 
 logger = logging.getLogger("pipeline.cache")
 
@@ -107,7 +108,11 @@ def run_cached(task_fn, **parameters) -> StepRun:
     A cached output whose folder is missing or damaged (its files do not match
     the checksums written with them) is recomputed, with a one-line note.
     """
-    state = task_fn(**parameters, return_state=True)
+    return _trusted(task_fn, task_fn(**parameters, return_state=True), parameters)
+
+
+def _trusted(task_fn, state, parameters: dict[str, Any]) -> StepRun:
+    """A finished task's output, recomputed in line if its cached folder is damaged."""
     output = state.result()
     reused = state.name == "Cached"
     if reused and output is not None:
@@ -152,6 +157,75 @@ def run_step(
     if ran.output is not None:
         link_outputs(ran.output.dir, link_to)
     return ran
+
+
+def start_step(
+    runner,
+    task_fn,
+    step: str,
+    key: str,
+    where: PipelineConfig,
+    link_to: str,
+    **parameters,
+) -> Callable[[], StepRun]:
+    """Start a cached step on ``runner`` (another process or a Dask worker).
+
+    The same as :func:`run_step`, except that the flow goes on while the step
+    runs. ``runner``: an entered task runner, or None for the flow's own.
+
+    Returns:
+        A function that waits for the step, checks its folder and copies its
+        files into ``link_to``, as :func:`run_step` does, and returns the same.
+    """
+    parameters = dict(
+        cache_key=key, step_dir=str(cache_keys.step_dir(where, step, key)), **parameters
+    )
+    if runner is None:
+        future = task_fn.submit(**parameters)
+    else:
+        future = runner.submit(task_fn, parameters)
+
+    def finish() -> StepRun:
+        future.wait()
+        ran = _trusted(task_fn, future.state, parameters)
+        if ran.output is not None:
+            link_outputs(ran.output.dir, link_to)
+        return ran
+
+    return finish
+
+
+@contextmanager
+def side_runner(
+    config: PipelineConfig, n_segments: int, step: str, key: str | None
+) -> Iterator[Any]:
+    """Where a step runs beside the flow's next ones: ``False`` for in line.
+
+    On Dask, None (the flow's own runner: a worker). Locally, a one-process
+    pool when the run has at least ``execution.parallel_topics_from``
+    segments, the machine two or more CPUs, and no sealed folder of the
+    step (``key``) is there to reuse; otherwise ``False``.
+    """
+    execution = config.execution
+    if key is None:
+        yield False
+        return
+    if execution.executor == "dask":
+        yield None
+        return
+    threshold = execution.parallel_topics_from
+    if (
+        threshold is None
+        or n_segments < threshold
+        or (os.cpu_count() or 1) < 2
+        or (cache_keys.step_dir(config, step, key) / SEAL).is_file()
+    ):
+        yield False
+        return
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    with ProcessPoolTaskRunner(max_workers=1) as runner:
+        yield runner
 
 
 def fresh_folder(folder: str, task_fn, **parameters) -> str:

@@ -5,8 +5,9 @@
 - ``analyse``: segment only documents whose segments are not stored yet, in
   batches mapped over the task runner (threads or Dask); embed only texts not
   in the embedding cache, in batches; topics (the saved model assigns new
-  segments, or a refit); classify.
-- ``compare``: agreement with human codes, when a codes file is given.
+  segments, or a refit), beside classify, network and compare.
+- ``compare`` (within ``analyse``): agreement with human codes, when a codes
+  file is given.
 
 Every run writes its own folder; the store (DuckDB) keeps what runs share.
 One run holds the store's lock at a time; a second waits, then stops with a
@@ -17,6 +18,7 @@ transaction); rerunning reuses what the killed run finished.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,8 @@ from flows.step_runs import (
     fresh_folder,
     measured,
     run_step,
+    side_runner,
+    start_step,
     task_runner_for,
 )
 from flows.tasks import (
@@ -102,6 +106,7 @@ class Analysis:
     classify: StepOutput | None = None
     classify_key: str | None = None
     network: StepOutput | None = None
+    compare: StepOutput | None = None
 
     def for_manifest(self) -> dict[str, Any]:
         """The steps' summaries as the manifest keeps them."""
@@ -109,6 +114,7 @@ class Analysis:
             "topics": self.topics,
             "classify": self.classify,
             "network": self.network,
+            "compare": self.compare,
         }
         return (
             {} if self.embeddings is None else {"embeddings": self.embeddings.as_dict()}
@@ -196,7 +202,11 @@ def _embed(config: PipelineConfig, run_dir: str, store: ResultsStore) -> EmbedSu
 
 @flow(name="analyse")
 def analyse_flow(inputs: RunInputs, ingest_key: str, run_dir: str) -> Analysis:
-    """Segment, embed, find topics and code the run's documents."""
+    """Segment, embed, find topics, code the run's documents and compare the codes.
+
+    Topics run beside the rest (on a worker, or in a second process for a
+    large corpus: :func:`~flows.step_runs.side_runner`) and are collected last.
+    """
     config = inputs.config
     store = ResultsStore(
         config.store.database, lock_timeout=config.store.lock_timeout_seconds
@@ -211,32 +221,56 @@ def analyse_flow(inputs: RunInputs, ingest_key: str, run_dir: str) -> Analysis:
     with measured("embed", timings, memory):
         out.embeddings = embedded = _embed(config, run_dir, store)
     corpus = cache_keys.segments_key(config, ingest_key, embedded.texts_key)
+    topics_key = None
     if config.topics.enabled:
         texts = RunFolder(run_dir).segments().column("text").to_pylist()
         saved = saved_model_to_apply(config, texts)
-        key = cache_keys.topics_key(
+        del texts
+        topics_key = cache_keys.topics_key(
             config,
             corpus,
             embedded.model_id,
             None if saved is None else saved.folder,
             codebook_hash=inputs.hashes.codebook,
         )
-        with measured("topics", timings, memory):
-            ran = run_step(
-                topics_task,
-                "topics",
-                key,
-                config,
-                run_dir,
-                inputs=inputs,
-                run_dir=run_dir,
-            )
-        out.topics, out.reused["topics"] = ran.output, ran.reused
+    with (
+        side_runner(config, segmented.n_segments, "topics", topics_key) as side,
+        contextlib.ExitStack() as topics_clock,
+    ):
+        topics_done = None
+        if topics_key is not None and side is False:
+            with measured("topics", timings, memory):
+                ran = run_step(
+                    topics_task, "topics", topics_key, config, run_dir,
+                    inputs=inputs, run_dir=run_dir,
+                )  # fmt: skip
+            out.topics, out.reused["topics"] = ran.output, ran.reused
+        elif topics_key is not None:
+            # beside coding: measured from here until collected below
+            topics_clock.enter_context(measured("topics", timings, memory))
+            topics_done = start_step(
+                side, topics_task, "topics", topics_key, config, run_dir,
+                inputs=inputs, run_dir=run_dir,
+            )  # fmt: skip
+        _code(inputs, out, corpus, embedded.model_id, run_dir)
+        if topics_done is not None:
+            with topics_clock:
+                ran = topics_done()
+            out.topics, out.reused["topics"] = ran.output, ran.reused
+    return out
+
+
+def _code(
+    inputs: RunInputs, out: Analysis, corpus: str, model_id: str, run_dir: str
+) -> None:
+    """Classify, find the network and compare the codes, into ``out``."""
+    config = inputs.config
+    timings, memory = out.timings, out.memory_gb
     if inputs.codebook is not None or config.classify.model is not None:
         out.classify_key = cache_keys.classify_key(
             config,
             corpus,
-            embedded.model_id,
+            model_id,
             codebook_hash=inputs.hashes.codebook,
             model_hash=inputs.hashes.model,
         )
@@ -263,7 +297,10 @@ def analyse_flow(inputs: RunInputs, ingest_key: str, run_dir: str) -> Analysis:
                 run_dir=run_dir,
             )
         out.network, out.reused["network"] = ran.output, ran.reused
-    return out
+    if out.classify is not None and config.compare.codes is not None:
+        with measured("compare", timings, memory):
+            compared = compare_flow(inputs, out.classify_key, run_dir)
+        out.compare, out.reused["compare"] = compared.output, compared.reused
 
 
 @flow(name="compare")
@@ -441,11 +478,6 @@ def _run_steps(
             counts["coded_segments"] = (
                 counts["segments"] - analysed.classify.summary.segments_without_code
             )
-            if config.compare.codes is not None:
-                with measured("compare", timings, memory):
-                    compared = compare_flow(inputs, analysed.classify_key, str(out_dir))
-                reused["compare"] = compared.reused
-                extra["compare"] = compared.output.for_manifest()
         status = "completed"
     ingest_report = folder.read_json(run_files.INGEST)
 

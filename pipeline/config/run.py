@@ -40,6 +40,11 @@ class ExecutionConfig(StrictModel):
         dask_workers: Workers of the local cluster started when no address is given.
         document_batch: Documents per segmentation task.
         text_batch: Texts per embedding task.
+        parallel_topics_from: A run with at least this many segments fits its
+            topics in a second process while this one codes the segments (the
+            local executor on a machine with two or more CPUs; on Dask the
+            topic step always runs on a worker). ``null``: never. A small
+            corpus fits its topics in less time than a process takes to start.
     """
 
     executor: Literal["local", "dask"] = "local"
@@ -47,6 +52,7 @@ class ExecutionConfig(StrictModel):
     dask_workers: int = Field(default=2, ge=1)
     document_batch: int = Field(default=200, ge=1)
     text_batch: int = Field(default=1024, ge=1)
+    parallel_topics_from: int | None = Field(default=20_000, ge=1)
 
 
 class StoreConfig(StrictModel):

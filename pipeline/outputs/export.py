@@ -55,7 +55,7 @@ from pipeline.outputs.run_tables import (
     run_csv_encoding,
     segment_texts,
 )
-from pipeline.outputs.spreadsheet import write_workbook
+from pipeline.outputs.spreadsheet import start_workbook
 from pipeline.store import run_files
 from pipeline.store.run_folder import RunFolder
 
@@ -221,6 +221,7 @@ def export_run(
         sheets["codebook"] = codebook_table(codebook)
     if len(prevalence):
         sheets["prevalence by group"] = prevalence
+    workbook = None
     if sheets:
         about = [
             "auto codes: each segment's assigned codes and its three best-scoring "
@@ -248,15 +249,18 @@ def export_run(
             "metadata group (Wilson 95% intervals)",
             "code: the code's id in the codebook; code_name: its name",
         ]
-        written["results.xlsx"] = write_workbook(
-            out.file("results.xlsx"), sheets, about=about
-        )
+        # in a second process for a large workbook: the rest is written meanwhile
+        workbook = start_workbook(out.file("results.xlsx"), sheets, about=about)
+        written["results.xlsx"] = out.file("results.xlsx")  # its place in the list
+        del sheets
     written["report.html"] = write_report(
         run_dir, out_dir=out.path, code_names=names, codebook=codebook
     )
     qdpx = export_qdpx(folder, out, codebook=codebook, human_codes=human_codes)
     if qdpx is not None:
         written[QDPX] = qdpx
+    if workbook is not None:
+        written["results.xlsx"] = workbook()
     for name in RUN_CSVS:
         if out.file(name).is_file():
             out.set_csv_encoding(name, encoding)

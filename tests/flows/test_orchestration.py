@@ -277,25 +277,33 @@ def test_run_killed_half_way_resumes_with_no_duplicates_and_the_same_outputs(
     assert statuses == ["completed", "interrupted"]
 
 
-@pytest.mark.slow
-def test_dask_executor_gives_the_same_outputs_as_the_local_run(tmp_path, corpus):
-    local = tmp_path / "local"
-    local.mkdir()
-    done = themes(
-        local,
-        "run",
-        "--config",
-        str(write_config(local, corpus, topics=False)),
-        "--out",
-        str(local / "run"),
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory) -> Path:
+    """The four interviews run in line, topics in this process (local executor)."""
+    folder = tmp_path_factory.mktemp("local")
+    source = folder / "corpus"
+    source.mkdir()
+    for name in ("M01.txt", "M04.txt", "M07.txt", "M10.txt", "metadata.csv"):
+        shutil.copy(ROOT / "examples" / "nhs_managers" / name, source / name)
+    config = write_config(
+        folder, source, extra="execution:\n  parallel_topics_from: null\n"
     )
+    done = themes(folder, "run", "--config", str(config), "--out", str(folder / "run"))
     assert done.returncode == 0, done.stderr
+    assert "topics" in manifest(folder / "run")["timings"]
+    return folder / "run"
+
+
+@pytest.mark.slow
+def test_dask_executor_gives_the_same_outputs_as_the_local_run(
+    tmp_path, corpus, local_run
+):
+    # the topic step runs on a worker while the flow's process codes
     dask = tmp_path / "dask"
     dask.mkdir()
     config = write_config(
         dask,
         corpus,
-        topics=False,
         extra=(
             "execution:\n  executor: dask\n  dask_workers: 2\n  document_batch: 1\n"
             "  text_batch: 100\n"
@@ -303,7 +311,28 @@ def test_dask_executor_gives_the_same_outputs_as_the_local_run(tmp_path, corpus)
     )
     done = themes(dask, "run", "--config", str(config), "--out", str(dask / "run"))
     assert done.returncode == 0, done.stderr
-    assert_same_outputs(local / "run", dask / "run")
+    assert_same_outputs(local_run, dask / "run")
+
+
+@pytest.mark.slow
+def test_topics_in_a_second_process_beside_coding_give_the_same_outputs(
+    tmp_path, corpus, local_run
+):
+    config = write_config(
+        tmp_path, corpus, extra="execution:\n  parallel_topics_from: 1\n"
+    )
+    done = themes(
+        tmp_path, "run", "--config", str(config), "--out", str(tmp_path / "run")
+    )
+    assert done.returncode == 0, done.stderr
+    assert_same_outputs(local_run, tmp_path / "run")
+    beside = manifest(tmp_path / "run")
+    assert {"topics", "classify"} <= set(beside["timings"])
+    assert beside["topics"]["n_topics"] == manifest(local_run)["topics"]["n_topics"]
+    # the topic table too (labels, sizes, words)
+    assert (tmp_path / "run" / "topics.csv").read_bytes() == (
+        local_run / "topics.csv"
+    ).read_bytes()
 
 
 @pytest.mark.slow

@@ -563,14 +563,14 @@ def test_report_heads_agreement_with_both_shares_and_lists_the_codebook(run_fold
     assert "false positive" in html and "in review order" in html
 
 
-def test_export_in_small_chunks_writes_the_same_files(
+def test_export_in_small_chunks_and_a_second_process_writes_the_same_files(
     run_folder, tmp_path, monkeypatch
 ):
     import zipfile
 
     from pipeline.coding.codebook import load_codebook
     from pipeline.io.codes.records import assignments_from_table
-    from pipeline.outputs import csv_chunks
+    from pipeline.outputs import csv_chunks, spreadsheet
     from pipeline.outputs.export import export_run
     from pipeline.store.run_folder import RunFolder
 
@@ -580,9 +580,14 @@ def test_export_in_small_chunks_writes_the_same_files(
     )
     codebook = load_codebook(ROOT / "config" / "codebooks" / "nhs_managers.yaml")
     human = assignments_from_table(RunFolder(whole).read_parquet("human_codes.parquet"))
-    export_run(whole, codebook=codebook, human_codes=human)  # each CSV in one chunk
+    # each CSV in one chunk, the workbook in this process
+    in_line = export_run(whole, codebook=codebook, human_codes=human)
     monkeypatch.setattr(csv_chunks, "CHUNK_ROWS", 7)
-    export_run(chunked, codebook=codebook, human_codes=human)
+    # and the workbook written in a second process, as a large one is
+    monkeypatch.setattr(spreadsheet, "PROCESS_FROM_CELLS", 1)
+    written = export_run(chunked, codebook=codebook, human_codes=human)
+    assert list(written) == list(in_line)  # the same files, listed in the same order
+    assert Path(written["results.xlsx"]) == chunked / "results.xlsx"
 
     assert len((whole / "auto_codes_by_document.csv").read_text().splitlines()) > 7
     for path in sorted(whole.glob("*.csv")) + [whole / "report.html"]:
