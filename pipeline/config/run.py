@@ -38,7 +38,8 @@ class ExecutionConfig(StrictModel):
         dask_address: Scheduler address of an existing Dask cluster
             (``tcp://host:8786``); its workers must see the project's files.
         dask_workers: Workers of the local cluster started when no address is given.
-        document_batch: Documents per segmentation task.
+        document_batch: Documents per segmentation task (more when that
+            would make over 256 tasks: ``pipeline.steps.segment.MAX_BATCHES``).
         text_batch: Texts per embedding task.
         parallel_topics_from: A run with at least this many segments fits its
             topics in a second process while this one codes the segments (the

@@ -37,7 +37,8 @@ class SegmentPlan:
         hashes: Document id to the hash of its text.
         cached: Segments found in the store.
         missing: Rows (positions in ``documents.parquet``) to cut.
-        batches: ``missing`` in batches of ``execution.document_batch``.
+        batches: ``missing`` in batches of ``execution.document_batch``, or
+            larger ones when that would make more than :data:`MAX_BATCHES`.
         keys: Each batch's cache key.
         folders: Each batch's cache folder.
     """
@@ -61,6 +62,15 @@ class SegmentSummary(StepSummary):
     new_segments: int
 
 
+MAX_BATCHES = 256
+"""Most segmentation tasks a run makes; a larger corpus gets larger batches.
+
+Each task costs the flow's process Prefect's bookkeeping (about 20 ms in
+threads, 100 ms on Dask): a million comments in batches of 200 made 5,000
+tasks, and the step was mostly that (``benchmarks/README.md``).
+"""
+
+
 def plan_segmentation(
     config: PipelineConfig, run: RunFolder, store: ResultsStore
 ) -> SegmentPlan:
@@ -71,7 +81,7 @@ def plan_segmentation(
     cached = store.get_segments(hashes, config.section_hash("segment"))
     done = set(cached.column("document_id").to_pylist())
     missing = [row for row, d in enumerate(order) if d not in done]
-    size = config.execution.document_batch
+    size = max(config.execution.document_batch, -(-len(missing) // MAX_BATCHES))
     batches = [missing[i : i + size] for i in range(0, len(missing), size)]
     keys = [
         cache_keys.segment_batch_key(config, (hashes[order[row]] for row in batch))

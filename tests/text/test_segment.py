@@ -215,3 +215,37 @@ def test_real_model_keeps_only_the_sentence_segmenter():
         "Really!",
         "Why?",
     ]
+
+
+def test_a_large_corpus_is_segmented_in_at_most_max_batches_tasks(
+    tmp_path, monkeypatch
+):
+    import pyarrow as pa
+
+    from pipeline.config.run import load_config
+    from pipeline.steps import segment as step
+
+    class Run:  # the run folder's documents table
+        def documents(self):
+            ids = [f"d{i}" for i in range(1000)]
+            return pa.table({"document_id": ids, "content_hash": ids})
+
+    class Store:  # d0-d9 already segmented by an earlier run
+        def get_segments(self, hashes, section):
+            return pa.table({"document_id": [f"d{i}" for i in range(10)]})
+
+    def batches(document_batch: int) -> list[list[int]]:
+        config = load_config(
+            overrides={
+                "execution.document_batch": document_batch,
+                "store.runs_dir": str(tmp_path),
+            }
+        )
+        return step.plan_segmentation(config, Run(), Store()).batches
+
+    # fewer than MAX_BATCHES batches: as many documents each as asked
+    assert [len(b) for b in batches(200)] == [200, 200, 200, 200, 190]
+    monkeypatch.setattr(step, "MAX_BATCHES", 100)
+    large = batches(1)  # 990 to do in at most 100 tasks: 99 of 10
+    assert len(large) == 99 and {len(b) for b in large} == {10}
+    assert [row for b in large for row in b] == list(range(10, 1000))
