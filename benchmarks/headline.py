@@ -151,6 +151,24 @@ ROWS = [
         "whole run (process start to exit)",
         "target",
     ),
+    (
+        "Wall time, 1,000,000 segments on a local Dask cluster (3 workers), s",
+        "scale_dask",
+        "whole run (process start to exit)",
+        "the 100,000 target grown linearly",
+    ),
+    (
+        "Peak memory, 1,000,000 segments: the flow's process, GB",
+        "scale_dask",
+        "peak memory of the largest themes run process",
+        "",
+    ),
+    (
+        "Peak memory, 1,000,000 segments: the largest Dask worker, GB",
+        "scale_dask",
+        "peak memory of the largest Dask worker process",
+        "",
+    ),
 ]
 
 

@@ -35,6 +35,7 @@ ON_REQUEST = [
     ["topic_step.py"],  # a full topic fit at 100,000 segments: 10-15 min on 2 cores
     ["classify_scale.py"],  # classify, compare, outputs at 10,000 and 100,000: ~10 min
     ["report_scale.py"],  # the report step alone at 10,000 and 100,000: ~15 min
+    ["scale_dask.py"],  # 1,000,000 segments on a local Dask cluster: about an hour
 ]
 """Scripts run only when named (``run_all.py fewshot``); their last figures
 stay in results.md."""

@@ -201,25 +201,21 @@ def side_runner(
 ) -> Iterator[Any]:
     """Where a step runs beside the flow's next ones: ``False`` for in line.
 
-    On Dask, None (the flow's own runner: a worker). Locally, a one-process
-    pool when the run has at least ``execution.parallel_topics_from``
-    segments, the machine two or more CPUs, and no sealed folder of the
-    step (``key``) is there to reuse; otherwise ``False``.
+    In line when there is nothing to run (``key`` None) or a sealed folder
+    of the step is there to reuse. Otherwise on Dask, None (the flow's own
+    runner: a worker); locally, a one-process pool when the run has at least
+    ``execution.parallel_topics_from`` segments and the machine two or more
+    CPUs, else ``False``.
     """
     execution = config.execution
-    if key is None:
-        yield False
+    if key is None or (cache_keys.step_dir(config, step, key) / SEAL).is_file():
+        yield False  # nothing to run, or a cached result to reuse
         return
     if execution.executor == "dask":
         yield None
         return
     threshold = execution.parallel_topics_from
-    if (
-        threshold is None
-        or n_segments < threshold
-        or (os.cpu_count() or 1) < 2
-        or (cache_keys.step_dir(config, step, key) / SEAL).is_file()
-    ):
+    if threshold is None or n_segments < threshold or (os.cpu_count() or 1) < 2:
         yield False
         return
     from prefect.task_runners import ProcessPoolTaskRunner

@@ -13,7 +13,9 @@ files to ``<runs>/.cache/steps/<step>-<key>/`` and seals the folder with the
 checksums of its files (:mod:`pipeline.store.checksums`); the flow verifies them
 before reuse and copies the files into the run folder.
 
-Tasks that do I/O retry with backoff.
+Tasks that do I/O retry an operating-system error with backoff; any other
+error fails the step at once (it would fail again: at a million segments a
+report step that could not be written ran three times, 10 minutes each).
 """
 
 from __future__ import annotations
@@ -41,7 +43,19 @@ from pipeline.store.checksums import seal_folder
 from pipeline.store.database import ResultsStore
 from pipeline.store.run_folder import RunFolder
 
-IO_RETRIES: dict[str, Any] = dict(retries=2, retry_delay_seconds=[1, 4])
+
+def _input_output_error(task, task_run, state) -> bool:
+    """Whether a failed I/O task is worth running again: an OS error only.
+
+    A file briefly locked, a full disk freed, a network share back; any
+    other error would fail again.
+    """
+    return isinstance(state.data, OSError)
+
+
+IO_RETRIES: dict[str, Any] = dict(
+    retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_input_output_error
+)
 
 
 def _by_cache_key(context, parameters: dict[str, Any]) -> str:

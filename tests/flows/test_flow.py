@@ -184,3 +184,29 @@ def test_rerun_after_the_store_and_step_files_were_deleted(
     a = pq.read_table(tmp_path / "run1" / "segments.parquet").to_pandas()
     b = pq.read_table(tmp_path / "run2" / "segments.parquet").to_pandas()
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_io_tasks_retry_an_os_error_but_not_a_bug(prefect_harness, monkeypatch):
+    from prefect import flow, task
+
+    from flows.tasks import IO_RETRIES
+
+    monkeypatch.setitem(IO_RETRIES, "retry_delay_seconds", 0)
+    calls = []
+
+    @task(**IO_RETRIES)
+    def write(error: type[Exception]) -> int:
+        calls.append(error)
+        if len(calls) == 1:
+            raise error("first attempt")
+        return len(calls)
+
+    @flow
+    def run(error: type[Exception]) -> int:
+        return write(error)
+
+    assert run(OSError) == 2  # a file briefly locked: tried again
+    calls.clear()
+    with pytest.raises(RuntimeError, match="first attempt"):
+        run(RuntimeError)  # "File size too large": failing again would take as long
+    assert calls == [RuntimeError]

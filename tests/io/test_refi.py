@@ -262,6 +262,25 @@ def test_same_inputs_give_a_byte_identical_file(tmp_path, documents, codebook, c
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first.qdpx", "second.qdpx"]
 
 
+def test_a_project_xml_over_the_zip64_limit_is_written_with_zip64_fields(
+    tmp_path, documents, codebook, codings, monkeypatch
+):
+    from pipeline.io.refi import archive
+
+    small = project_qde(export(tmp_path / "small.qdpx", documents, codebook, codings))
+    # the limit (2 GiB) lowered below this project's XML: streamed into the
+    # archive, zipfile raised "File size too large" on closing the entry
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", len(small) // 2)
+    monkeypatch.setattr(archive, "SPOOL_BYTES", 100)  # and spooled to a file
+    large = export(tmp_path / "large.qdpx", documents, codebook, codings)
+    monkeypatch.undo()
+
+    assert project_qde(large) == small
+    with zipfile.ZipFile(large) as read:
+        assert read.testzip() is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["large.qdpx", "small.qdpx"]
+
+
 @pytest.mark.parametrize(
     ("coding", "message"),
     [

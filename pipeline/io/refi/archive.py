@@ -137,6 +137,42 @@ def zip_info(entry_name: str) -> zipfile.ZipInfo:
     return info
 
 
+SPOOL_BYTES = 64 * 2**20
+"""An entry written by :func:`write_sized_entry` is held in memory up to this
+size, then in a temporary file beside the archive."""
+
+
+def write_sized_entry(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, write, *, spool_dir: Path
+) -> None:
+    """Add an entry whose size is known only once it is written (the project XML).
+
+    A streamed entry (``archive.open(info, "w")``) cannot grow past 2 GiB:
+    zipfile decides on ZIP64 fields when the entry opens and raises "File
+    size too large" when it closes (a million-segment project's XML). So the
+    entry is written to a spooled temporary file first (in memory up to
+    :data:`SPOOL_BYTES`, then in ``spool_dir``), then copied in with its size
+    known: ZIP64 fields when it needs them, and the same bytes as a streamed
+    entry when it does not.
+
+    Args:
+        archive: The archive being written.
+        info: The entry (from :func:`zip_info`).
+        write: Called with a binary file to write the entry's bytes to.
+        spool_dir: Where a large entry waits (the archive's folder: its data
+            stays with the run's files, with their permissions).
+    """
+    import shutil
+    import tempfile
+
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=spool_dir) as spool:
+        write(spool)
+        info.file_size = spool.tell()
+        spool.seek(0)
+        with archive.open(info, "w") as handle:
+            shutil.copyfileobj(spool, handle, 2**20)
+
+
 def write_zip_atomically(path: Path, write_entries) -> None:
     """Write a reproducible ZIP under a temporary name, then rename it into place.
 

@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 
 from pipeline.coding.codebook_records import Code, Codebook
 from pipeline.errors import CodebookError
-from pipeline.io.refi.archive import write_zip_atomically, zip_info
+from pipeline.io.refi.archive import write_sized_entry, write_zip_atomically, zip_info
 from pipeline.io.refi.export_input import (
     NOT_XML,
     ExportCoding,
@@ -117,8 +117,10 @@ def write_project(
     }
 
     def write_entries(archive: zipfile.ZipFile) -> None:
-        with archive.open(zip_info("project.qde"), "w") as handle:
-            _write_project_xml(
+        write_sized_entry(
+            archive,
+            zip_info("project.qde"),
+            lambda handle: _write_project_xml(
                 handle,
                 name=name,
                 origin=origin,
@@ -127,7 +129,9 @@ def write_project(
                 codings=codings,
                 source_guids=source_guids,
                 auto_coders=frozenset(auto_coders),
-            )
+            ),
+            spool_dir=path.parent,
+        )
         for document in documents:
             info = zip_info(f"sources/{source_guids[document.document_id]}.txt")
             archive.writestr(info, document.text.encode("utf-8"))
