@@ -122,7 +122,7 @@ def run_once(n: int, tmp: Path, *, dask_workers: int = 0) -> dict:
         "n": n,
         "seconds": seconds,
         "peak_gb": memory.peak_gb,
-        "peak_gb_by_role": peaks_by_role(memory),
+        "peak_gb_by_role": peaks_by_role(memory, dask=bool(dask_workers)),
         "timings": manifest["timings"],
         "memory_gb": manifest.get("memory_gb", {}),
         "counts": manifest.get("counts", {}),
@@ -151,12 +151,13 @@ def whole_run_figure(seconds: float, n: int) -> Figure:
     )
 
 
-def peaks_by_role(memory: PeakMemory) -> dict[str, list[float]]:
-    """Each process's own peak (GiB), grouped: the run, Dask workers, the rest.
+def peaks_by_role(memory: PeakMemory, *, dask: bool) -> dict[str, list[float]]:
+    """Each process's own peak (GiB), grouped: the run, its workers, the rest.
 
-    The benchmark's own process is left out; ``themes run`` is its child, the
-    Dask workers (``multiprocessing`` spawns) and Prefect's temporary server
-    are children of that.
+    The benchmark's own process is left out; ``themes run`` is its child;
+    ``multiprocessing`` spawns are its workers: Dask workers on Dask, else the
+    topic step's and the workbook's second processes; Prefect's temporary
+    server is a child too.
     """
     roles: dict[str, list[float]] = {}
     own = os.getpid()
@@ -165,7 +166,7 @@ def peaks_by_role(memory: PeakMemory) -> dict[str, list[float]]:
             continue
         command = memory.commands.get(pid, "")
         if "spawn_main" in command:
-            role = "Dask worker"
+            role = "Dask worker" if dask else "second (spawned)"
         elif "prefect" in command and ("server" in command or "uvicorn" in command):
             role = "Prefect server"
         elif " run --config" in command:
