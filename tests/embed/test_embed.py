@@ -137,6 +137,33 @@ def test_onnx_export_gives_the_same_vectors_as_sentence_transformers(onnx_cache)
     assert (onnx_cache / "all-MiniLM-L6-v2@0.1.0" / "model.onnx").is_file()
 
 
+@pytest.mark.slow
+def test_a_batch_of_long_texts_runs_in_slices_with_the_same_vectors(
+    onnx_cache, monkeypatch
+):
+    import numpy as np
+
+    from pipeline.embed import onnx_runtime
+
+    texts = [
+        f"answer {i} about the leadership programme " * (1 + 9 * i) for i in range(7)
+    ]
+    onnx = make_embedder(EmbedConfig(backend="onnx", onnx_cache_dir=onnx_cache))
+    whole = onnx.embed(texts)  # one pass of 7 rows
+    length = onnx_runtime.tokenize_batch(onnx.tokenizer, texts)["input_ids"].shape[1]
+    assert length == 256  # MiniLM's longest (the longest text is cut there)
+    runs = []
+    run = onnx.session.run
+    monkeypatch.setattr(
+        onnx.session, "run", lambda *a: runs.append(len(a[1]["input_ids"])) or run(*a)
+    )
+    # 7 rows x 256^2 is over this bound: slices of 2 rows
+    monkeypatch.setattr(onnx_runtime, "ATTENTION_ROWS_X_LENGTH2", 2 * length**2)
+    sliced = onnx.embed(texts)
+    assert runs == [2, 2, 2, 1]
+    np.testing.assert_array_equal(sliced, whole)
+
+
 def test_onnx_tokenizer_gives_what_auto_tokenizer_gives():
     import numpy as np
     from transformers import AutoTokenizer
