@@ -220,8 +220,19 @@ def side_runner(
         return
     from prefect.task_runners import ProcessPoolTaskRunner
 
-    with ProcessPoolTaskRunner(max_workers=1) as runner:
+    with ProcessPoolTaskRunner(max_workers=1, initializer=one_thread_each) as runner:
         yield runner
+
+
+def one_thread_each() -> None:
+    """Keep a second process's libraries to one thread each (BLAS, OpenMP).
+
+    The flow's process works on the other core meanwhile; two processes of
+    two threads each on two cores only swap them in and out.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
 
 
 def fresh_folder(folder: str, task_fn, **parameters) -> str:
