@@ -164,7 +164,7 @@ ROWS = [
         "",
     ),
     (
-        "Peak memory, 1,000,000 segments: the largest Dask worker, GB",
+        "Peak memory, 1,000,000 segments: the largest worker (or the workbook's), GB",
         "scale_dask",
         "peak memory of the largest Dask worker process",
         "",
