@@ -144,13 +144,14 @@ def test_a_batch_of_long_texts_runs_in_slices_with_the_same_vectors(
     import numpy as np
 
     from pipeline.embed import onnx_runtime
+    from pipeline.embed.tokenizer import tokenize_batch
 
     texts = [
         f"answer {i} about the leadership programme " * (1 + 9 * i) for i in range(7)
     ]
     onnx = make_embedder(EmbedConfig(backend="onnx", onnx_cache_dir=onnx_cache))
     whole = onnx.embed(texts)  # one pass of 7 rows
-    length = onnx_runtime.tokenize_batch(onnx.tokenizer, texts)["input_ids"].shape[1]
+    length = tokenize_batch(onnx.tokenizer, texts)["input_ids"].shape[1]
     assert length == 256  # MiniLM's longest (the longest text is cut there)
     runs = []
     run = onnx.session.run
@@ -168,7 +169,7 @@ def test_onnx_tokenizer_gives_what_auto_tokenizer_gives():
     import numpy as np
     from transformers import AutoTokenizer
 
-    from pipeline.embed.onnx_runtime import load_tokenizer
+    from pipeline.embed.tokenizer import load_tokenizer
 
     folder = resolve_model("all-MiniLM-L6-v2", allow_download=False).path
     texts = [

@@ -14,7 +14,7 @@ from pipeline.config.analysis import EmbedConfig
 from pipeline.embed import onnx_runtime
 from pipeline.embed.fused_graph import scale_scores_by_division
 from pipeline.embed.model_files import resolve_model
-from pipeline.embed.onnx_runtime import OnnxEmbedder, load_tokenizer, tokenize_batch
+from pipeline.embed.onnx_runtime import OnnxEmbedder
 from pipeline.embed.registry import embedder_id, make_embedder
 from pipeline.embed.smoothquant import (
     SmoothQuantSettings,
@@ -23,6 +23,7 @@ from pipeline.embed.smoothquant import (
     recipe_key,
     smooth_model,
 )
+from pipeline.embed.tokenizer import load_tokenizer, tokenize_batch
 
 SENTENCES = Path(__file__).parents[1] / "data" / "embed" / "int8_sentences.txt"
 
