@@ -277,62 +277,39 @@ def test_run_killed_half_way_resumes_with_no_duplicates_and_the_same_outputs(
     assert statuses == ["completed", "interrupted"]
 
 
-@pytest.fixture(scope="module")
-def local_run(tmp_path_factory) -> Path:
-    """The four interviews run in line, topics in this process (local executor)."""
-    folder = tmp_path_factory.mktemp("local")
-    source = folder / "corpus"
-    source.mkdir()
-    for name in ("M01.txt", "M04.txt", "M07.txt", "M10.txt", "metadata.csv"):
-        shutil.copy(ROOT / "examples" / "nhs_managers" / name, source / name)
-    config = write_config(
-        folder, source, extra="execution:\n  parallel_topics_from: null\n"
-    )
-    done = themes(folder, "run", "--config", str(config), "--out", str(folder / "run"))
-    assert done.returncode == 0, done.stderr
-    assert "topics" in manifest(folder / "run")["timings"]
-    return folder / "run"
-
-
 @pytest.mark.slow
-def test_dask_executor_gives_the_same_outputs_as_the_local_run(
-    tmp_path, corpus, local_run
+def test_topics_beside_coding_on_dask_or_a_second_process_give_the_same_outputs(
+    tmp_path, corpus
 ):
-    # the topic step runs on a worker while the flow's process codes
-    dask = tmp_path / "dask"
-    dask.mkdir()
-    config = write_config(
-        dask,
-        corpus,
-        extra=(
-            "execution:\n  executor: dask\n  dask_workers: 2\n  document_batch: 1\n"
-            "  text_batch: 100\n"
-        ),
-    )
-    done = themes(dask, "run", "--config", str(config), "--out", str(dask / "run"))
-    assert done.returncode == 0, done.stderr
-    assert_same_outputs(local_run, dask / "run")
+    def run(name: str, execution: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        config = write_config(folder, corpus, extra=f"execution:\n{execution}")
+        done = themes(
+            folder, "run", "--config", str(config), "--out", str(folder / "run")
+        )
+        assert done.returncode == 0, done.stderr
+        return folder / "run"
 
-
-@pytest.mark.slow
-def test_topics_in_a_second_process_beside_coding_give_the_same_outputs(
-    tmp_path, corpus, local_run
-):
-    config = write_config(
-        tmp_path, corpus, extra="execution:\n  parallel_topics_from: 1\n"
+    in_line = run("local", "  parallel_topics_from: null\n")
+    # the topic step in a second process while this one codes
+    beside = run("beside", "  parallel_topics_from: 1\n")
+    # mapped batches and the topic step on the workers
+    dask = run(
+        "dask",
+        "  executor: dask\n  dask_workers: 2\n  document_batch: 1\n  text_batch: 100\n",
     )
-    done = themes(
-        tmp_path, "run", "--config", str(config), "--out", str(tmp_path / "run")
-    )
-    assert done.returncode == 0, done.stderr
-    assert_same_outputs(local_run, tmp_path / "run")
-    beside = manifest(tmp_path / "run")
-    assert {"topics", "classify"} <= set(beside["timings"])
-    assert beside["topics"]["n_topics"] == manifest(local_run)["topics"]["n_topics"]
-    # the topic table too (labels, sizes, words)
-    assert (tmp_path / "run" / "topics.csv").read_bytes() == (
-        local_run / "topics.csv"
-    ).read_bytes()
+    for other in (beside, dask):
+        assert_same_outputs(in_line, other)
+        assert (
+            manifest(other)["topics"]["n_topics"]
+            == (manifest(in_line)["topics"]["n_topics"])
+        )
+        # the topic table too (labels, sizes, words)
+        assert (other / "topics.csv").read_bytes() == (
+            in_line / "topics.csv"
+        ).read_bytes()
+        assert {"topics", "classify"} <= set(manifest(other)["timings"])
 
 
 @pytest.mark.slow
