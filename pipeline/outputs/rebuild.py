@@ -50,8 +50,11 @@ def recorded_inputs(run_dir: str | Path) -> RunInputs:
 
     Returns:
         The files as recorded (they may have moved since).
+
+    Raises:
+        RunNotFoundError: There is no run there (no folder is made).
     """
-    folder = RunFolder(run_dir)
+    folder = RunFolder.existing(run_dir)
     record = read_optional_json(folder, run_files.CODES_IMPORT, {})
     if record.get("codes_path"):
         codebook = record.get("codebook_path")

@@ -93,6 +93,7 @@ def test_missing_files_and_bad_options_exit_2_with_one_line(
 ):
     monkeypatch.chdir(ROOT)
     result = invoke(*args)
+    assert not (ROOT / "no").exists()  # a missing run is not made by asking for it
     assert result.exit_code in (1, 2)
     assert result.exit_code == 2 or args[0] == "report"
     lines = error_lines(result)
