@@ -222,17 +222,25 @@ class TemporaryServer:
                     f"{process.returncode}; rerun with --debug, or start one with "
                     "`prefect server start` and set PREFECT_API_URL"
                 )
-            try:
-                with urllib.request.urlopen(f"{self.api_url}/health", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
+            if self._answers():
+                return
             time.sleep(0.05)
         self.stop()
         raise PipelineError(
             f"Prefect's temporary API server did not answer within {timeout:.0f} s"
         )
+
+    def ready(self) -> bool:
+        """Whether the server is running and answers its health check now."""
+        process = self.process
+        return process is not None and process.poll() is None and self._answers()
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.api_url}/health", timeout=1) as r:
+                return r.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
 
     def stop(self) -> None:
         """Stop the server (and give Prefect its own temporary one again)."""

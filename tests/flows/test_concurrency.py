@@ -114,6 +114,7 @@ def test_a_run_waits_for_another_run_starting_prefects_server_then_stops_clearly
         server = TemporaryServer(boot_timeout=0.2)
         try:
             assert server.process is None  # no second migration while one runs
+            assert not server.ready()  # so a run preloads no further
             with (
                 caplog.at_level(logging.WARNING, logger="flows.api_server"),
                 pytest.raises(StoreBusyError, match="the run in process 4242"),

@@ -38,6 +38,7 @@ from pipeline.text.identifiers.names import (
     load_ner,
 )
 from pipeline.text.identifiers.pattern_finders import find_pattern_candidates
+from pipeline.text.spacy_pipelines import PipelineView
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -69,7 +70,10 @@ class IdentifierChecker:
     """
 
     def __init__(
-        self, config: AnonymiseConfig | None = None, *, nlp: Language | None = None
+        self,
+        config: AnonymiseConfig | None = None,
+        *,
+        nlp: Language | PipelineView | None = None,
     ) -> None:
         self.config = config if config is not None else AnonymiseConfig()
         self._nlp = nlp
@@ -129,7 +133,7 @@ class IdentifierChecker:
         return self.config.detect_names and bool(self._kinds & NAME_KINDS)
 
     @property
-    def nlp(self) -> Language:
+    def nlp(self) -> Language | PipelineView:
         """The spaCy pipeline, loaded once with only what entity recognition needs.
 
         Raises:

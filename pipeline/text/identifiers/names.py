@@ -21,9 +21,9 @@ from pipeline.text.identifiers.findings import (
     RANK_NER,
     Candidate,
 )
+from pipeline.text.spacy_pipelines import PipelineView, shared_pipeline
 
 if TYPE_CHECKING:
-    from spacy.language import Language
     from spacy.tokens import Doc
 
 logger = logging.getLogger(__name__)
@@ -213,23 +213,21 @@ def _trim_entity(speech: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def load_ner(name: str) -> Language:
-    """Load a spaCy pipeline with only what entity recognition needs.
+def load_ner(name: str) -> PipelineView:
+    """The spaCy pipeline's entity recogniser, and only what it needs.
 
     Args:
         name: The model package (``AnonymiseConfig.spacy_model``).
 
     Returns:
-        The pipeline, with the recogniser, any entity ruler and the layers
-        they listen to enabled.
+        A view of the shared pipeline that runs the recogniser, any entity
+        ruler and the layers they listen to.
 
     Raises:
         ModelError: The model is not installed or has no ``ner`` component.
     """
-    import spacy  # heavy: kept out of start-up
-
     try:
-        nlp = spacy.load(name)
+        nlp = shared_pipeline(name)
     except (OSError, ImportError) as error:
         raise ModelError(
             f"anonymise.spacy_model: cannot load spaCy model {name!r} ({error}); "
@@ -246,6 +244,6 @@ def load_ner(name: str) -> Language:
     for pipe_name, pipe in nlp.pipeline:
         if "ner" in getattr(pipe, "listening_components", ()):
             keep.add(pipe_name)
-    nlp.select_pipes(enable=[pipe for pipe in nlp.pipe_names if pipe in keep])
-    logger.debug("anonymise: loaded %s with %s", name, nlp.pipe_names)
-    return nlp
+    view = PipelineView(nlp, keep)
+    logger.debug("anonymise: %s with %s", name, view.pipe_names)
+    return view
