@@ -10,7 +10,7 @@ the demo's settings through ``themes run`` in a fresh process each time
 1. full run on the 50 (empty store and caches);
 2. one new transcript added, rerun: only it is segmented and embedded, its
    segments join the saved topics, everything is coded and compared again
-   (three times from the same state; the median is kept);
+   (five times from the same state; the median is kept);
 3. nothing changed, rerun into a new folder: every step reused, the report
    written again; the fixed cost of a run;
 4. nothing changed, rerun into the same folder: the folder is up to date, so
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._harness import ONNX_CACHE, ROOT, Figure, Results, themes_run  # noqa: E402
 
 #: Reruns with one new transcript, each from the state the full run left.
-RERUNS = 3
+RERUNS = 5
 
 
 def make_corpus(folder: Path, n: int, seed: int = 0) -> None:

@@ -129,6 +129,34 @@ def test_a_run_waits_for_another_run_starting_prefects_server_then_stops_clearly
     )
 
 
+def test_the_temporary_server_skips_automations_and_block_registration_unless_asked(
+    tmp_path, monkeypatch
+):
+    import flows.api_server as api_server
+
+    spawned: list[dict[str, str]] = []
+
+    class Recorder:
+        def __init__(self, args, *, env, stdin):
+            spawned.append(env)
+
+    monkeypatch.setattr(api_server.subprocess, "Popen", Recorder)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_API_BLOCKS_REGISTER_ON_START", "true")
+    server = api_server.TemporaryServer()
+    try:
+        (env,) = spawned
+        assert env["PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"] == "false"
+        assert env["PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION"] == "false"
+        assert env["PREFECT_API_BLOCKS_REGISTER_ON_START"] == "true"  # the user's
+        assert env["PREFECT__SERVER_EPHEMERAL"] == "1"
+        assert "PREFECT_API_URL" not in env
+    finally:
+        server.process = None
+        server.stop()
+
+
 @pytest.mark.slow
 def test_runs_started_together_on_a_new_store_proceed_or_wait_visibly(tmp_path):
     corpus = tmp_path / "corpus"
