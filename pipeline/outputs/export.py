@@ -92,62 +92,62 @@ def codebook_table(codebook) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def _write_auto_code_tables(
+_AUTO_CODE_CSVS = (
+    run_files.AUTO_CODES_CSV,
+    run_files.AUTO_PASSAGES_CSV,
+    run_files.AUTO_CODES_BY_DOCUMENT_CSV,
+)
+
+
+def _coded_csvs(folder: RunFolder) -> list[str]:
+    """The classify step's auto-code CSVs in the run that carry a ``code`` column."""
+    return [
+        name
+        for name in _AUTO_CODE_CSVS
+        if folder.file(name).is_file()
+        and "code" in output_csv_columns(folder.file(name))
+    ]
+
+
+def _write_auto_code_table(
     folder: RunFolder,
     out: RunFolder,
-    names: Mapping[str, str],
+    name: str,
     *,
+    texts: pd.Series,
+    names: Mapping[str, str],
     encoding: str,
-    written: dict[str, Path],
-) -> dict[str, pd.DataFrame]:
-    """Write ``auto_codes.csv``, ``auto_passages.csv``, ``auto_codes_by_document.csv``.
+) -> tuple[Path, pd.DataFrame | None]:
+    """Write one auto-code CSV again with ``code_name`` beside ``code``.
 
-    ``code_name`` goes beside ``code`` (passages carry their words already);
     ``auto_codes.csv`` gets the segment's words in ``quote``, and
     ``auto_codes_by_document.csv`` the segment that best shows the code in the
-    document (``best_segment_id``) and its words. Each path written goes into
-    ``written``.
+    document (``best_segment_id``) and its words; passages carry their words
+    already. The table by document (a row per document and code) is rewritten
+    a chunk at a time and not kept.
 
     Returns:
-        The auto-codes and passages tables written, for the workbook (the
-        table by document, a row per document and code, is rewritten a chunk
-        at a time and not kept).
+        The path written, and the table (None for the table by document).
     """
-    tables = {}
-    texts = None
-    for name in (
-        run_files.AUTO_CODES_CSV,
-        run_files.AUTO_PASSAGES_CSV,
-        run_files.AUTO_CODES_BY_DOCUMENT_CSV,
-    ):
-        path = folder.file(name)
-        if not path.is_file() or "code" not in output_csv_columns(path):
-            continue
-        if texts is None:
-            texts = segment_texts(folder)
-        by_document = (
-            name == run_files.AUTO_CODES_BY_DOCUMENT_CSV
-            and folder.file(run_files.AUTO_CODES).is_file()
+    by_document = (
+        name == run_files.AUTO_CODES_BY_DOCUMENT_CSV
+        and folder.file(run_files.AUTO_CODES).is_file()
+    )
+    if by_document:
+        # a chunk at a time, unless its chunks were read with different types
+        rewritten = write_codes_by_document(
+            folder, out, texts=texts, names=names, encoding=encoding
         )
-        if by_document:
-            # a row per document and code: rewritten a chunk at a time, unless
-            # its chunks were read with different column types
-            rewritten = write_codes_by_document(
-                folder, out, texts=texts, names=names, encoding=encoding
-            )
-            if rewritten is not None:
-                written[name] = rewritten
-                continue
-        table = read_output_csv(path)
-        if name == run_files.AUTO_CODES_CSV:
-            table = with_quotes(table, texts)
-        elif by_document:
-            table = BestSegments.from_run(folder).with_best_quotes(table, texts)
-        table = with_code_names(table, names)
-        written[name] = out.write_csv(name, table, encoding=encoding)
-        if name != run_files.AUTO_CODES_BY_DOCUMENT_CSV:
-            tables[name] = table
-    return tables
+        if rewritten is not None:
+            return rewritten, None
+    table = read_output_csv(folder.file(name))
+    if name == run_files.AUTO_CODES_CSV:
+        table = with_quotes(table, texts)
+    elif by_document:
+        table = BestSegments.from_run(folder).with_best_quotes(table, texts)
+    table = with_code_names(table, names)
+    path = out.write_csv(name, table, encoding=encoding)
+    return path, (None if name == run_files.AUTO_CODES_BY_DOCUMENT_CSV else table)
 
 
 def export_run(
@@ -182,9 +182,15 @@ def export_run(
     encoding = csv_encoding or run_csv_encoding(folder)
     written: dict[str, Path] = {}
     names = run_code_names(folder, codebook)
-    auto_tables = _write_auto_code_tables(
-        folder, out, names, encoding=encoding, written=written
-    )
+    coded = _coded_csvs(folder)
+    texts = segment_texts(folder) if coded else None
+    auto_tables = {}
+    for name in coded:
+        written[name] = out.file(name)  # its place in the list
+        if name != run_files.AUTO_CODES_BY_DOCUMENT_CSV:  # for the workbook
+            written[name], auto_tables[name] = _write_auto_code_table(
+                folder, out, name, texts=texts, names=names, encoding=encoding
+            )
     prevalence = prevalence_tables(folder, code_names=names)
     if len(prevalence):
         written["prevalence_by_group.csv"] = out.write_csv(
@@ -253,6 +259,17 @@ def export_run(
         workbook = start_workbook(out.file("results.xlsx"), sheets, about=about)
         written["results.xlsx"] = out.file("results.xlsx")  # its place in the list
         del sheets
+    if run_files.AUTO_CODES_BY_DOCUMENT_CSV in coded:
+        # no sheet of its own: written while a large workbook is
+        # (3.2 million rows at 100,000 segments, about a third of the step)
+        written[run_files.AUTO_CODES_BY_DOCUMENT_CSV], _ = _write_auto_code_table(
+            folder,
+            out,
+            run_files.AUTO_CODES_BY_DOCUMENT_CSV,
+            texts=texts,
+            names=names,
+            encoding=encoding,
+        )
     written["report.html"] = write_report(
         run_dir, out_dir=out.path, code_names=names, codebook=codebook
     )
