@@ -97,6 +97,31 @@ def test_wide_codes_table_uses_codebook_columns_ids_or_names(tmp_path, codebook)
     assert imported.format == "wide"
 
 
+def test_wide_codes_table_reads_every_spelling_of_yes_and_counts_each_column(
+    tmp_path, codebook
+):
+    path = write(
+        tmp_path,
+        "document_id,Learning from experience,Isolation\n"
+        "d1, Yes ,no\nd2,0,TRUE\nd9,t,\nd1,,\nd2,Y,X\nd1,false,1.0\n",
+    )
+    imported = read_codes(path, codebook=codebook, documents=DOCUMENTS)
+    assert [(a.document_id, a.code, a.origin) for a in imported.assignments] == [
+        ("d1", "experience", "codes.csv:row 1"),
+        ("d2", "isolation", "codes.csv:row 2"),
+        ("d2", "experience", "codes.csv:row 5"),
+        ("d2", "isolation", "codes.csv:row 5"),
+        ("d1", "isolation", "codes.csv:row 6"),
+    ]
+    assert [(u.origin, u.reason) for u in imported.unused] == [
+        ("codes.csv:row 3", "unknown document: 'd9'")
+    ]
+    assert {m.code: m.n_rows for m in imported.matched} == {
+        "experience": 3,
+        "isolation": 3,
+    }
+
+
 def test_unreadable_codes_files(tmp_path, codebook):
     with pytest.raises(CodesError, match="not found"):
         read_codes(tmp_path / "x.csv", codebook=codebook, documents=DOCUMENTS)

@@ -199,19 +199,19 @@ def read_wide(path, frame, codebook, documents, id_column) -> CodesImport:
             f"{path}: no column matches a code of the codebook (by its 'columns' "
             "list, id or name), and there is no 'code' column for the long layout"
         )
+    # heavy: kept out of start-up
+    import numpy as np
+
+    applies = {column: _applies(frame[column]) for column in mapping}
+    codes = list(mapping.values())
+    marked = np.column_stack(list(applies.values()))
+    ids = frame[id_column].tolist()
     assignments, unused = [], []
-    for number, row in enumerate(frame.to_dict(orient="records"), start=1):
-        origin = f"{path.name}:row {number}"
-        document_id = str(row[id_column]).strip()
-        positives = sorted(
-            {
-                code
-                for column, code in mapping.items()
-                if str(row[column]).strip().lower() in _TRUE
-            }
-        )
-        if not positives:
-            continue
+    # only the rows that mark a code: a row per document of a large survey
+    for index in np.flatnonzero(marked.any(axis=1)).tolist():
+        origin = f"{path.name}:row {index + 1}"
+        document_id = str(ids[index]).strip()
+        positives = sorted({codes[k] for k in np.flatnonzero(marked[index]).tolist()})
         if document_id not in documents:
             unused.append(UnusedCode(origin, f"unknown document: {document_id!r}"))
             continue
@@ -237,11 +237,25 @@ def read_wide(path, frame, codebook, documents, id_column) -> CodesImport:
             column,
             found.code,
             found.rule,
-            sum(str(value).strip().lower() in _TRUE for value in frame[column]),
+            int(applies[column].sum()),
         )
         for column, found in matches.items()
     )
     return make_import(assignments, unused, str(path), "wide", notes, matched=matched)
+
+
+def _applies(column):
+    """Which rows of a wide table's code column give the code (a value in ``_TRUE``).
+
+    Each distinct value is tested once (a survey of 100,000 rows and 32 codes
+    has a handful), then the column is matched against those that give it.
+
+    Returns:
+        A NumPy array of booleans, a row each.
+    """
+    distinct = column.dropna().unique()
+    yes = [value for value in distinct if str(value).strip().lower() in _TRUE]
+    return column.isin(yes).to_numpy(dtype=bool)
 
 
 def wide_column_mapping(columns: Sequence[str], codebook: Codebook) -> dict[str, str]:
