@@ -186,11 +186,12 @@ def export_run(
     texts = segment_texts(folder) if coded else None
     auto_tables = {}
     for name in coded:
-        written[name] = out.file(name)  # its place in the list
-        if name != run_files.AUTO_CODES_BY_DOCUMENT_CSV:  # for the workbook
-            written[name], auto_tables[name] = _write_auto_code_table(
-                folder, out, name, texts=texts, names=names, encoding=encoding
-            )
+        if name == run_files.AUTO_CODES_BY_DOCUMENT_CSV:
+            written[name] = out.file(name)  # its place in the list: written below
+            continue
+        written[name], auto_tables[name] = _write_auto_code_table(
+            folder, out, name, texts=texts, names=names, encoding=encoding
+        )
     prevalence = prevalence_tables(folder, code_names=names)
     if len(prevalence):
         written["prevalence_by_group.csv"] = out.write_csv(
