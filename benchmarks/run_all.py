@@ -27,6 +27,7 @@ SCRIPTS = [
     ["anonymise_recall.py"],
     ["incremental.py"],
     ["scale.py", "--sizes", "10000"],
+    ["csv_write.py"],
     ["network_extraction.py"],
 ]
 ON_REQUEST = [

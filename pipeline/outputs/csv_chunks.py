@@ -16,13 +16,20 @@ differ, and the caller reads the file whole, as before.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.outputs.run_tables import output_csv_options
-from pipeline.store.run_folder import DEFAULT_CSV_ENCODING, RunFolder
+from pipeline.store.csv_writer import write_csv
+from pipeline.store.run_folder import (
+    DEFAULT_CSV_ENCODING,
+    CsvEncoding,
+    RunFolder,
+    check_csv_encoding,
+)
 
 CHUNK_ROWS = 200_000
 """Rows per chunk: about 100 MB of a table with its words in memory at a time."""
@@ -82,7 +89,7 @@ def rewrite_csv_in_chunks(
     name: str,
     transform: Callable[[pd.DataFrame], pd.DataFrame],
     *,
-    encoding: str = DEFAULT_CSV_ENCODING,
+    encoding: CsvEncoding = DEFAULT_CSV_ENCODING,
     rows: int | None = None,
 ) -> Path | None:
     """Read a CSV of the run in chunks, transform each, write them as one CSV.
@@ -105,19 +112,20 @@ def rewrite_csv_in_chunks(
         The path written, or None, with nothing written, when the chunks'
         column types differ (or the file has no rows): read it whole instead.
     """
+    check_csv_encoding(encoding)
 
     def write(tmp: str) -> bool:
         dtypes = None
         first = True
-        # newline="": the csv writer ends lines itself, as when pandas opens
-        # the file; the encoding writes a byte-order mark once, at the start
-        with open(tmp, "w", encoding=encoding, newline="") as stream:
+        with open(tmp, "wb") as stream:
+            if encoding == "utf-8-sig":  # the byte-order mark, once
+                stream.write(codecs.BOM_UTF8)
             for chunk in read_output_csv_chunks(source, rows=rows):
                 if dtypes is None:
                     dtypes = chunk.dtypes
                 elif not chunk.dtypes.equals(dtypes):
                     return False
-                transform(chunk).to_csv(stream, index=False, header=first)
+                write_csv(transform(chunk), stream, header=first)
                 first = False
         return dtypes is not None
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import RunNotFoundError, StoreError
-from pipeline.store import run_files
+from pipeline.store import csv_writer, run_files
 from pipeline.store.parquet_rows import read_rows
 from pipeline.store.permissions import file_mode, folder_mode
 
@@ -37,7 +37,8 @@ CsvEncoding = Literal["utf-8-sig", "utf-8"]
 DEFAULT_CSV_ENCODING: CsvEncoding = "utf-8-sig"
 
 
-def _check_csv_encoding(encoding: str) -> None:
+def check_csv_encoding(encoding: str) -> None:
+    """Raise ValueError unless ``encoding`` is one a CSV of the run is written in."""
     if encoding not in get_args(CsvEncoding):
         allowed = ", ".join(get_args(CsvEncoding))
         raise ValueError(f"CSV encoding {encoding!r} is not one of {allowed}")
@@ -209,10 +210,15 @@ class RunFolder:
         Returns:
             The path written.
         """
-        _check_csv_encoding(encoding)
-        return self.write_with(
-            name, lambda tmp: frame.to_csv(tmp, index=False, encoding=encoding)
-        )
+        check_csv_encoding(encoding)
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as stream:
+                if encoding == "utf-8-sig":
+                    stream.write(codecs.BOM_UTF8)
+                csv_writer.write_csv(frame, stream)
+
+        return self.write_with(name, write)
 
     def set_csv_encoding(self, name: str, encoding: CsvEncoding) -> bool:
         """Give a CSV file of the run a byte-order mark, or take it away.
@@ -227,7 +233,7 @@ class RunFolder:
         Returns:
             Whether the file was rewritten (False when it already was so).
         """
-        _check_csv_encoding(encoding)
+        check_csv_encoding(encoding)
         path = self.file(name)
         with open(path, "rb") as source:
             has_mark = source.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
