@@ -4,11 +4,17 @@ A thread samples the resident set size of this process (and of its child
 processes, such as Dask workers or a subprocess the block starts) while the
 block runs; ``peak_gb`` holds the largest sum seen. Sampling misses peaks
 shorter than the interval, so figures are a lower bound within that.
+
+Listing child processes means reading every process's parent from ``/proc``,
+so the list is refreshed only every ``children_every`` seconds; in between,
+the processes already known are sampled (cheap: one small file each). A
+child that starts and ends within that time is not counted.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 import psutil
 
@@ -18,6 +24,7 @@ class PeakMemory:
 
     Args:
         interval: Seconds between samples.
+        children_every: Seconds between two listings of the child processes.
 
     Example:
         >>> with PeakMemory() as memory:
@@ -26,8 +33,9 @@ class PeakMemory:
         True
     """
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.05, children_every: float = 1.0) -> None:
         self.interval = interval
+        self.children_every = children_every
         self.start = 0
         self.peak = 0
         self.peak_by_process: dict[int, int] = {}
@@ -38,15 +46,25 @@ class PeakMemory:
 
     def __enter__(self) -> PeakMemory:
         self._process = psutil.Process()
+        self._processes: list[psutil.Process] = []
+        self._listed_at = -float("inf")
         self._stop.clear()
-        self.start = self.peak = self._rss()
+        self.start = self.peak = self._rss(list_children=True)
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
 
-    def _rss(self) -> int:
+    def _rss(self, *, list_children: bool = False) -> int:
+        now = time.monotonic()
+        if list_children or now - self._listed_at >= self.children_every:
+            try:
+                children = self._process.children(recursive=True)
+            except psutil.Error:
+                children = []
+            self._processes = [self._process, *children]
+            self._listed_at = now
         total = 0
-        for process in [self._process, *self._process.children(recursive=True)]:
+        for process in self._processes:
             try:
                 rss = process.memory_info().rss
                 if process.pid not in self.commands:
@@ -66,7 +84,7 @@ class PeakMemory:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self._rss())
+        self.peak = max(self.peak, self._rss(list_children=True))
 
     @property
     def peak_gb(self) -> float:
