@@ -10,7 +10,7 @@ cached and took about 25 s to compile in every new process.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -128,6 +128,15 @@ def reduce_dimensions(
 ) -> np.ndarray:
     """UMAP of the embeddings to ``parameters.n_components`` dimensions.
 
+    Identical embeddings (the same text said again) are embedded once and
+    share their coordinates, as UMAP's own ``unique=True`` does. A group of
+    identical points is otherwise a separate, fully connected piece of
+    UMAP's graph whose spectral start has one eigenvalue many times over:
+    ARPACK then restarts from a random vector of its own, not UMAP's seed,
+    and the same input gave different topics from run to run. The points
+    kept are in their first occurrence's order, so a corpus with no
+    repeated text is embedded exactly as before.
+
     Args:
         embeddings: ``(n, d)`` unit-length embeddings.
         parameters: The chosen settings (``bertopic`` method).
@@ -136,6 +145,37 @@ def reduce_dimensions(
     Returns:
         ``(n, n_components)`` coordinates.
     """
+    keep, inverse = distinct_rows(embeddings)
+    if len(keep) == len(embeddings) or len(keep) < parameters.n_components + 2:
+        return _umap(embeddings, parameters, random_state=random_state)
+    fewer = replace(
+        parameters,
+        n_neighbors=min(parameters.n_neighbors, len(keep) - 1),
+    )
+    reduced = _umap(embeddings[keep], fewer, random_state=random_state)
+    return reduced[inverse]
+
+
+def distinct_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct value, and each row's distinct value.
+
+    Returns:
+        ``keep``: indices of the first occurrences, in row order;
+        ``inverse``: per row, its position in ``keep`` (so that
+        ``values[keep][inverse]`` equals ``values``).
+    """
+    _, first, inverse = np.unique(
+        values, axis=0, return_index=True, return_inverse=True
+    )
+    order = np.argsort(first)
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    return first[order], position[inverse.ravel()]
+
+
+def _umap(
+    embeddings: np.ndarray, parameters: TopicParameters, *, random_state: int
+) -> np.ndarray:
     cache_umap_functions()
     # heavy: kept out of start-up
     from umap import UMAP

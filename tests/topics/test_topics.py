@@ -81,6 +81,31 @@ def test_same_input_gives_identical_topics():
     np.testing.assert_array_equal(first.probabilities_, second.probabilities_)
 
 
+def test_repeated_answers_give_the_same_coordinates_every_time():
+    # answers given word for word by 16 people each: identical embeddings,
+    # which made separate, fully connected pieces of UMAP's graph whose
+    # spectral start ARPACK seeded itself (different topics run to run)
+    from pipeline.topics.clustering import distinct_rows, reduce_dimensions
+
+    _, vectors, _ = make_corpus(240, seed=5)
+    rng = np.random.default_rng(0)
+    # each said far from everything else, so no other answer is near them
+    answers = rng.normal(size=(20, vectors.shape[1])).astype(np.float32)
+    answers /= np.linalg.norm(answers, axis=1, keepdims=True)
+    repeated = np.repeat(answers, 16, axis=0)
+    vectors = rng.permutation(np.vstack([vectors, repeated]))
+    parameters = choose_parameters(len(vectors), FAST)
+
+    first = reduce_dimensions(vectors, parameters, random_state=7)
+    second = reduce_dimensions(vectors, parameters, random_state=7)
+
+    np.testing.assert_array_equal(first, second)
+    keep, inverse = distinct_rows(vectors)
+    assert len(keep) == 260 and list(keep) == sorted(keep)
+    np.testing.assert_array_equal(vectors[keep][inverse], vectors)
+    np.testing.assert_array_equal(first, first[keep][inverse])  # copies together
+
+
 def test_short_segments_get_no_topic_and_are_counted():
     texts, vectors, _ = make_corpus(30)
     texts[:5] = ["Yeah.", "Right.", "Um, okay.", "Mm.", "Yes, yes."]
