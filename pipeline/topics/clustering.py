@@ -1,15 +1,19 @@
 """Clustering for topics: UMAP then HDBSCAN, or k-means for small corpora.
 
-Settings adapt to the corpus size (:func:`choose_parameters`). UMAP's
-neighbour graph is exact below 4,096 segments (UMAP's own small-data path);
-from there up to :data:`EXACT_NEIGHBOURS_MAX` segments it is computed here,
-exactly, with scikit-learn's brute-force search (:func:`cosine_neighbours`), instead
-of by pynndescent's approximate search, whose main numba function cannot be
-cached and took about 25 s to compile in every new process.
+Settings adapt to the corpus size (:func:`choose_parameters`). Up to
+:data:`EXACT_NEIGHBOURS_MAX` segments UMAP's neighbour graph is computed
+here, exactly, with scikit-learn's brute-force search
+(:func:`cosine_neighbours`), and handed to UMAP. Above 4,096 points this
+replaces pynndescent's approximate search, whose main numba function cannot
+be cached and took about 25 s to compile in every new process; below, UMAP's
+own exact path, which calls its numba cosine once per pair of points from
+Python (3,500 points: 30 s against 5.7 s with the neighbours handed over;
+``benchmarks/README.md``).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,8 +22,6 @@ from pipeline.config.analysis import TopicsConfig
 from pipeline.topics.centroids import OUTLIER
 from pipeline.topics.numba_cache import cache_umap_functions
 
-UMAP_SMALL_DATA = 4096
-"""Below this many points UMAP computes exact neighbours itself."""
 EXACT_NEIGHBOURS_MAX = 50_000
 """Above this many points the exact neighbour graph costs more than
 pynndescent's search (n^2 similarities), so UMAP's own path is kept."""
@@ -182,10 +184,10 @@ def _umap(
 
     n = embeddings.shape[0]
     precomputed = (None, None, None)
-    if UMAP_SMALL_DATA <= n <= EXACT_NEIGHBOURS_MAX:
+    if parameters.n_neighbors < n <= EXACT_NEIGHBOURS_MAX:
         neighbours = cosine_neighbours(embeddings, parameters.n_neighbors)
         precomputed = (neighbours.indices, neighbours.distances, None)
-    return UMAP(
+    umap = UMAP(
         n_neighbors=parameters.n_neighbors,
         n_components=parameters.n_components,
         min_dist=0.0,
@@ -194,7 +196,12 @@ def _umap(
         n_jobs=1,
         low_memory=True,
         precomputed_knn=precomputed,
-    ).fit_transform(embeddings)
+    )
+    with warnings.catch_warnings():
+        # new segments join topics by centroid, never through UMAP's
+        # transform, which needs pynndescent's index
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
+        return umap.fit_transform(embeddings)
 
 
 def cluster_hdbscan(reduced: np.ndarray, parameters: TopicParameters) -> Clusters:
