@@ -244,3 +244,15 @@ def test_another_recipe_makes_another_graph_in_place_of_the_old(tmp_path, monkey
         tmp_path, tmp_path / "model.onnx", tmp_path, "all-MiniLM-L6-v2"
     )
     assert again == path and made == [path]  # reused, not made again
+
+
+def test_int8_weights_are_unsigned_only_where_int8_products_saturate():
+    from pipeline.embed.smoothquant import int8_products_saturate
+
+    avx2 = "processor : 0\nflags : fpu sse2 avx avx2 fma\n"
+    vnni = "processor : 0\nflags : fpu sse2 avx avx2 avx512f avx512_vnni\n"
+    assert int8_products_saturate("x86_64", avx2)
+    assert not int8_products_saturate("x86_64", vnni)
+    assert not int8_products_saturate("x86_64", avx2.replace("fma", "avx_vnni"))
+    assert not int8_products_saturate("aarch64", avx2)  # 32-bit dot products
+    assert int8_products_saturate("AMD64", "")  # flags unknown: the safe side
