@@ -55,7 +55,8 @@ from pipeline.outputs.run_tables import (
     run_csv_encoding,
     segment_texts,
 )
-from pipeline.outputs.spreadsheet import start_workbook
+from pipeline.outputs.second_process import SecondProcess
+from pipeline.outputs.spreadsheet import write_workbook
 from pipeline.store import run_files
 from pipeline.store.run_folder import RunFolder
 
@@ -150,6 +151,41 @@ def _write_auto_code_table(
     return path, (None if name == run_files.AUTO_CODES_BY_DOCUMENT_CSV else table)
 
 
+PROCESS_FROM_SEGMENTS = 10_000
+"""From this many segments, the REFI-QDA project and the workbook are written in
+a second process (on two or more CPUs). At 10,000 segments they are about 4 s
+of one core, twice what a process takes to start and receive the tables; at
+100,000, about 37 s."""
+
+WORKBOOK_ABOUT = [
+    "auto codes: each segment's assigned codes and its three best-scoring "
+    "codes, with the segment's words (all pairs: auto_codes.parquet)",
+    "auto passages: the coded segments of a turn merged into passages, as a "
+    "coder marks them: document, turn, code, exact offsets, words, best score",
+    "codes compared: per segment and code that a coder or the auto-coder "
+    "applied, the segment's words, each human coder, the auto score and "
+    "decision, agreement (every segment and code: codes_compared.csv)",
+    "agreement: per code and unit, each coder's share of units with the "
+    "code (prevalence_a: the human, prevalence_b: the auto-coder or a "
+    "second human), kappa, alpha, AC1, Brennan-Prediger kappa, F1 with "
+    "95% intervals, and flags",
+    "disagreements: segments where auto and human codes differ, in review "
+    "order (rank): false positives and misses alternate, the most "
+    "confident first, fillers (4 words or fewer) last",
+    "codebook: each code's id, name, definition, include and exclude "
+    "notes, examples and keywords",
+    "topics, topics by group: BERTopic topics, their words, sizes and quotes",
+    "knowledge sources: each mention of a source of knowledge or support in "
+    "a participant's speech (offsets, source, kind, scope, purpose); "
+    "network by group: the network's measures per metadata group with 95% "
+    "intervals (docs/networks.md)",
+    "prevalence by group: share of segments with each theme in each "
+    "metadata group (Wilson 95% intervals)",
+    "code: the code's id in the codebook; code_name: its name",
+]
+"""The workbook's first sheet: what each sheet holds."""
+
+
 def export_run(
     run_dir: str | Path,
     *,
@@ -184,19 +220,66 @@ def export_run(
     names = run_code_names(folder, codebook)
     coded = _coded_csvs(folder)
     texts = segment_texts(folder) if coded else None
-    auto_tables = {}
-    for name in coded:
-        if name == run_files.AUTO_CODES_BY_DOCUMENT_CSV:
-            written[name] = out.file(name)  # its place in the list: written below
-            continue
-        written[name], auto_tables[name] = _write_auto_code_table(
-            folder, out, name, texts=texts, names=names, encoding=encoding
+    # the REFI-QDA project and the workbook are written in a second process
+    # for a large run, one after the other, while this one writes the rest
+    beside = SecondProcess(enabled=len(texts or ()) >= PROCESS_FROM_SEGMENTS)
+    with beside:
+        project = beside.submit(
+            export_qdpx, folder, out, codebook=codebook, human_codes=human_codes
         )
-    prevalence = prevalence_tables(folder, code_names=names)
-    if len(prevalence):
-        written["prevalence_by_group.csv"] = out.write_csv(
-            "prevalence_by_group.csv", prevalence, encoding=encoding
+        auto_tables = {}
+        for name in coded:
+            if name == run_files.AUTO_CODES_BY_DOCUMENT_CSV:
+                written[name] = out.file(name)  # its place in the list: written below
+                continue
+            written[name], auto_tables[name] = _write_auto_code_table(
+                folder, out, name, texts=texts, names=names, encoding=encoding
+            )
+        prevalence = prevalence_tables(folder, code_names=names)
+        if len(prevalence):
+            written["prevalence_by_group.csv"] = out.write_csv(
+                "prevalence_by_group.csv", prevalence, encoding=encoding
+            )
+        sheets = _workbook_sheets(folder, auto_tables, names, codebook, prevalence)
+        workbook = None
+        if sheets:
+            workbook = beside.submit(
+                write_workbook, out.file("results.xlsx"), sheets, about=WORKBOOK_ABOUT
+            )
+            written["results.xlsx"] = out.file("results.xlsx")  # its place in the list
+            del sheets, auto_tables
+        if run_files.AUTO_CODES_BY_DOCUMENT_CSV in coded:
+            # no sheet of its own (3.2 million rows at 100,000 segments)
+            written[run_files.AUTO_CODES_BY_DOCUMENT_CSV], _ = _write_auto_code_table(
+                folder,
+                out,
+                run_files.AUTO_CODES_BY_DOCUMENT_CSV,
+                texts=texts,
+                names=names,
+                encoding=encoding,
+            )
+        written["report.html"] = write_report(
+            run_dir, out_dir=out.path, code_names=names, codebook=codebook
         )
+        qdpx = project()
+        if qdpx is not None:
+            written[QDPX] = qdpx
+        if workbook is not None:
+            written["results.xlsx"] = workbook()
+    for name in RUN_CSVS:
+        if out.file(name).is_file():
+            out.set_csv_encoding(name, encoding)
+    return {name: str(path) for name, path in written.items()}
+
+
+def _workbook_sheets(
+    folder: RunFolder,
+    auto_tables: Mapping[str, pd.DataFrame],
+    names: Mapping[str, str],
+    codebook,
+    prevalence: pd.DataFrame,
+) -> dict[str, pd.DataFrame]:
+    """The workbook's sheets, by name, in order (a table the run lacks has none)."""
     sheets = {}
     for sheet, name in (
         ("auto codes", run_files.AUTO_CODES_CSV),
@@ -228,61 +311,7 @@ def export_run(
         sheets["codebook"] = codebook_table(codebook)
     if len(prevalence):
         sheets["prevalence by group"] = prevalence
-    workbook = None
-    if sheets:
-        about = [
-            "auto codes: each segment's assigned codes and its three best-scoring "
-            "codes, with the segment's words (all pairs: auto_codes.parquet)",
-            "auto passages: the coded segments of a turn merged into passages, as a "
-            "coder marks them: document, turn, code, exact offsets, words, best score",
-            "codes compared: per segment and code that a coder or the auto-coder "
-            "applied, the segment's words, each human coder, the auto score and "
-            "decision, agreement (every segment and code: codes_compared.csv)",
-            "agreement: per code and unit, each coder's share of units with the "
-            "code (prevalence_a: the human, prevalence_b: the auto-coder or a "
-            "second human), kappa, alpha, AC1, Brennan-Prediger kappa, F1 with "
-            "95% intervals, and flags",
-            "disagreements: segments where auto and human codes differ, in review "
-            "order (rank): false positives and misses alternate, the most "
-            "confident first, fillers (4 words or fewer) last",
-            "codebook: each code's id, name, definition, include and exclude "
-            "notes, examples and keywords",
-            "topics, topics by group: BERTopic topics, their words, sizes and quotes",
-            "knowledge sources: each mention of a source of knowledge or support in "
-            "a participant's speech (offsets, source, kind, scope, purpose); "
-            "network by group: the network's measures per metadata group with 95% "
-            "intervals (docs/networks.md)",
-            "prevalence by group: share of segments with each theme in each "
-            "metadata group (Wilson 95% intervals)",
-            "code: the code's id in the codebook; code_name: its name",
-        ]
-        # in a second process for a large workbook: the rest is written meanwhile
-        workbook = start_workbook(out.file("results.xlsx"), sheets, about=about)
-        written["results.xlsx"] = out.file("results.xlsx")  # its place in the list
-        del sheets
-    if run_files.AUTO_CODES_BY_DOCUMENT_CSV in coded:
-        # no sheet of its own: written while a large workbook is
-        # (3.2 million rows at 100,000 segments, about a third of the step)
-        written[run_files.AUTO_CODES_BY_DOCUMENT_CSV], _ = _write_auto_code_table(
-            folder,
-            out,
-            run_files.AUTO_CODES_BY_DOCUMENT_CSV,
-            texts=texts,
-            names=names,
-            encoding=encoding,
-        )
-    written["report.html"] = write_report(
-        run_dir, out_dir=out.path, code_names=names, codebook=codebook
-    )
-    qdpx = export_qdpx(folder, out, codebook=codebook, human_codes=human_codes)
-    if qdpx is not None:
-        written[QDPX] = qdpx
-    if workbook is not None:
-        written["results.xlsx"] = workbook()
-    for name in RUN_CSVS:
-        if out.file(name).is_file():
-            out.set_csv_encoding(name, encoding)
-    return {name: str(path) for name, path in written.items()}
+    return sheets
 
 
 def _applied_codes(folder: RunFolder) -> pd.DataFrame | None:

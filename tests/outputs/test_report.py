@@ -570,7 +570,7 @@ def test_export_in_small_chunks_and_a_second_process_writes_the_same_files(
 
     from pipeline.coding.codebook import load_codebook
     from pipeline.io.codes.records import assignments_from_table
-    from pipeline.outputs import csv_chunks, spreadsheet
+    from pipeline.outputs import csv_chunks, export
     from pipeline.outputs.export import export_run
     from pipeline.store.run_folder import RunFolder
 
@@ -583,8 +583,9 @@ def test_export_in_small_chunks_and_a_second_process_writes_the_same_files(
     # each CSV in one chunk, the workbook in this process
     in_line = export_run(whole, codebook=codebook, human_codes=human)
     monkeypatch.setattr(csv_chunks, "CHUNK_ROWS", 7)
-    # and the workbook written in a second process, as a large one is
-    monkeypatch.setattr(spreadsheet, "PROCESS_FROM_CELLS", 1)
+    # and the workbook and the project written in a second process, as a
+    # large run's are
+    monkeypatch.setattr(export, "PROCESS_FROM_SEGMENTS", 1)
     written = export_run(chunked, codebook=codebook, human_codes=human)
     assert list(written) == list(in_line)  # the same files, listed in the same order
     assert Path(written["results.xlsx"]) == chunked / "results.xlsx"
