@@ -28,6 +28,7 @@ SCRIPTS = [
     ["incremental.py"],
     ["scale.py", "--sizes", "10000"],
     ["csv_write.py"],
+    ["workbook_write.py"],
     ["network_extraction.py"],
 ]
 ON_REQUEST = [
