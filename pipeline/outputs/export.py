@@ -153,9 +153,10 @@ def _write_auto_code_table(
 
 PROCESS_FROM_SEGMENTS = 10_000
 """From this many segments, the REFI-QDA project and the workbook are written in
-a second process (on two or more CPUs). At 10,000 segments they are about 4 s
-of one core, twice what a process takes to start and receive the tables; at
-100,000, about 37 s."""
+a second process (on two or more CPUs). At 100,000 segments they took about
+37 s of one core (17 s and 18 s, measured); at 10,000, grown down linearly,
+about 4 s, a few times what a process takes to start and receive the tables
+(not measured at that size)."""
 
 WORKBOOK_ABOUT = [
     "auto codes: each segment's assigned codes and its three best-scoring "

@@ -83,7 +83,7 @@ def write_workbook(
         sheets: Sheet name (at most 31 characters) to table.
         about: Lines for a first ``about`` sheet (what each sheet holds).
         cell_by_cell: Every cell through XlsxWriter's ``write_row`` (the
-            same file, about ten times slower: what the spliced rows are
+            same file, four to six times slower: what the spliced rows are
             tested against).
 
     Returns:
